@@ -1,0 +1,51 @@
+//! The Juju hook-tool command grammar, shared by the charm SDK (which produces calls) and the
+//! local model (which parses them), so that the two cannot drift.
+//!
+//! # Overview
+//!
+//! * [`Tool`]: the tools by name; [`Tool::from_argv0`] dispatches a multi-call binary on the
+//!   basename of argv\[0\].
+//! * [`Call`]: one invocation with typed arguments. [`Call::to_argv`] writes the modern form (close
+//!   to ops 3.8+), [`parse_argv`] reads the forms of every ops generation (<= 3.3, 3.4-3.7,
+//!   >= 3.8) with gnuflag's rules and returns an [`Invocation`] (call + `--format` + `-o`).
+//! * [`settings`]: the YAML/JSON map on stdin of `relation-set --file -` / `state-set --file -`.
+//! * [`output`]: the JSON shapes tools print, and Go's JSON rendering.
+//! * [`error`]: exit codes, Juju's exact error texts ([`error::msg`]) and their classification
+//!   ([`ErrorKind::classify`]), the same rules ops applies.
+//!
+//! Facts come from `shared/juju-hook-environment.md` and `shared/ops-hook-tool-transcripts.md`
+//! (which wins where they differ); comments cite their sections.
+//!
+//! # Example
+//!
+//! ```
+//! use hook_tools::{Call, Parsed, RelationRef, parse_argv, values::FileArg};
+//!
+//! // The SDK writes a databag through stdin, never argv.
+//! let call = Call::RelationSet {
+//!     relation: Some(RelationRef::qualified("certificates", 7)),
+//!     app: true,
+//!     file: Some(FileArg::Stdin),
+//!     settings: vec![],
+//! };
+//! assert_eq!(call.to_argv(), ["relation-set", "-r", "certificates:7", "--app", "--file", "-"]);
+//!
+//! // The model reads what ops 3.3 sent: `--app` after the positionals, `--format=json` last.
+//! let old = ["/tools/relation-get", "-r", "7", "-", "ca", "--app", "--format=json"];
+//! let Ok(Parsed::Run(inv)) = parse_argv(&old) else { panic!() };
+//! assert!(matches!(inv.call, Call::RelationGet { app: true, .. }));
+//! ```
+#![deny(missing_docs)]
+
+mod call;
+pub mod error;
+mod flags;
+pub mod output;
+pub mod settings;
+mod tool;
+pub mod values;
+
+pub use call::{Call, Invocation, Parsed, SecretMeta, parse_argv};
+pub use error::{ErrorKind, ToolError, UsageError};
+pub use tool::Tool;
+pub use values::{RelationRef, SecretUri};

@@ -1,0 +1,124 @@
+//! The map `relation-set --file -` and `state-set --file -` read from stdin.
+//!
+//! ops <= 3.3 sends `yaml.safe_dump(dict)` (quoted scalars such as `'123'`, long values folded
+//! over several lines), ops >= 3.4 sends `json.dumps(dict)`; JSON is YAML, so one YAML parser
+//! reads both (`juju-hook-environment.md` §6.1, transcripts §2.3). Values are stored as strings;
+//! an empty value deletes the key. The SDK writes JSON ([`encode`]) because it is what ops 3.4+
+//! sends and any size fits (stdin has no argv limit).
+
+use std::collections::BTreeMap;
+
+/// Why a settings document was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// Not YAML (or JSON) at all.
+    #[error("cannot parse settings: {0}")]
+    Syntax(#[from] serde_norway::Error),
+    /// YAML, but not a map of scalars.
+    #[error("cannot parse settings: {0}")]
+    Shape(String),
+}
+
+/// Encodes settings as the JSON object ops 3.4+ writes to `relation-set --file -`.
+pub fn encode(settings: &BTreeMap<String, String>) -> Vec<u8> {
+    // A map of strings always serialises.
+    serde_json::to_vec(settings).unwrap_or_default()
+}
+
+/// Decodes a settings document (YAML or JSON) into string values.
+///
+/// Scalars are coerced the way Juju coerces them (`123` → `"123"`, `true` → `"true"`, null →
+/// `""`, which deletes). An empty document is an empty map. Nested maps or lists are errors.
+pub fn decode(input: &[u8]) -> Result<BTreeMap<String, String>, SettingsError> {
+    let value: serde_norway::Value = serde_norway::from_slice(input)?;
+    let map = match value {
+        serde_norway::Value::Null => return Ok(BTreeMap::new()),
+        serde_norway::Value::Mapping(m) => m,
+        other => {
+            return Err(SettingsError::Shape(format!(
+                "expected a map, got {}",
+                kind(&other)
+            )));
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        let key = scalar(k).ok_or_else(|| SettingsError::Shape("keys must be scalars".into()))?;
+        let value = scalar(v)
+            .ok_or_else(|| SettingsError::Shape(format!("value of {key:?} must be a scalar")))?;
+        out.insert(key, value);
+    }
+    Ok(out)
+}
+
+fn scalar(v: serde_norway::Value) -> Option<String> {
+    match v {
+        serde_norway::Value::Null => Some(String::new()),
+        serde_norway::Value::Bool(b) => Some(b.to_string()),
+        serde_norway::Value::Number(n) => Some(n.to_string()),
+        serde_norway::Value::String(s) => Some(s),
+        serde_norway::Value::Tagged(t) => scalar(t.value),
+        serde_norway::Value::Sequence(_) | serde_norway::Value::Mapping(_) => None,
+    }
+}
+
+fn kind(v: &serde_norway::Value) -> &'static str {
+    match v {
+        serde_norway::Value::Sequence(_) => "a list",
+        serde_norway::Value::Mapping(_) => "a map",
+        _ => "a scalar",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_from_ops_3_4_plus() {
+        // transcripts §2.5: `relation-set -r <ep>:<id> --file -`, several keys
+        let got = decode(br#"{"a": "1", "b": "two words", "c": "xxx"}"#).unwrap();
+        assert_eq!(got["a"], "1");
+        assert_eq!(got["b"], "two words");
+    }
+
+    #[test]
+    fn yaml_from_ops_3_3_with_quoted_and_folded_scalars() {
+        // transcripts §2.5 (ops 3.3.1 column) and §2.3: PyYAML quotes numbers-as-strings and
+        // folds long single-quoted scalars over lines.
+        let got = decode(b"a: '1'\nb: two words\nc: xxx\negress-subnets: ''\n").unwrap();
+        assert_eq!(got["a"], "1");
+        assert_eq!(got["egress-subnets"], "");
+        let folded = b"k: '[{\"certificate_signing_request\": \"-----BEGIN CERTIFICATE\n  REQUEST-----\\n\"}]'\n";
+        let got = decode(folded).unwrap();
+        assert_eq!(
+            got["k"],
+            "[{\"certificate_signing_request\": \"-----BEGIN CERTIFICATE REQUEST-----\\n\"}]"
+        );
+    }
+
+    #[test]
+    fn scalars_are_coerced_and_nesting_rejected() {
+        let got = decode(b"n: 123\nb: true\nz:\n").unwrap();
+        assert_eq!(
+            (got["n"].as_str(), got["b"].as_str(), got["z"].as_str()),
+            ("123", "true", "")
+        );
+        assert!(decode(b"a: [1, 2]\n").is_err());
+        assert!(decode(b"- a\n").is_err());
+        assert!(decode(b"{").is_err());
+        assert!(decode(b"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "certificates".to_owned(),
+            "[{\"ca\": \"-----BEGIN\\n…\"}]\n\u{e9}".to_owned(),
+        );
+        m.insert("gone".to_owned(), String::new());
+        assert_eq!(decode(&encode(&m)).unwrap(), m);
+    }
+}
