@@ -5,6 +5,7 @@
 mod world;
 
 mod provider;
+mod python;
 mod requirer;
 mod robustness;
 mod transfer;
