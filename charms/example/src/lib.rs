@@ -105,8 +105,11 @@ fn reconcile(model: &mut Model<'_>) -> Result<(), HandlerError> {
         Status::waiting("waiting for the leader to share the token")
     };
     model.set_unit_status(status)?;
-    let runs: u64 = model.stored("reconciles")?.unwrap_or(0);
-    model.store("reconciles", &(runs + 1))?;
+    // Remember what was last published, for operators and for the next hook's log line.
+    let last: Option<u16> = model.stored("published-port")?;
+    if last != Some(config.port) {
+        model.store("published-port", &config.port)?;
+    }
     Ok(())
 }
 

@@ -50,7 +50,7 @@ fn leader_creates_and_shares_the_token_and_publishes_the_url() {
     // Idempotent: a second reconcile creates no second secret.
     let again = ctx().run(Event::UpdateStatus, out).unwrap();
     assert_eq!(again.secrets.len(), 1);
-    assert_eq!(again.stored["reconciles"], 2);
+    assert_eq!(again.stored["published-port"], 9000);
 }
 
 #[test]

@@ -136,6 +136,7 @@ fn run_from_env<C: Charm>(charm: &mut C) -> Result<(), Error> {
     let meta = CharmMeta::from_charm_dir(&ctx.charm_dir)?;
     let state_path = CharmState::path_in(&ctx.charm_dir);
     let mut state = CharmState::load(&state_path)?;
+    let loaded = state.clone();
     let event = Event::from_context(&ctx)?;
     let mut backend = HookTools::new(ctx.unit.clone());
     let result = {
@@ -148,5 +149,9 @@ fn run_from_env<C: Charm>(charm: &mut C) -> Result<(), Error> {
         r
     };
     result?;
-    state.save(&state_path)
+    // Most hooks of a reconciling charm change nothing here: skip the write (and its fsync).
+    if state != loaded {
+        state.save(&state_path)?;
+    }
+    Ok(())
 }
