@@ -29,10 +29,10 @@ pub struct Config {
     pub greeting: String,
 }
 
+/// `get-url` parameters; Juju fills in the default `path` declared in `charmcraft.yaml`.
 #[derive(Debug, Deserialize)]
 struct GetUrlParams {
-    #[serde(default)]
-    path: Option<String>,
+    path: String,
 }
 
 /// The example charm. It holds no state of its own: everything is in the model.
@@ -141,8 +141,7 @@ fn get_url(model: &mut Model<'_>) -> Result<(), HandlerError> {
         model.action_fail("no address for the website binding")?;
         return Ok(());
     };
-    let path = params.path.unwrap_or_else(|| "/".to_owned());
-    let url = format!("http://{addr}:{}{path}", config.port);
+    let url = format!("http://{addr}:{}{}", config.port, params.path);
     model.set_action_results(&BTreeMap::from([("url".to_owned(), url)]))?;
     Ok(())
 }

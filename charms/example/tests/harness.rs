@@ -105,4 +105,16 @@ fn get_url_action() {
         .unwrap();
     assert_eq!(out.action.results["url"], "http://127.0.1.1:8080/health");
     assert_eq!(out.action.failure, None);
+
+    // Without the parameter, the default declared in charmcraft.yaml applies.
+    let out = ctx()
+        .run(
+            Event::Action(ActionEvent {
+                name: "get-url".into(),
+                id: "2".into(),
+            }),
+            State::new("example/0".parse().unwrap()),
+        )
+        .unwrap();
+    assert_eq!(out.action.results["url"], "http://127.0.1.1:8080/");
 }
