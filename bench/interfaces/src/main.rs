@@ -162,6 +162,8 @@ impl Charm for ProviderCharm {
             validity: Duration::days(90),
             now,
             provider_name: "bench",
+            limit_per_relation: None,
+            limit_hint: "",
         };
         state.sign_outstanding(&signer)?;
         provider.commit(model, state)?;
