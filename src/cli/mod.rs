@@ -3,6 +3,8 @@
 //! Adding a verb group means adding a module and one variant to [`Command`]; groups do not know
 //! about each other.
 
+mod model;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +18,11 @@ pub(crate) struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Local Juju model verbs (Juju's names: deploy, integrate, status, …).
+    #[command(flatten)]
+    Model(model::Command),
+}
 
 /// Parses the process arguments (exits with clap's message on bad usage).
 pub(crate) fn parse() -> Cli {
@@ -25,5 +31,7 @@ pub(crate) fn parse() -> Cli {
 
 /// Runs the chosen verb.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {}
+    match cli.command {
+        Command::Model(cmd) => model::run(cmd),
+    }
 }
