@@ -1,6 +1,3 @@
-// Helpers land before every verb group uses them.
-#![allow(dead_code)]
-
 //! What a person reads: colours only on a terminal, tables with aligned columns, and one place
 //! that prints errors. Scripts use `--json` instead of parsing any of this.
 

@@ -3,7 +3,9 @@
 //! Adding a verb group means adding a module and one variant to [`Command`]; groups do not know
 //! about each other.
 
+mod demo;
 mod model;
+mod pki;
 
 use std::process::ExitCode;
 
@@ -17,8 +19,15 @@ pub(crate) struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Keys, CSRs, CAs, signing and verification (no Juju needed).
+    #[command(subcommand)]
+    Pki(pki::PkiCommand),
+    /// Run the end-to-end walk-through (the README's main job).
+    Demo(demo::DemoArgs),
     /// Local Juju model verbs (Juju's names: deploy, integrate, status, …).
     #[command(flatten)]
     Model(model::Command),
@@ -32,6 +41,8 @@ pub(crate) fn parse() -> Cli {
 /// Runs the chosen verb.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Pki(cmd) => pki::run(cmd),
+        Command::Demo(args) => demo::run(args),
         Command::Model(cmd) => model::run(cmd),
     }
 }

@@ -1,4 +1,69 @@
 //! The X.509 core of juju-tls. It knows nothing of Juju.
+//!
+//! # Overview
+//!
+//! - [`PrivateKey`] / [`KeyAlgorithm`]: generate RSA 2048/3072/4096, ECDSA P-256/P-384 and
+//!   Ed25519 keys; read and write PKCS#8 and the "traditional" PEM forms the Python
+//!   tls-certificates library stores in Juju secrets. `Debug` never prints key material.
+//! - [`RequestAttributes`] -> [`Csr`]: build a CSR with every attribute the Python library
+//!   supports; parse one from PEM/DER, which always **verifies its signature** (a `Csr` value is
+//!   proof of possession); rebuild its attributes so requests compare by what they ask for.
+//! - [`CertificateAuthority`]: a self-signed root, or any CA certificate with its key; it
+//!   [issues](CertificateAuthority::issue) for a `Csr` under an [`IssuingPolicy`]. Whether the
+//!   result is a CA is an explicit [`CertificateKind`], and the policy may refuse it with a
+//!   [`PolicyError`] saying which rule did.
+//! - [`Certificate`]: parsed facts ([`CertificateInfo`]); [`chain::order`] and
+//!   [`chain::verify`] for chains.
+//!
+//! One crypto stack: `aws-lc-rs` signs and verifies, `x509-parser` (with `verify-aws`) reads.
+//! Certificates and CSRs are encoded by this crate's small DER writer rather than by rcgen:
+//! rcgen rebuilds names through a map (repeated attributes such as two OUs are lost, so a leaf's
+//! issuer would not match a foreign CA's subject byte for byte) and cannot express OID SANs.
+//!
+//! ```
+//! use pki::{CertificateAuthority, CertificateKind, IssueRequest, IssuingPolicy, KeyAlgorithm,
+//!           PrivateKey, RequestAttributes};
+//! use time::{Duration, OffsetDateTime};
+//!
+//! let now = OffsetDateTime::now_utc();
+//! let ca_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
+//! let ca = CertificateAuthority::self_signed_root(&RequestAttributes::new("Example CA"), ca_key,
+//!                                                 Duration::days(365), now)?;
+//! let mut wanted = RequestAttributes::new("db-0.example");
+//! wanted.sans.push_str("DNS:db-0.example")?;
+//! let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
+//! let csr = wanted.to_csr(&key)?;
+//! let leaf = ca.issue(&IssueRequest { csr: &csr, kind: CertificateKind::Leaf,
+//!                                     validity: Duration::days(90) },
+//!                     &IssuingPolicy::default(), now)?;
+//! pki::chain::verify(&leaf, &[], ca.certificate(), now)?;
+//! assert!(leaf.matches_key(&key));
+//! # Ok::<(), pki::Error>(())
+//! ```
 #![deny(missing_docs)]
 
+pub mod chain;
+pub mod duration;
 pub mod pem;
+
+mod certificate;
+mod csr;
+mod der;
+mod error;
+mod issuer;
+mod key;
+mod name;
+mod oid;
+mod policy;
+mod public_key;
+mod san;
+
+pub use certificate::{Certificate, CertificateInfo};
+pub use csr::{Csr, RawExtension, RequestAttributes};
+pub use error::{CertificateError, ChainError, CsrError, Error, KeyError, PemError, PolicyError};
+pub use issuer::{CertificateAuthority, IssueRequest};
+pub use key::{KeyAlgorithm, PrivateKey};
+pub use name::{AttributeType, DistinguishedName};
+pub use policy::{CertificateKind, ExtendedKeyUsage, IssuingPolicy};
+pub use san::SubjectAltNames;
+pub use time;

@@ -1,0 +1,330 @@
+//! Newtypes for Juju identifiers, parsed once at the edge (`FromStr`) so the rest of the SDK never
+//! re-checks a string.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A string that is not a valid identifier of the expected kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind} {value:?}: {reason}")]
+pub struct NameError {
+    /// What was expected (`unit name`, `relation id`, …).
+    pub kind: &'static str,
+    /// The rejected text.
+    pub value: String,
+    /// Why.
+    pub reason: &'static str,
+}
+
+fn err(kind: &'static str, value: &str, reason: &'static str) -> NameError {
+    NameError {
+        kind,
+        value: value.to_owned(),
+        reason,
+    }
+}
+
+/// Juju application and endpoint names: lowercase letters, digits and `-`, starting with a letter
+/// (juju/names `application.go`; endpoints follow the same shape in practice).
+fn check_name(kind: &'static str, s: &str) -> Result<(), NameError> {
+    let first = s.chars().next().ok_or_else(|| err(kind, s, "empty"))?;
+    if !first.is_ascii_lowercase() {
+        return Err(err(kind, s, "must start with a lowercase letter"));
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err(err(
+            kind,
+            s,
+            "only lowercase letters, digits, '-' and '_' are allowed",
+        ));
+    }
+    if s.ends_with('-') {
+        return Err(err(kind, s, "must not end with '-'"));
+    }
+    Ok(())
+}
+
+macro_rules! serde_via_str {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// An application name such as `web`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AppName(String);
+
+impl AppName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for AppName {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        check_name("application name", s)?;
+        Ok(AppName(s.to_owned()))
+    }
+}
+
+impl fmt::Display for AppName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+serde_via_str!(AppName);
+
+/// A unit name such as `web/0`: application and number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitName {
+    app: AppName,
+    number: u32,
+}
+
+impl UnitName {
+    /// Builds `app/number`.
+    pub fn new(app: AppName, number: u32) -> Self {
+        UnitName { app, number }
+    }
+
+    /// The application the unit belongs to.
+    pub fn app(&self) -> &AppName {
+        &self.app
+    }
+
+    /// The unit number.
+    pub fn number(&self) -> u32 {
+        self.number
+    }
+}
+
+impl FromStr for UnitName {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let (app, n) = s
+            .split_once('/')
+            .ok_or_else(|| err("unit name", s, "expected <app>/<number>"))?;
+        let app = app
+            .parse()
+            .map_err(|_| err("unit name", s, "bad application part"))?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err("unit name", s, "bad unit number"));
+        }
+        let number = n
+            .parse()
+            .map_err(|_| err("unit name", s, "unit number too large"))?;
+        Ok(UnitName { app, number })
+    }
+}
+
+impl fmt::Display for UnitName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.app, self.number)
+    }
+}
+serde_via_str!(UnitName);
+
+/// An endpoint name from the charm's metadata (`certificates`, `cluster`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint(String);
+
+impl Endpoint {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Endpoint {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        check_name("endpoint name", s)?;
+        Ok(Endpoint(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+serde_via_str!(Endpoint);
+
+/// A relation, as Juju names it to charms: `<endpoint>:<id>` (`JUJU_RELATION_ID`, the output of
+/// `relation-ids`). Keeping the endpoint lets the SDK pass `-r <endpoint>:<id>` as ops 3.8+ does
+/// and know which endpoint a relation belongs to without a tool call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RelationId {
+    endpoint: Endpoint,
+    id: u32,
+}
+
+impl RelationId {
+    /// Builds `<endpoint>:<id>`.
+    pub fn new(endpoint: Endpoint, id: u32) -> Self {
+        RelationId { endpoint, id }
+    }
+
+    /// The endpoint the relation is on.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The integer id, unique in the model.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The reference the `relation-*` tools take (`-r <endpoint>:<id>`).
+    pub fn to_tool_ref(&self) -> hook_tools::RelationRef {
+        hook_tools::RelationRef::qualified(self.endpoint.as_str(), self.id)
+    }
+}
+
+impl FromStr for RelationId {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let (ep, id) = s
+            .rsplit_once(':')
+            .ok_or_else(|| err("relation id", s, "expected <endpoint>:<id>"))?;
+        let endpoint = ep
+            .parse()
+            .map_err(|_| err("relation id", s, "bad endpoint part"))?;
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err("relation id", s, "bad id part"));
+        }
+        let id = id
+            .parse()
+            .map_err(|_| err("relation id", s, "id too large"))?;
+        Ok(RelationId { endpoint, id })
+    }
+}
+
+impl fmt::Display for RelationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.endpoint, self.id)
+    }
+}
+serde_via_str!(RelationId);
+
+/// A secret's identity: its 20-character xid, whatever URI spelling it came in (`secret:<xid>`,
+/// `secret://<model-uuid>/<xid>`, bare xid; §8.1). The spelling Juju gave is kept for display and
+/// for passing back to tools, equality is on the xid.
+#[derive(Debug, Clone)]
+pub struct SecretId {
+    uri: String,
+}
+
+impl SecretId {
+    /// The bare xid.
+    pub fn xid(&self) -> &str {
+        hook_tools_xid(&self.uri)
+    }
+
+    /// The URI as Juju gave it.
+    pub fn as_str(&self) -> &str {
+        &self.uri
+    }
+
+    /// The form the tools take.
+    pub fn to_tool_uri(&self) -> hook_tools::SecretUri {
+        hook_tools::SecretUri::new(self.uri.clone())
+    }
+}
+
+fn hook_tools_xid(uri: &str) -> &str {
+    let s = uri.strip_prefix("secret:").unwrap_or(uri);
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+impl PartialEq for SecretId {
+    fn eq(&self, other: &Self) -> bool {
+        self.xid() == other.xid()
+    }
+}
+impl Eq for SecretId {}
+impl std::hash::Hash for SecretId {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.xid().hash(h);
+    }
+}
+
+impl FromStr for SecretId {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let xid = hook_tools_xid(s);
+        if xid.is_empty()
+            || !xid
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Err(err(
+                "secret id",
+                s,
+                "expected secret:<xid>, secret://<model>/<xid> or <xid>",
+            ));
+        }
+        Ok(SecretId { uri: s.to_owned() })
+    }
+}
+
+impl fmt::Display for SecretId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.uri)
+    }
+}
+serde_via_str!(SecretId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_names() {
+        let u: UnitName = "web/10".parse().unwrap();
+        assert_eq!((u.app().as_str(), u.number()), ("web", 10));
+        assert_eq!(u.to_string(), "web/10");
+        for bad in ["web", "web/", "/0", "Web/0", "web/x", "web/-1", "web/0/1"] {
+            assert!(bad.parse::<UnitName>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn relation_ids() {
+        let r: RelationId = "certificates:7".parse().unwrap();
+        assert_eq!((r.endpoint().as_str(), r.id()), ("certificates", 7));
+        assert_eq!(r.to_tool_ref().to_string(), "certificates:7");
+        for bad in ["7", "certificates:", ":7", "cert:x"] {
+            assert!(bad.parse::<RelationId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secret_ids_compare_by_xid() {
+        let a: SecretId = "secret:cq9e1u1mp25c77ab0abc".parse().unwrap();
+        let b: SecretId = "secret://cdac5656-2423-4388-8f30-41854b4cca7d/cq9e1u1mp25c77ab0abc"
+            .parse()
+            .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(b.xid(), "cq9e1u1mp25c77ab0abc");
+        assert!("secret:".parse::<SecretId>().is_err());
+        assert!("secret:ABC".parse::<SecretId>().is_err());
+    }
+}

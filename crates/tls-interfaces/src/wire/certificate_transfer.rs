@@ -1,0 +1,31 @@
+//! The `certificate_transfer` wire, v1 and v0 (charmlibs certificate-transfer 1.1.0).
+//!
+//! v1: the requirer's leader writes `version` = `1` in its app bag; the provider writes
+//! `certificates` (a JSON list used as a set) and `version` = `1` in its app bag.
+//! v0: the provider writes `ca`, `certificate` (JSON-quoted PEM strings; the original v0
+//! library wrote raw PEM, which we also read), `chain` (JSON list) and `version` = `0` in its
+//! leader's unit bag.
+
+/// App/unit bag key of the version.
+pub const VERSION_KEY: &str = "version";
+/// v1 provider app bag key.
+pub const CERTIFICATES_KEY: &str = "certificates";
+/// v0 provider unit bag keys.
+pub const V0_CA_KEY: &str = "ca";
+/// v0 provider unit bag key.
+pub const V0_CERTIFICATE_KEY: &str = "certificate";
+/// v0 provider unit bag key.
+pub const V0_CHAIN_KEY: &str = "chain";
+
+/// Reads a v0 `ca` / `certificate` value: JSON-quoted PEM (current Python provider) or raw PEM
+/// (the original v0 library).
+pub fn read_v0_pem(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    if trimmed.starts_with('"') {
+        serde_json::from_str::<String>(trimmed).ok()
+    } else if trimmed.starts_with("-----BEGIN") {
+        Some(trimmed.to_owned())
+    } else {
+        None
+    }
+}

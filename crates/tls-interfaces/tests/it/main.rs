@@ -1,0 +1,11 @@
+//! In-memory tests of the interfaces: requirer and provider charms run under the SDK's harness
+//! (`charm::testing`), their databags passed between the two sides after each hook, the way
+//! rustls drives a client and a server in one process.
+
+mod world;
+
+mod provider;
+mod python;
+mod requirer;
+mod robustness;
+mod transfer;

@@ -1,0 +1,325 @@
+//! Two charms and the databags between them.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+
+use charm::testing::{Context, Relation, State};
+use charm::{AppName, Charm, Databag, Endpoint, Event, HandlerError, Model, UnitName};
+use pki::time::{Duration, OffsetDateTime};
+use pki::{CertificateAuthority, IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes};
+use tls_interfaces::{
+    Capabilities, CertificateRequest, Mode, RequirerEvent, Scope, Signer, TlsProvider, TlsRequirer,
+};
+
+pub(crate) const REQUIRER_META: &str =
+    "name: req\nrequires:\n  certificates:\n    interface: tls-certificates\n";
+pub(crate) const PROVIDER_META: &str =
+    "name: ca\nprovides:\n  certificates:\n    interface: tls-certificates\n";
+pub(crate) const RELATION_ID: u32 = 7;
+
+pub(crate) fn endpoint() -> Endpoint {
+    "certificates".parse().unwrap()
+}
+
+pub(crate) fn unit(name: &str) -> UnitName {
+    name.parse().unwrap()
+}
+
+/// An RSA CA made once (RSA key generation is slow), valid around the harness clock.
+pub(crate) fn ca() -> Arc<CertificateAuthority> {
+    static CA: OnceLock<Arc<CertificateAuthority>> = OnceLock::new();
+    CA.get_or_init(|| {
+        let start = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap() - Duration::days(1);
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        Arc::new(
+            CertificateAuthority::self_signed_root(
+                &RequestAttributes::new("Test CA"),
+                key,
+                Duration::days(3650),
+                start,
+            )
+            .unwrap(),
+        )
+    })
+    .clone()
+}
+
+/// The attributes a unit asks for.
+pub(crate) fn attributes(cn: &str) -> RequestAttributes {
+    let mut a = RequestAttributes::new(cn);
+    a.sans.push_str(&format!("DNS:{cn}")).unwrap();
+    a
+}
+
+/// What the requirer charm asks for: (scope, common name, is_ca).
+#[derive(Clone)]
+pub(crate) struct Wants(pub(crate) Vec<(Scope, String, bool)>);
+
+pub(crate) struct RequirerCharm {
+    pub(crate) mode: Mode,
+    pub(crate) wants: Rc<RefCell<Wants>>,
+    pub(crate) events: Rc<RefCell<Vec<RequirerEvent>>>,
+}
+
+impl RequirerCharm {
+    pub(crate) fn requirer(&self) -> TlsRequirer {
+        let mut r =
+            TlsRequirer::new(endpoint(), self.mode).with_key_algorithm(KeyAlgorithm::EcdsaP256);
+        for (scope, cn, is_ca) in &self.wants.borrow().0 {
+            r = r
+                .with_request(
+                    *scope,
+                    CertificateRequest {
+                        attributes: attributes(cn),
+                        is_ca: *is_ca,
+                    },
+                )
+                .unwrap();
+        }
+        r
+    }
+}
+
+impl Charm for RequirerCharm {
+    fn handle(&mut self, event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+        let events = self.requirer().handle(event, model)?;
+        self.events.borrow_mut().extend(events);
+        Ok(())
+    }
+}
+
+pub(crate) struct ProviderCharm {
+    pub(crate) policy: IssuingPolicy,
+}
+
+impl Charm for ProviderCharm {
+    fn handle(&mut self, _event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+        if !model.is_leader()? {
+            return Ok(());
+        }
+        let provider = TlsProvider::new(endpoint());
+        let mut state = provider.load(model)?;
+        state.drop_certificates_without_csr();
+        let ca = ca();
+        let now = OffsetDateTime::from_unix_timestamp(model.now())?;
+        let signer = Signer {
+            ca: &ca,
+            issuers: &[],
+            policy: &self.policy,
+            validity: Duration::days(90),
+            now,
+            provider_name: "ca",
+        };
+        state.sign_outstanding(&signer)?;
+        state.set_capabilities(Some(&Capabilities {
+            supports_ca_certificates: Some(self.policy.allow_ca),
+            provider_type: Some("self-signed".into()),
+            ..Capabilities::default()
+        }));
+        provider.commit(model, state)?;
+        Ok(())
+    }
+}
+
+/// A requirer application with some units, a provider with one leader unit, one relation.
+pub(crate) struct World {
+    pub(crate) requirer_ctx: Context<RequirerCharm>,
+    pub(crate) provider_ctx: Context<ProviderCharm>,
+    pub(crate) requirers: BTreeMap<UnitName, State>,
+    pub(crate) provider: State,
+    pub(crate) wants: Rc<RefCell<Wants>>,
+    pub(crate) events: Rc<RefCell<Vec<RequirerEvent>>>,
+}
+
+impl World {
+    pub(crate) fn new(
+        mode: Mode,
+        units: &[&str],
+        leader: &str,
+        wants: Wants,
+        policy: IssuingPolicy,
+    ) -> Self {
+        let wants = Rc::new(RefCell::new(wants));
+        let events = Rc::new(RefCell::new(Vec::new()));
+        let (w, e) = (wants.clone(), events.clone());
+        let requirer_ctx = Context::from_charmcraft_yaml(REQUIRER_META, move || RequirerCharm {
+            mode,
+            wants: w.clone(),
+            events: e.clone(),
+        })
+        .unwrap();
+        let policy2 = policy.clone();
+        let provider_ctx = Context::from_charmcraft_yaml(PROVIDER_META, move || ProviderCharm {
+            policy: policy2.clone(),
+        })
+        .unwrap();
+        let requirers = units
+            .iter()
+            .map(|u| {
+                let rel = Relation::new(endpoint(), RELATION_ID, "ca".parse().unwrap());
+                (
+                    unit(u),
+                    State::new(unit(u))
+                        .with_leader(*u == leader)
+                        .with_relation(rel),
+                )
+            })
+            .collect();
+        let mut provider_rel =
+            Relation::new(endpoint(), RELATION_ID, "req".parse().unwrap()).without_remote_units();
+        for u in units {
+            provider_rel = provider_rel.with_remote_unit(unit(u), Databag::new());
+        }
+        let provider = State::new(unit("ca/0"))
+            .with_leader(true)
+            .with_relation(provider_rel);
+        Self {
+            requirer_ctx,
+            provider_ctx,
+            requirers,
+            provider,
+            wants,
+            events,
+        }
+    }
+
+    pub(crate) fn relation_event(&self, remote: Option<&str>) -> Event {
+        Event::RelationChanged(charm::event::RelationEvent {
+            relation: charm::RelationId::new(endpoint(), RELATION_ID),
+            remote_app: remote.map(|r| r.split('/').next().unwrap().parse::<AppName>().unwrap()),
+            remote_unit: remote.filter(|r| r.contains('/')).map(unit),
+            departing_unit: None,
+        })
+    }
+
+    /// Runs `event` on a requirer unit, then copies its bags to the provider's view.
+    pub(crate) fn run_requirer(&mut self, name: &str, event: Event) {
+        let state = self.requirers.remove(&unit(name)).unwrap();
+        let out = self
+            .requirer_ctx
+            .run(event, state)
+            .unwrap_or_else(|e| panic!("requirer hook failed: {e}"));
+        self.requirers.insert(unit(name), out);
+        self.sync();
+    }
+
+    pub(crate) fn run_provider(&mut self, event: Event) {
+        let state = std::mem::replace(&mut self.provider, State::new(unit("ca/0")));
+        self.provider = self
+            .provider_ctx
+            .run(event, state)
+            .unwrap_or_else(|e| panic!("provider hook failed: {e}"));
+        self.sync();
+    }
+
+    /// Every requirer unit, then the provider, then every requirer unit again.
+    pub(crate) fn round(&mut self) {
+        let names: Vec<String> = self.requirers.keys().map(ToString::to_string).collect();
+        for n in &names {
+            self.run_requirer(n, self.relation_event(Some("ca")));
+        }
+        self.run_provider(self.relation_event(Some("req/0")));
+        for n in &names {
+            self.run_requirer(n, self.relation_event(Some("ca")));
+        }
+    }
+
+    /// Copies each side's bags into the other side's view of the relation.
+    pub(crate) fn sync(&mut self) {
+        let provider_app = self
+            .provider
+            .relation(RELATION_ID)
+            .unwrap()
+            .local_app_data
+            .clone();
+        let mut requirer_app = None;
+        let mut unit_bags = Vec::new();
+        for (u, s) in &mut self.requirers {
+            let rel = s
+                .relations
+                .iter_mut()
+                .find(|r| r.id == RELATION_ID)
+                .unwrap();
+            rel.remote_app_data = provider_app.clone();
+            unit_bags.push((u.clone(), rel.local_unit_data.clone()));
+            if s.leader {
+                requirer_app = Some(rel.local_app_data.clone());
+            }
+        }
+        // Every unit sees the same app bag.
+        if let Some(app) = &requirer_app {
+            for s in self.requirers.values_mut() {
+                s.relations
+                    .iter_mut()
+                    .find(|r| r.id == RELATION_ID)
+                    .unwrap()
+                    .local_app_data = app.clone();
+            }
+        }
+        let prel = self
+            .provider
+            .relations
+            .iter_mut()
+            .find(|r| r.id == RELATION_ID)
+            .unwrap();
+        for (u, bag) in unit_bags {
+            prel.remote_units.insert(u, bag);
+        }
+        if let Some(app) = requirer_app {
+            prel.remote_app_data = app;
+        }
+    }
+
+    pub(crate) fn requirer(&self, name: &str) -> &State {
+        &self.requirers[&unit(name)]
+    }
+
+    pub(crate) fn unit_csrs(&self, name: &str) -> Option<String> {
+        self.requirer(name)
+            .relation(RELATION_ID)
+            .unwrap()
+            .local_unit_data
+            .get("certificate_signing_requests")
+            .cloned()
+    }
+
+    pub(crate) fn app_csrs(&self, name: &str) -> Option<String> {
+        self.requirer(name)
+            .relation(RELATION_ID)
+            .unwrap()
+            .local_app_data
+            .get("certificate_signing_requests")
+            .cloned()
+    }
+
+    pub(crate) fn provider_bag(&self) -> &Databag {
+        &self.provider.relation(RELATION_ID).unwrap().local_app_data
+    }
+
+    pub(crate) fn take_events(&self) -> Vec<RequirerEvent> {
+        std::mem::take(&mut self.events.borrow_mut())
+    }
+
+    /// Moves every clock (harness states) forward.
+    pub(crate) fn advance(&mut self, seconds: i64) {
+        for s in self.requirers.values_mut() {
+            s.now += seconds;
+        }
+        self.provider.now += seconds;
+    }
+}
+
+pub(crate) fn unit_wants(cns: &[&str]) -> Wants {
+    Wants(
+        cns.iter()
+            .map(|c| (Scope::Unit, (*c).to_owned(), false))
+            .collect(),
+    )
+}
+
+/// Parses a JSON list value.
+pub(crate) fn list(value: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(value).unwrap()
+}

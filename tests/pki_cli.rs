@@ -1,0 +1,316 @@
+//! The `juju-tls pki` verbs, driven as a user would, judged by `openssl`.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn juju_tls(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_juju-tls"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = juju_tls(dir, args);
+    assert!(
+        out.status.success(),
+        "juju-tls {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn root_intermediate_leaf_walk_is_accepted_by_openssl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(
+        d,
+        &["pki", "key", "--algorithm", "rsa2048", "--out", "root.key"],
+    );
+    let mode = std::fs::metadata(d.join("root.key"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "private keys are written with mode 0600");
+    ok(
+        d,
+        &[
+            "pki",
+            "ca",
+            "--key",
+            "root.key",
+            "--common-name",
+            "CLI Root",
+            "--organization",
+            "Example",
+            "--validity",
+            "30d",
+            "--out",
+            "root.pem",
+        ],
+    );
+    ok(
+        d,
+        &["pki", "key", "--algorithm", "p256", "--out", "int.key"],
+    );
+    ok(
+        d,
+        &[
+            "pki",
+            "csr",
+            "--key",
+            "int.key",
+            "--common-name",
+            "CLI Intermediate",
+            "--no-unique-id",
+            "--out",
+            "int.csr",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "pki",
+            "sign",
+            "--ca",
+            "root.pem",
+            "--ca-key",
+            "root.key",
+            "--csr",
+            "int.csr",
+            "--as-ca",
+            "--path-len",
+            "0",
+            "--out",
+            "int.pem",
+        ],
+    );
+    ok(
+        d,
+        &["pki", "key", "--algorithm", "ed25519", "--out", "app.key"],
+    );
+    ok(
+        d,
+        &[
+            "pki",
+            "csr",
+            "--key",
+            "app.key",
+            "--common-name",
+            "app.example",
+            "--san",
+            "DNS:app.example",
+            "--san",
+            "IP:127.0.0.1",
+            "--out",
+            "app.csr",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "pki",
+            "sign",
+            "--ca",
+            "int.pem",
+            "--ca-key",
+            "int.key",
+            "--csr",
+            "app.csr",
+            "--validity",
+            "7d",
+            "--out",
+            "app.pem",
+        ],
+    );
+
+    let (good, text) = openssl(
+        d,
+        &[
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "int.pem",
+            "app.pem",
+        ],
+    );
+    assert!(good, "{text}");
+    let out = ok(
+        d,
+        &[
+            "pki",
+            "verify",
+            "--ca",
+            "root.pem",
+            "--untrusted",
+            "int.pem",
+            "app.pem",
+        ],
+    );
+    assert!(out.contains("OK"), "{out}");
+    // Without the intermediate, and far in the future, verification fails with a reason.
+    let out = juju_tls(d, &["pki", "verify", "--ca", "root.pem", "app.pem"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no issuer found"));
+    let out = juju_tls(
+        d,
+        &[
+            "pki",
+            "verify",
+            "--ca",
+            "root.pem",
+            "--untrusted",
+            "int.pem",
+            "--at",
+            "2040-01-01T00:00:00Z",
+            "app.pem",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is not valid at 2040-01-01T00:00:00Z"));
+
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(d, &["pki", "inspect", "app.pem", "--json"])).unwrap();
+    assert_eq!(json["type"], "certificate");
+    assert_eq!(json["is_ca"], false);
+    assert_eq!(
+        json["sans"],
+        serde_json::json!(["DNS:app.example", "IP:127.0.0.1"])
+    );
+    assert_eq!(json["key_algorithm"], "Ed25519");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(d, &["pki", "inspect", "int.pem", "--json"])).unwrap();
+    assert_eq!(json["is_ca"], true);
+    assert_eq!(json["path_len"], 0);
+}
+
+#[test]
+fn refusals_exit_non_zero_and_say_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(d, &["pki", "key", "--algorithm", "p256", "--out", "ca.key"]);
+    ok(
+        d,
+        &[
+            "pki",
+            "ca",
+            "--key",
+            "ca.key",
+            "--common-name",
+            "Refusing CA",
+            "--out",
+            "ca.pem",
+        ],
+    );
+    ok(
+        d,
+        &["pki", "key", "--algorithm", "p256", "--out", "app.key"],
+    );
+    ok(
+        d,
+        &[
+            "pki",
+            "csr",
+            "--key",
+            "app.key",
+            "--common-name",
+            "app",
+            "--out",
+            "app.csr",
+        ],
+    );
+
+    // A tampered CSR: one character of the base64 body changed.
+    let csr = std::fs::read_to_string(d.join("app.csr")).unwrap();
+    let mut lines: Vec<String> = csr.lines().map(str::to_owned).collect();
+    let line = &mut lines[2];
+    let flipped = if line.starts_with('A') { "B" } else { "A" };
+    line.replace_range(0..1, flipped);
+    std::fs::write(d.join("bad.csr"), lines.join("\n")).unwrap();
+    let out = juju_tls(
+        d,
+        &[
+            "pki", "sign", "--ca", "ca.pem", "--ca-key", "ca.key", "--csr", "bad.csr", "--out",
+            "bad.pem",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing bad.csr"), "{err}");
+    assert!(!d.join("bad.pem").exists());
+
+    // A CA key that is not the CA certificate's.
+    let out = juju_tls(
+        d,
+        &[
+            "pki", "sign", "--ca", "ca.pem", "--ca-key", "app.key", "--csr", "app.csr", "--out",
+            "x.pem",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"));
+
+    // Bad validity syntax is refused by the argument parser with the accepted syntax.
+    let out = juju_tls(
+        d,
+        &[
+            "pki",
+            "ca",
+            "--key",
+            "ca.key",
+            "--common-name",
+            "x",
+            "--validity",
+            "1y",
+            "--out",
+            "y.pem",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("m, h, d or w"));
+}
+
+#[test]
+fn one_crypto_stack_ring_is_not_linked() {
+    let out = Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "tree",
+            "--workspace",
+            "--target",
+            "all",
+            "-e",
+            "normal,build,dev",
+            "-i",
+            "ring",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.trim().is_empty(),
+        "ring is in the dependency graph:\n{stdout}"
+    );
+}
