@@ -4,6 +4,7 @@
 //! about each other.
 
 mod demo;
+mod model;
 mod pki;
 
 use std::process::ExitCode;
@@ -27,6 +28,9 @@ enum Command {
     Pki(pki::PkiCommand),
     /// Run the end-to-end walk-through (the README's main job).
     Demo(demo::DemoArgs),
+    /// Local Juju model verbs (Juju's names: deploy, integrate, status, …).
+    #[command(flatten)]
+    Model(model::Command),
 }
 
 /// Parses the process arguments (exits with clap's message on bad usage).
@@ -39,5 +43,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Pki(cmd) => pki::run(cmd),
         Command::Demo(args) => demo::run(args),
+        Command::Model(cmd) => model::run(cmd),
     }
 }

@@ -1,0 +1,148 @@
+//! The virtual clock. Model time is the real time plus an offset; the offset is kept in the store
+//! and in a libfaketime timestamp file (`+<seconds>`) that every hook and workload process reads
+//! on each clock call (`FAKETIME_NO_CACHE=1`), so `advance` moves the time of running processes
+//! too, by rewriting one file. Offsets rather than absolute times keep time flowing between
+//! hooks, as it does under Juju.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result, UsageError};
+
+/// Where Debian and Ubuntu install libfaketime.
+const FAKETIME_PATHS: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/faketime/libfaketime.so.1",
+];
+
+/// The libfaketime preload library, if installed.
+pub fn faketime_library() -> Option<PathBuf> {
+    FAKETIME_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Real seconds since the epoch.
+pub(crate) fn real_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Writes the libfaketime file for `offset` seconds (write then rename: a reader never sees a
+/// half-written file).
+pub(crate) fn write_offset_file(path: &Path, offset: i64) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let text = if offset >= 0 {
+        format!("+{offset}\n")
+    } else {
+        format!("{offset}\n")
+    };
+    std::fs::write(&tmp, text).map_err(|e| Error::io("writing", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("writing", path, e))
+}
+
+/// Parses a duration like `30d`, `12h`, `90m`, `45s`, `2w` or a sum `1d12h`.
+pub fn parse_duration(text: &str) -> Result<i64> {
+    let bad = || {
+        Error::from(UsageError::BadArgument(format!(
+            "invalid duration {text:?} (examples: 30d, 12h, 90m, 45s)"
+        )))
+    };
+    let mut total: i64 = 0;
+    let mut num = String::new();
+    let mut any = false;
+    for ch in text.trim().chars() {
+        if ch.is_ascii_digit() {
+            num.push(ch);
+            continue;
+        }
+        let n: i64 = num.parse().map_err(|_| bad())?;
+        num.clear();
+        let unit = match ch {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            'w' => 7 * 86400,
+            _ => return Err(bad()),
+        };
+        total = total
+            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+/// RFC 3339 in UTC with `Z`, as Juju prints times.
+pub(crate) fn format_rfc3339(secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// Parses an `--expire` value the way Juju does: RFC 3339 with `Z` or `±hh:mm`, a zoneless
+/// timestamp read as UTC (ops ≤ 3.6 sends naive local times), each optionally with fractional
+/// seconds; or a Go-style duration from `now` (`24h`).
+pub fn parse_expiry(text: &str, now: i64) -> Result<i64> {
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    let bad = || {
+        Error::from(UsageError::BadArgument(format!(
+            "invalid expire value {text:?}"
+        )))
+    };
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(t.unix_timestamp());
+    }
+    let zoneless = text.replace(' ', "T");
+    let with_z = format!("{zoneless}Z");
+    if let Ok(t) = OffsetDateTime::parse(&with_z, &Rfc3339) {
+        return Ok(t.unix_timestamp());
+    }
+    let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    if let Ok(t) = time::PrimitiveDateTime::parse(&zoneless, &fmt) {
+        return Ok(t.assume_utc().unix_timestamp());
+    }
+    // Go durations: 24h, 90m, 1h30m, 3600s.
+    parse_duration(text).map(|d| now + d).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_accepts_every_spelling_ops_sends() {
+        let z = parse_expiry("2027-02-18T15:22:03.320706Z", 0).unwrap();
+        let plus = parse_expiry("2027-02-18T15:22:03.320706+00:00", 0).unwrap();
+        let naive = parse_expiry("2027-02-18T15:22:03.320706", 0).unwrap();
+        let shifted = parse_expiry("2027-02-18T17:22:03+02:00", 0).unwrap();
+        assert_eq!(z, plus);
+        assert_eq!(z, naive);
+        assert_eq!(z, shifted);
+        assert_eq!(parse_expiry("24h", 100).unwrap(), 100 + 86400);
+        assert!(parse_expiry("tomorrow", 0).is_err());
+    }
+
+    #[test]
+    fn durations_sum_their_parts() {
+        assert_eq!(parse_duration("30d").unwrap(), 30 * 86400);
+        assert_eq!(parse_duration("1d12h").unwrap(), 36 * 3600);
+        assert!(parse_duration("12").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+}

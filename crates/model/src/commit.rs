@@ -1,0 +1,394 @@
+//! What happens when a hook ends. Exit 0: its buffered writes are applied in one transaction,
+//! and the events they cause are queued in the same transaction (relation-changed for the units
+//! that can see a changed bag, joins when a unit enters a relation's scope, secret events).
+//! Failure: nothing buffered is applied, the hook stays queued and the unit is in error until
+//! `resolve` (actions fail instead and never put the unit in error).
+
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, params};
+use serde_json::{Value, json};
+
+use crate::context::HookContext;
+use crate::error::Result;
+use crate::model::{Model, UPDATE_STATUS_INTERVAL, delete_app, delete_relation};
+use crate::names;
+use crate::runner::Outcome;
+use crate::store::{self, Hook, Relation};
+
+/// Applies the hook's writes and reactions.
+pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Result<()> {
+    let pending = ctx.take();
+    let now = model.now()?;
+    let hook = &ctx.hook;
+    let unit = &ctx.unit.name;
+    model.tx(|c| {
+        // Relation data, in call order; events only for bags whose net content changed.
+        let mut touched: BTreeSet<(i64, String)> = BTreeSet::new();
+        for w in &pending.bag_writes {
+            touched.insert((w.relation_id, w.owner.clone()));
+        }
+        let before: Vec<_> = touched.iter().map(|(r, o)| store::bag(c, *r, o).map(|b| (*r, o.clone(), b))).collect::<Result<_>>()?;
+        for w in &pending.bag_writes {
+            if store::relation(c, w.relation_id)?.is_none() {
+                continue;
+            }
+            if w.value.is_empty() {
+                c.execute("DELETE FROM bags WHERE relation_id=?1 AND owner=?2 AND key=?3", params![w.relation_id, w.owner, w.key])?;
+            } else {
+                c.execute(
+                    "INSERT INTO bags(relation_id,owner,key,value) VALUES(?1,?2,?3,?4) ON CONFLICT(relation_id,owner,key) DO UPDATE SET value=?4",
+                    params![w.relation_id, w.owner, w.key, w.value],
+                )?;
+            }
+        }
+        for (rel, owner, old) in before {
+            if store::bag(c, rel, &owner)? != old {
+                if let Some(r) = store::relation(c, rel)? {
+                    bag_changed(c, &r, &owner, unit)?;
+                }
+            }
+        }
+        crate::secrets::commit(c, ctx, &pending.secrets, now)?;
+        for (open, port) in &pending.ports {
+            if *open {
+                c.execute("INSERT OR IGNORE INTO ports(unit,port) VALUES(?1,?2)", params![unit, port])?;
+            } else {
+                c.execute("DELETE FROM ports WHERE unit=?1 AND port=?2", params![unit, port])?;
+            }
+        }
+        for (k, v) in &pending.state {
+            match v {
+                Some(v) => c.execute(
+                    "INSERT INTO unit_state(unit,key,value) VALUES(?1,?2,?3) ON CONFLICT(unit,key) DO UPDATE SET value=?3",
+                    params![unit, k, v],
+                )?,
+                None => c.execute("DELETE FROM unit_state WHERE unit=?1 AND key=?2", params![unit, k])?,
+            };
+        }
+        c.execute("DELETE FROM hooks WHERE seq=?1", [hook.seq])?;
+        c.execute("UPDATE units SET agent='idle', error_hook=NULL WHERE name=?1", [unit])?;
+        if let Some(id) = hook.action_id {
+            let (status, message) = match &pending.action_fail {
+                Some(m) => ("failed", m.clone()),
+                None => ("completed", String::new()),
+            };
+            finish_action(c, id, status, &message, &pending.action_results, outcome)?;
+        }
+        react(c, ctx, now)?;
+        log_hook(c, now, unit, &hook.hook, outcome, &pending.error_lines)
+    })?;
+    match hook.hook.as_str() {
+        "stop" => crate::workloads::kill_unit(model, unit),
+        "remove" => {
+            crate::workloads::kill_unit(model, unit);
+            let _ = std::fs::remove_dir_all(model.unit_dir(unit));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Records a failed hook: nothing buffered is applied. A failed action ends `failed` and the
+/// unit carries on; a failed hook stays queued and the unit is in error.
+pub(crate) fn fail(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Result<()> {
+    let pending = ctx.take();
+    let now = model.now()?;
+    let hook = &ctx.hook;
+    let unit = &ctx.unit.name;
+    model.tx(|c| {
+        if let Some(id) = hook.action_id {
+            let message = if outcome.timed_out {
+                "action timed out".to_owned()
+            } else {
+                pending.action_fail.clone().unwrap_or_else(|| format!("exit status {}", outcome.code.unwrap_or(-1)))
+            };
+            finish_action(c, id, "failed", &message, &pending.action_results, outcome)?;
+            c.execute("DELETE FROM hooks WHERE seq=?1", [hook.seq])?;
+            c.execute("UPDATE units SET agent=CASE WHEN agent='executing' THEN 'idle' ELSE agent END WHERE name=?1", [unit])?;
+        } else {
+            c.execute("UPDATE hooks SET failed=1 WHERE seq=?1", [hook.seq])?;
+            let why = if outcome.timed_out { format!("{} (hook timed out)", hook.hook) } else { hook.hook.clone() };
+            c.execute("UPDATE units SET agent='error', error_hook=?2 WHERE name=?1", params![unit, why])?;
+        }
+        log_hook(c, now, unit, &hook.hook, outcome, &pending.error_lines)
+    })
+}
+
+fn finish_action(
+    c: &Connection,
+    id: i64,
+    status: &str,
+    message: &str,
+    results: &serde_json::Map<String, Value>,
+    outcome: &Outcome,
+) -> Result<()> {
+    let mut all = results.clone();
+    all.insert(
+        "return-code".into(),
+        json!(outcome.code.unwrap_or(-1).to_string()),
+    );
+    if !outcome.stdout.is_empty() {
+        all.insert("stdout".into(), json!(outcome.stdout));
+    }
+    if !outcome.stderr.is_empty() {
+        all.insert("stderr".into(), json!(outcome.stderr));
+    }
+    c.execute(
+        "UPDATE actions SET status=?2, message=?3, results=?4 WHERE id=?1",
+        params![id, status, message, Value::Object(all).to_string()],
+    )?;
+    Ok(())
+}
+
+fn log_hook(
+    c: &Connection,
+    now: i64,
+    unit: &str,
+    hook: &str,
+    o: &Outcome,
+    errors: &[String],
+) -> Result<()> {
+    let mut output = String::new();
+    for e in errors {
+        output.push_str(e);
+        output.push('\n');
+    }
+    output.push_str(&o.stdout);
+    output.push_str(&o.stderr);
+    if o.timed_out {
+        output.push_str("hook timed out\n");
+    }
+    let code = if o.timed_out {
+        -1
+    } else {
+        o.code.unwrap_or(-1)
+    };
+    c.execute(
+        "INSERT INTO hook_log(at,unit,hook,code,millis,output) VALUES(?1,?2,?3,?4,?5,?6)",
+        params![now, unit, hook, code, o.elapsed.as_millis() as i64, output],
+    )?;
+    Ok(())
+}
+
+/// Whether `a` and `b` see each other in `r`: units of the two sides, or other units of the same
+/// application in a peer relation.
+fn related(r: &Relation, a: &str, b: &str) -> bool {
+    if a == b {
+        return false;
+    }
+    let app = |u: &str| u.split('/').next().unwrap_or(u).to_owned();
+    if r.peer {
+        app(a) == app(b)
+    } else {
+        app(a) != app(b)
+    }
+}
+
+/// Queues relation-changed for the units that see a bag that changed: a unit bag → the units
+/// that saw it join; an app bag → the remote side's units in scope (for peers, the other units).
+/// Never the writer (§7.3).
+fn bag_changed(c: &Connection, r: &Relation, owner: &str, writer: &str) -> Result<()> {
+    let dying: BTreeSet<String> = store::units(c)?
+        .into_iter()
+        .filter(|u| u.dying)
+        .map(|u| u.name)
+        .collect();
+    for v in store::scope(c, r.id)? {
+        if v == writer || dying.contains(&v) {
+            continue;
+        }
+        let v_app = names::split_unit(&v)?.0.to_owned();
+        let ep = r.endpoint_of(&v_app).to_owned();
+        if owner.contains('/') {
+            if !related(r, &v, owner) || !store::seen(c, r.id, &v)?.iter().any(|s| s == owner) {
+                continue;
+            }
+            let app = names::split_unit(owner)?.0.to_owned();
+            store::enqueue(
+                c,
+                &Hook {
+                    unit: v,
+                    hook: format!("{ep}-relation-changed"),
+                    relation_id: Some(r.id),
+                    remote_unit: owner.to_owned(),
+                    remote_app: app,
+                    ..Hook::default()
+                },
+            )?;
+        } else {
+            let sees = if r.peer {
+                v_app == owner
+            } else {
+                v_app != owner
+            };
+            if sees {
+                store::enqueue(
+                    c,
+                    &Hook {
+                        unit: v,
+                        hook: format!("{ep}-relation-changed"),
+                        relation_id: Some(r.id),
+                        remote_app: owner.to_owned(),
+                        ..Hook::default()
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Queues `x`'s joined + changed for `w` on `r`, unless `x` saw `w` already.
+fn queue_join(c: &Connection, r: &Relation, x: &str, w: &str) -> Result<()> {
+    if store::seen(c, r.id, x)?.iter().any(|s| s == w) {
+        return Ok(());
+    }
+    let x_app = names::split_unit(x)?.0.to_owned();
+    let w_app = names::split_unit(w)?.0.to_owned();
+    let ep = r.endpoint_of(&x_app).to_owned();
+    for kind in ["joined", "changed"] {
+        store::enqueue(
+            c,
+            &Hook {
+                unit: x.to_owned(),
+                hook: format!("{ep}-relation-{kind}"),
+                relation_id: Some(r.id),
+                remote_unit: w.to_owned(),
+                remote_app: w_app.clone(),
+                ..Hook::default()
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Queues the joins a started unit is owed on a relation: it joins every unit in scope, and
+/// every started unit in scope joins it.
+fn queue_joins(c: &Connection, r: &Relation, unit: &str) -> Result<()> {
+    let units = store::units(c)?;
+    let me = units.iter().find(|u| u.name == unit);
+    let Some(me) = me else { return Ok(()) };
+    if me.dying {
+        return Ok(());
+    }
+    for v in store::scope(c, r.id)? {
+        if !related(r, unit, &v) {
+            continue;
+        }
+        let Some(other) = units.iter().find(|u| u.name == v) else {
+            continue;
+        };
+        if other.dying {
+            continue;
+        }
+        if me.started {
+            queue_join(c, r, unit, &v)?;
+        }
+        if other.started {
+            queue_join(c, r, &v, unit)?;
+        }
+    }
+    Ok(())
+}
+
+/// The model's own reactions to a committed hook (scope changes, lifecycle).
+fn react(c: &Connection, ctx: &HookContext, now: i64) -> Result<()> {
+    let unit = ctx.unit.name.as_str();
+    let hook = &ctx.hook;
+    if let (Some(kind), Some(id)) = (ctx.relation_kind(), hook.relation_id) {
+        let Some(r) = store::relation(c, id)? else {
+            return Ok(());
+        };
+        match kind {
+            "relation-created" => {
+                c.execute(
+                    "INSERT OR IGNORE INTO scope(relation_id,unit) VALUES(?1,?2)",
+                    params![id, unit],
+                )?;
+                queue_joins(c, &r, unit)?;
+            }
+            "relation-joined" => {
+                c.execute(
+                    "INSERT OR IGNORE INTO seen(relation_id,unit,remote) VALUES(?1,?2,?3)",
+                    params![id, unit, hook.remote_unit],
+                )?;
+            }
+            "relation-departed" => {
+                c.execute(
+                    "DELETE FROM seen WHERE relation_id=?1 AND unit=?2 AND remote=?3",
+                    params![id, unit, hook.remote_unit],
+                )?;
+            }
+            "relation-broken" => {
+                c.execute(
+                    "DELETE FROM scope WHERE relation_id=?1 AND unit=?2",
+                    params![id, unit],
+                )?;
+                c.execute(
+                    "DELETE FROM seen WHERE relation_id=?1 AND unit=?2",
+                    params![id, unit],
+                )?;
+                if r.dying && store::scope(c, id)?.is_empty() {
+                    delete_relation(c, id)?;
+                }
+            }
+            _ => {}
+        }
+        return Ok(());
+    }
+    match hook.hook.as_str() {
+        "start" => {
+            c.execute(
+                "UPDATE units SET started=1, update_status_due=?2, \
+                 status=CASE WHEN status_ever_set=0 THEN 'unknown' ELSE status END, \
+                 message=CASE WHEN status_ever_set=0 THEN '' ELSE message END WHERE name=?1",
+                params![unit, now + UPDATE_STATUS_INTERVAL],
+            )?;
+            for r in store::relations(c)? {
+                if store::scope(c, r.id)?.iter().any(|u| u == unit) {
+                    queue_joins(c, &r, unit)?;
+                }
+            }
+        }
+        "stop" => {
+            c.execute(
+                "UPDATE units SET status='maintenance', message='' WHERE name=?1",
+                [unit],
+            )?;
+        }
+        "remove" => {
+            for sql in [
+                "DELETE FROM units WHERE name=?1",
+                "DELETE FROM scope WHERE unit=?1",
+                "DELETE FROM seen WHERE unit=?1",
+                "DELETE FROM ports WHERE unit=?1",
+                "DELETE FROM unit_state WHERE unit=?1",
+                "DELETE FROM secret_consumers WHERE unit=?1",
+                "DELETE FROM hooks WHERE unit=?1 AND action_id IS NULL",
+            ] {
+                c.execute(sql, [unit])?;
+            }
+            c.execute("DELETE FROM secret_revisions WHERE xid IN (SELECT xid FROM secrets WHERE owner_unit=?1)", [unit])?;
+            c.execute("DELETE FROM secrets WHERE owner_unit=?1", [unit])?;
+            c.execute("UPDATE actions SET status='failed', message='unit removed' WHERE unit=?1 AND status='pending'", [unit])?;
+            c.execute("DELETE FROM hooks WHERE unit=?1", [unit])?;
+            // Relations whose last unit left are gone once nobody is in scope.
+            for r in store::relations(c)? {
+                if r.dying && store::scope(c, r.id)?.is_empty() {
+                    delete_relation(c, r.id)?;
+                }
+            }
+            let app = &ctx.app.name;
+            let dying: bool = c
+                .query_row("SELECT dying FROM apps WHERE name=?1", [app], |r| r.get(0))
+                .unwrap_or(false);
+            if dying && store::app_units(c, app)?.is_empty() {
+                delete_app(c, app)?;
+            }
+            crate::secrets::queue_obsolete(c)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The one error type of the crate, split by who is at fault.
+//!
+//! [`UsageError`] is the caller asking for something the model cannot do (an unknown
+//! application, mismatched interfaces): the CLI shows it as is and the model is left untouched.
+//! [`CharmError`] is a charm directory that cannot be deployed. Everything else is the machine
+//! (I/O, SQLite) failing under us.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the local model.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request does not fit the model; nothing was changed.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// A charm directory or package could not be read.
+    #[error(transparent)]
+    Charm(#[from] CharmError),
+    /// The SQLite store failed.
+    #[error("model store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// A file or process operation failed.
+    #[error("{context} {}: {source}", path.display())]
+    Io {
+        /// What we were doing.
+        context: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A hook did not succeed; the unit is in error until `resolve`.
+    #[error("unit {unit} is in error: hook failed: \"{hook}\"")]
+    HookFailed {
+        /// The unit in error.
+        unit: String,
+        /// The hook that failed.
+        hook: String,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done and where.
+    pub(crate) fn io(
+        context: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            context,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Requests that do not fit the model. The model is unchanged when one of these is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// No model of that name exists.
+    #[error("model \"{0}\" not found (see `juju-tls model list`)")]
+    UnknownModel(String),
+    /// A model of that name already exists.
+    #[error("model \"{0}\" already exists")]
+    ModelExists(String),
+    /// No model was named and no current model is set.
+    #[error("no current model: add one with `juju-tls model add NAME` or pass -m NAME")]
+    NoCurrentModel,
+    /// A name is not a valid Juju name.
+    #[error("invalid {kind} name \"{name}\": {reason}")]
+    InvalidName {
+        /// application, unit, model, endpoint ...
+        kind: &'static str,
+        /// The rejected name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// No application of that name.
+    #[error("application \"{0}\" not found")]
+    UnknownApp(String),
+    /// An application of that name exists already.
+    #[error("application \"{0}\" already exists")]
+    AppExists(String),
+    /// No unit of that name.
+    #[error("unit \"{0}\" not found")]
+    UnknownUnit(String),
+    /// The application has no such endpoint.
+    #[error("application \"{app}\" has no endpoint \"{endpoint}\" (endpoints: {known})")]
+    UnknownEndpoint {
+        /// The application.
+        app: String,
+        /// The endpoint asked for.
+        endpoint: String,
+        /// Its endpoints, comma separated.
+        known: String,
+    },
+    /// Endpoints that cannot be related.
+    #[error("cannot relate {a} and {b}: {reason}")]
+    CannotRelate {
+        /// First side as written.
+        a: String,
+        /// Second side as written.
+        b: String,
+        /// Why not.
+        reason: String,
+    },
+    /// No relation between those endpoints.
+    #[error("relation {0} not found")]
+    UnknownRelation(String),
+    /// A config key the charm does not declare, or a value of the wrong type.
+    #[error("{0}")]
+    BadConfig(String),
+    /// The charm declares no such action, or its parameters are wrong.
+    #[error("{0}")]
+    BadAction(String),
+    /// A duration, time or other argument that does not parse.
+    #[error("{0}")]
+    BadArgument(String),
+    /// The unit is not in error, so there is nothing to resolve.
+    #[error("unit \"{0}\" is not in error")]
+    NotInError(String),
+    /// The virtual clock needs libfaketime, which is not installed.
+    #[error(
+        "libfaketime is not installed (apt-get install libfaketime): charms cannot see the virtual clock"
+    )]
+    NoFaketime,
+}
+
+/// A charm that cannot be deployed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CharmError {
+    /// The path is neither a charm directory, a `.charm` file, nor a charm source tree.
+    #[error("{}: not a charm (no metadata.yaml or charmcraft.yaml)", .0.display())]
+    NoMetadata(PathBuf),
+    /// A YAML file of the charm does not parse or lacks a required field.
+    #[error("{}: {reason}", path.display())]
+    BadYaml {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The charm has no `dispatch` (and no `hooks/` directory) to run.
+    #[error("{}: no dispatch script", .0.display())]
+    NoDispatch(PathBuf),
+    /// The `.charm` archive could not be unpacked.
+    #[error("{}: cannot unpack: {reason}", path.display())]
+    Unpack {
+        /// The archive.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,265 @@
+//! Runs queued hooks until the model settles. One hook at a time per unit (Juju's uniter runs
+//! one operation at a time), units in parallel up to `jobs`; with `serial`, exactly one hook at a
+//! time in queue order, so a test sees one deterministic interleaving. A unit in error runs
+//! nothing but actions until `resolve`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::params;
+
+use crate::commit;
+use crate::context::HookContext;
+use crate::error::{Result, UsageError};
+use crate::hook_tool_server::Server;
+use crate::model::Model;
+use crate::runner::{self, Launch};
+use crate::store::{self, Hook};
+
+/// How to settle.
+#[derive(Debug, Clone)]
+pub struct SettleOptions {
+    /// One hook at a time, in queue order.
+    pub serial: bool,
+    /// Units that may run hooks at once (ignored with `serial`).
+    pub jobs: usize,
+    /// A hook running longer is killed (its process group) and the unit goes to error.
+    pub hook_timeout: Duration,
+}
+
+impl Default for SettleOptions {
+    fn default() -> Self {
+        let jobs = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Self {
+            serial: false,
+            jobs,
+            hook_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What one hook run did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HookRecord {
+    /// The unit.
+    pub unit: String,
+    /// The hook (or `actions/<name>`).
+    pub hook: String,
+    /// Exit code; `None` when killed.
+    pub code: Option<i32>,
+    /// Whether it timed out.
+    pub timed_out: bool,
+    /// Wall time of the process.
+    pub elapsed: Duration,
+    /// Hook-tool calls it made.
+    pub tool_calls: usize,
+}
+
+/// What a settle did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SettleReport {
+    /// Every hook run, in completion order.
+    pub runs: Vec<HookRecord>,
+    /// Units left in error, with the failed hook.
+    pub errors: Vec<(String, String)>,
+}
+
+impl Model {
+    /// Runs hooks until nothing runnable is left. Timers that are not due are not waited for.
+    pub fn settle(self: &Arc<Self>, opts: &SettleOptions) -> Result<SettleReport> {
+        let mut report = SettleReport::default();
+        if self.next_runnable(&BTreeSet::new())?.is_none() {
+            report.errors = self.errors()?;
+            return Ok(report);
+        }
+        let server = Arc::new(Server::start(self.clone())?);
+        let jobs = if opts.serial { 1 } else { opts.jobs.max(1) };
+        let (tx, rx) = mpsc::channel::<Result<HookRecord>>();
+        let mut busy: BTreeSet<String> = BTreeSet::new();
+        let mut first_error = None;
+        loop {
+            while busy.len() < jobs {
+                let Some(hook) = self.next_runnable(&busy)? else {
+                    break;
+                };
+                busy.insert(hook.unit.clone());
+                let model = self.clone();
+                let server = server.clone();
+                let tx = tx.clone();
+                let timeout = opts.hook_timeout;
+                std::thread::spawn(move || {
+                    let _ = tx.send(model.run_one(&server, hook, timeout));
+                });
+            }
+            if busy.is_empty() {
+                break;
+            }
+            match rx.recv() {
+                Ok(Ok(rec)) => {
+                    busy.remove(&rec.unit);
+                    report.runs.push(rec);
+                }
+                Ok(Err(e)) => {
+                    // The model failed under the hook (I/O, store): stop starting hooks, let
+                    // the running ones finish, then report it.
+                    busy.clear();
+                    first_error.get_or_insert(e);
+                    while let Ok(r) = rx.recv_timeout(Duration::from_millis(10)) {
+                        if let Ok(rec) = r {
+                            report.runs.push(rec);
+                        }
+                    }
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        drop(server);
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        report.errors = self.errors()?;
+        Ok(report)
+    }
+
+    /// Units in error and their failed hooks.
+    pub fn errors(&self) -> Result<Vec<(String, String)>> {
+        Ok(store::units(&self.db())?
+            .into_iter()
+            .filter(|u| u.agent == "error")
+            .map(|u| (u.name, u.error_hook.unwrap_or_default()))
+            .collect())
+    }
+
+    /// The first queued hook of a unit that is not busy; units in error run only actions.
+    fn next_runnable(&self, busy: &BTreeSet<String>) -> Result<Option<Hook>> {
+        let db = self.db();
+        let units = store::units(&db)?;
+        let in_error: BTreeSet<&str> = units
+            .iter()
+            .filter(|u| u.agent == "error")
+            .map(|u| u.name.as_str())
+            .collect();
+        let mut seen_units: BTreeSet<String> = BTreeSet::new();
+        for h in store::hooks(&db)? {
+            if busy.contains(&h.unit) {
+                continue;
+            }
+            if in_error.contains(h.unit.as_str()) {
+                // The failed hook waits for `resolve`; actions may still run (§3.3).
+                if h.action_id.is_some() && seen_units.insert(h.unit.clone()) {
+                    return Ok(Some(h));
+                }
+                continue;
+            }
+            // Queue order per unit: only the unit's first hook.
+            if seen_units.insert(h.unit.clone()) {
+                return Ok(Some(h));
+            }
+        }
+        Ok(None)
+    }
+
+    fn run_one(&self, server: &Server, hook: Hook, timeout: Duration) -> Result<HookRecord> {
+        let (unit, app, relation, label, endpoint) = {
+            let db = self.db();
+            let unit = store::unit(&db, &hook.unit)?
+                .ok_or_else(|| UsageError::UnknownUnit(hook.unit.clone()))?;
+            let app = store::app(&db, &unit.app)?
+                .ok_or_else(|| UsageError::UnknownApp(unit.app.clone()))?;
+            let relation = match hook.relation_id {
+                Some(id) => store::relation(&db, id)?,
+                None => None,
+            };
+            let label = crate::secrets::hook_label(&db, &hook)?;
+            let endpoint = relation
+                .as_ref()
+                .map(|r| r.endpoint_of(&unit.app).to_owned())
+                .unwrap_or_default();
+            (unit, app, relation, label, endpoint)
+        };
+        self.before_hook(&hook, &unit, relation.as_ref())?;
+        let context_id = format!("{}-{}-{}", unit.name, hook.hook.replace('/', "-"), hook.seq);
+        let ctx = Arc::new(HookContext::new(
+            context_id.clone(),
+            unit.clone(),
+            app.clone(),
+            hook.clone(),
+            relation,
+        ));
+        server.register(ctx.clone());
+        let launch = Launch {
+            model: self,
+            unit: &unit,
+            app: &app,
+            hook: &hook,
+            context_id: &context_id,
+            socket: server.address(),
+            timeout,
+            secret_label: &label,
+            endpoint: &endpoint,
+        };
+        let outcome = runner::run(&launch);
+        server.unregister(&context_id);
+        let outcome = outcome?;
+        let calls = ctx.pending().calls;
+        if outcome.code == Some(0) {
+            commit::succeed(self, &ctx, &outcome)?;
+        } else {
+            commit::fail(self, &ctx, &outcome)?;
+        }
+        Ok(HookRecord {
+            unit: unit.name,
+            hook: hook.hook,
+            code: outcome.code,
+            timed_out: outcome.timed_out,
+            elapsed: outcome.elapsed,
+            tool_calls: calls,
+        })
+    }
+
+    /// What the unit agent does just before a hook: the statuses it sets itself (§3.5), the
+    /// address keys Juju seeds into a unit's bag when it enters a relation's scope (once: a
+    /// charm that deletes them keeps them deleted, D12), and the action's state.
+    fn before_hook(
+        &self,
+        hook: &Hook,
+        unit: &store::Unit,
+        relation: Option<&store::Relation>,
+    ) -> Result<()> {
+        self.tx(|c| {
+            c.execute("UPDATE units SET agent='executing' WHERE name=?1 AND agent<>'error'", [&unit.name])?;
+            match hook.hook.as_str() {
+                "install" if !unit.status_ever_set => {
+                    c.execute("UPDATE units SET status='maintenance', message='installing charm software' WHERE name=?1", [&unit.name])?;
+                }
+                "stop" => {
+                    c.execute("UPDATE units SET status='maintenance', message='stopping charm software' WHERE name=?1", [&unit.name])?;
+                }
+                "remove" => {
+                    c.execute("UPDATE units SET status='maintenance', message='cleaning up prior to charm deletion' WHERE name=?1", [&unit.name])?;
+                }
+                _ => {}
+            }
+            if let (Some(r), true) = (relation, hook.hook.ends_with("-relation-created")) {
+                let key = format!("seeded:{}:{}", r.id, unit.name);
+                if store::meta(c, &key)?.is_none() {
+                    let app_num: i64 = c.query_row("SELECT num FROM apps WHERE name=?1", [&unit.app], |r| r.get(0))?;
+                    let addr = crate::names::unit_address(app_num, unit.num);
+                    for (k, v) in [("egress-subnets", format!("{addr}/32")), ("ingress-address", addr.clone()), ("private-address", addr.clone())] {
+                        c.execute("INSERT OR REPLACE INTO bags(relation_id,owner,key,value) VALUES(?1,?2,?3,?4)", params![r.id, unit.name, k, v])?;
+                    }
+                    store::set_meta(c, &key, "1")?;
+                }
+            }
+            if let Some(id) = hook.action_id {
+                c.execute("UPDATE actions SET status='running' WHERE id=?1", [id])?;
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,719 @@
+//! The local-model verbs, with Juju's names: `model add|destroy|list|switch`, `deploy`,
+//! `add-unit`, `remove-unit`, `remove-application`, `refresh`, `integrate`, `remove-relation`,
+//! `config`, `run`, `status`, `show-unit`, `secrets`, `debug-log`, `advance`, `wait`, `resolve`.
+//!
+//! A verb that changes the model records the change, then (unless `--no-wait`) runs the model's
+//! hooks in this process until it settles, serving the hook tools meanwhile. Readers (`status`,
+//! `show-unit`, `secrets`, `debug-log`) never wait for that.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use model::{Model, Registry, SettleOptions};
+
+use crate::ui::{self, Table};
+
+/// Environment variable with the default hook timeout (`300s`, `5m`, `2s`).
+const HOOK_TIMEOUT_ENV: &str = "JUJU_TLS_HOOK_TIMEOUT";
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Add, destroy, list or switch local models.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Deploy a charm (a directory, a packed .charm, or a charmcraft.yaml source tree).
+    Deploy(Deploy),
+    /// Add units to an application.
+    AddUnit(AddUnit),
+    /// Remove units (relations depart, then stop and remove run).
+    RemoveUnit(RemoveUnit),
+    /// Remove an application and its units.
+    RemoveApplication(AppArg),
+    /// Replace an application's charm; units keep their state and run upgrade-charm.
+    Refresh(Refresh),
+    /// Relate two applications: `integrate A[:endpoint] B[:endpoint]`.
+    Integrate(Pair),
+    /// Remove the relation between two applications.
+    RemoveRelation(Pair),
+    /// Show an application's config, or set `key=value` options.
+    Config(Config),
+    /// Run an action on a unit and print its results (non-zero exit when it failed).
+    Run(Run),
+    /// Show applications, units, relations and the virtual time.
+    Status(Status),
+    /// Show a unit's relations and the databags it sees.
+    ShowUnit(ShowUnit),
+    /// List the model's secrets.
+    Secrets(JsonOnly),
+    /// Show juju-log lines (or, with --hooks, every hook run with its output).
+    DebugLog(DebugLog),
+    /// Move the virtual clock forward (`30d`, `12h`, `90m`) and run what became due.
+    Advance(Advance),
+    /// Run pending hooks until the model settles; non-zero exit naming the failed hook.
+    Wait(WaitArgs),
+    /// Retry the failed hook of a unit in error.
+    Resolve(UnitArg),
+    /// LOCAL MODEL ONLY (tests): hand leadership to a unit. Juju never lets anyone choose.
+    SetLeader(UnitArg),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelCommand {
+    /// Create a model and make it current.
+    Add {
+        /// Model name.
+        name: String,
+    },
+    /// End every workload of a model and delete it.
+    Destroy {
+        /// Model name.
+        name: String,
+    },
+    /// List models; `*` marks the current one.
+    List,
+    /// Make a model current.
+    Switch {
+        /// Model name.
+        name: String,
+    },
+}
+
+/// `-m/--model`, on every verb.
+#[derive(Debug, Args)]
+pub(crate) struct Target {
+    /// Model to act on (default: the current model).
+    #[arg(short = 'm', long = "model", global = true)]
+    model: Option<String>,
+}
+
+/// How a changing verb runs the hooks it caused.
+#[derive(Debug, Args)]
+pub(crate) struct Settle {
+    /// Record the change only; run hooks later with `wait`.
+    #[arg(long)]
+    no_wait: bool,
+    /// One hook at a time in queue order (deterministic; for tests).
+    #[arg(long)]
+    serial: bool,
+    /// Hooks running at once (default: the number of cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Kill a hook running longer than this (`300s`, `5m`; default $JUJU_TLS_HOOK_TIMEOUT or 5m).
+    #[arg(long)]
+    hook_timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Deploy {
+    /// Charm directory, .charm file, or charm source tree.
+    charm: PathBuf,
+    /// Application name (default: the charm's name).
+    app: Option<String>,
+    /// Number of units.
+    #[arg(short = 'n', long = "num-units", default_value_t = 1)]
+    num_units: usize,
+    /// Config option `key=value` (repeatable).
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    config: Vec<String>,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AddUnit {
+    /// Application.
+    app: String,
+    /// Number of units to add.
+    #[arg(short = 'n', long = "num-units", default_value_t = 1)]
+    num_units: usize,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemoveUnit {
+    /// Units (`app/n`).
+    #[arg(required = true)]
+    units: Vec<String>,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AppArg {
+    /// Application.
+    app: String,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UnitArg {
+    /// Unit (`app/n`).
+    unit: String,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Refresh {
+    /// Application.
+    app: String,
+    /// The new charm (directory or .charm).
+    #[arg(long)]
+    path: PathBuf,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Pair {
+    /// `app` or `app:endpoint`.
+    a: String,
+    /// `app` or `app:endpoint`.
+    b: String,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Config {
+    /// Application.
+    app: String,
+    /// `key=value` to set; none shows the config.
+    #[arg(value_name = "KEY=VALUE")]
+    pairs: Vec<String>,
+    /// Options to reset to their defaults.
+    #[arg(long, value_delimiter = ',')]
+    reset: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Run {
+    /// Unit.
+    unit: String,
+    /// Action name.
+    action: String,
+    /// Parameters `key=value` (values parsed as YAML scalars, like Juju).
+    #[arg(value_name = "KEY=VALUE")]
+    params: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Status {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowUnit {
+    /// Unit.
+    unit: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonOnly {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DebugLog {
+    /// Only this unit.
+    #[arg(long)]
+    unit: Option<String>,
+    /// Number of lines.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    lines: usize,
+    /// Show hook runs (exit code, time, output) instead of juju-log lines.
+    #[arg(long)]
+    hooks: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Advance {
+    /// How far: `30d`, `12h`, `90m`, `45s`, `1d12h`.
+    duration: String,
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WaitArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    settle: Settle,
+}
+
+fn open(target: &Target) -> anyhow::Result<Arc<Model>> {
+    Ok(Arc::new(
+        Registry::from_env().open(target.model.as_deref())?,
+    ))
+}
+
+fn pairs(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => bail!("expected key=value, got {s:?}"),
+        })
+        .collect()
+}
+
+fn options(s: &Settle) -> anyhow::Result<SettleOptions> {
+    let mut o = SettleOptions {
+        serial: s.serial,
+        ..SettleOptions::default()
+    };
+    if let Some(j) = s.jobs {
+        o.jobs = j.max(1);
+    }
+    let timeout = s.hook_timeout.clone().or_else(|| {
+        std::env::var(HOOK_TIMEOUT_ENV)
+            .ok()
+            .filter(|v| !v.is_empty())
+    });
+    if let Some(t) = timeout {
+        let secs = model::parse_duration(&t).or_else(|_| {
+            t.parse::<i64>()
+                .map_err(|_| anyhow::anyhow!("invalid hook timeout {t:?}"))
+        })?;
+        o.hook_timeout = Duration::from_secs(secs.max(1) as u64);
+    }
+    Ok(o)
+}
+
+/// Runs hooks until the model settles (unless `--no-wait`); fails naming each unit in error.
+fn settle(model: &Arc<Model>, s: &Settle) -> anyhow::Result<()> {
+    if s.no_wait {
+        return Ok(());
+    }
+    let report = model.settle(&options(s)?)?;
+    if !report.errors.is_empty() {
+        let mut msg = String::new();
+        for (unit, hook) in &report.errors {
+            msg.push_str(&format!("\n  {unit}: hook failed: \"{hook}\""));
+            if let Some(last) = model.hook_log(Some(unit), 1)?.pop() {
+                for line in last
+                    .output
+                    .lines()
+                    .rev()
+                    .take(12)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                {
+                    msg.push_str(&format!("\n    | {line}"));
+                }
+            }
+        }
+        bail!("units in error (fix, then `juju-tls resolve UNIT`):{msg}");
+    }
+    Ok(())
+}
+
+/// Runs a verb.
+pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
+    let registry = Registry::from_env();
+    match cmd {
+        Command::Model(m) => match m {
+            ModelCommand::Add { name } => {
+                registry.add(&name)?;
+                eprintln!("Added model {name:?} (now current)");
+            }
+            ModelCommand::Destroy { name } => {
+                let model = registry.open(Some(&name))?;
+                let lock = model.lock()?;
+                drop(model);
+                registry.destroy(&name)?;
+                drop(lock);
+                eprintln!("Destroyed model {name:?}");
+            }
+            ModelCommand::List => {
+                let current = registry.current()?;
+                for name in registry.list()? {
+                    let mark = if current.as_deref() == Some(name.as_str()) {
+                        "*"
+                    } else {
+                        ""
+                    };
+                    println!("{name}{mark}");
+                }
+            }
+            ModelCommand::Switch { name } => {
+                registry.switch(&name)?;
+                eprintln!("Current model: {name}");
+            }
+        },
+        Command::Deploy(d) => {
+            let model = open(&d.target)?;
+            let _lock = model.lock()?;
+            let config = pairs(&d.config)?;
+            let app = model.deploy(&d.charm, d.app.as_deref(), d.num_units, &config)?;
+            eprintln!(
+                "Deployed {app:?} ({} unit{})",
+                d.num_units,
+                if d.num_units == 1 { "" } else { "s" }
+            );
+            settle(&model, &d.settle)?;
+        }
+        Command::AddUnit(a) => {
+            let model = open(&a.target)?;
+            let _lock = model.lock()?;
+            let units = model.add_units(&a.app, a.num_units)?;
+            eprintln!("Added {}", units.join(", "));
+            settle(&model, &a.settle)?;
+        }
+        Command::RemoveUnit(r) => {
+            let model = open(&r.target)?;
+            let _lock = model.lock()?;
+            for u in &r.units {
+                model.remove_unit(u)?;
+            }
+            settle(&model, &r.settle)?;
+        }
+        Command::RemoveApplication(a) => {
+            let model = open(&a.target)?;
+            let _lock = model.lock()?;
+            model.remove_application(&a.app)?;
+            settle(&model, &a.settle)?;
+        }
+        Command::Refresh(r) => {
+            let model = open(&r.target)?;
+            let _lock = model.lock()?;
+            model.refresh(&r.app, &r.path)?;
+            settle(&model, &r.settle)?;
+        }
+        Command::Integrate(p) => {
+            let model = open(&p.target)?;
+            let _lock = model.lock()?;
+            let id = model.integrate(&p.a, &p.b)?;
+            eprintln!("Integrated {} and {} (relation {id})", p.a, p.b);
+            settle(&model, &p.settle)?;
+        }
+        Command::RemoveRelation(p) => {
+            let model = open(&p.target)?;
+            let _lock = model.lock()?;
+            model.remove_relation(&p.a, &p.b)?;
+            settle(&model, &p.settle)?;
+        }
+        Command::Config(c) => {
+            let model = open(&c.target)?;
+            if c.pairs.is_empty() && c.reset.is_empty() {
+                let cfg = model.config(&c.app)?;
+                if c.json {
+                    println!("{}", serde_json::to_string_pretty(&cfg)?);
+                } else {
+                    let mut t = Table::new(["Option", "Type", "Value", "Source"]);
+                    for (k, e) in cfg {
+                        let v = e
+                            .value
+                            .map(|v| {
+                                v.as_str()
+                                    .map(str::to_owned)
+                                    .unwrap_or_else(|| v.to_string())
+                            })
+                            .unwrap_or_default();
+                        t.row([
+                            k,
+                            e.kind,
+                            v,
+                            if e.default {
+                                "default".into()
+                            } else {
+                                "user".into()
+                            },
+                        ]);
+                    }
+                    print!("{}", t.render());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let _lock = model.lock()?;
+            model.set_config(&c.app, &pairs(&c.pairs)?, &c.reset)?;
+            settle(&model, &c.settle)?;
+        }
+        Command::Run(r) => {
+            let model = open(&r.target)?;
+            let _lock = model.lock()?;
+            let id = model.queue_action(&r.unit, &r.action, &pairs(&r.params)?)?;
+            if r.settle.no_wait {
+                println!("{id}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let settled = settle(&model, &r.settle);
+            let run = model.action(id)?;
+            if r.json {
+                println!("{}", serde_json::to_string_pretty(&run)?);
+            } else {
+                print_action(&run);
+            }
+            settled?;
+            if run.status != "completed" {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Status(s) => {
+            let model = open(&s.target)?;
+            let st = model.status()?;
+            if s.json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+            } else {
+                print_status(&st);
+            }
+        }
+        Command::ShowUnit(s) => {
+            let model = open(&s.target)?;
+            let v = model.show_unit(&s.unit)?;
+            if s.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", serde_norway::to_string(&v).context("rendering YAML")?);
+            }
+        }
+        Command::Secrets(s) => {
+            let model = open(&s.target)?;
+            let list = model.secrets()?;
+            if s.json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                let mut t = Table::new(["ID", "Owner", "Label", "Rev", "Expiry", "Granted to"]);
+                for x in list {
+                    t.row([
+                        x.uri,
+                        x.owner,
+                        x.label,
+                        x.revision.to_string(),
+                        x.expiry.unwrap_or_default(),
+                        x.granted_to.join(","),
+                    ]);
+                }
+                print!("{}", t.render());
+            }
+        }
+        Command::DebugLog(d) => {
+            let model = open(&d.target)?;
+            if d.hooks {
+                let runs = model.hook_log(d.unit.as_deref(), d.lines)?;
+                if d.json {
+                    println!("{}", serde_json::to_string_pretty(&runs)?);
+                } else {
+                    for r in runs {
+                        let mark = if r.code == 0 {
+                            ui::green("ok")
+                        } else {
+                            ui::red(&format!("exit {}", r.code))
+                        };
+                        println!("{} {} {} {mark} ({} ms)", r.time, r.unit, r.hook, r.millis);
+                        for line in r.output.lines() {
+                            println!("    {line}");
+                        }
+                    }
+                }
+            } else {
+                let lines = model.debug_log(d.unit.as_deref(), d.lines)?;
+                if d.json {
+                    println!("{}", serde_json::to_string_pretty(&lines)?);
+                } else {
+                    for l in lines {
+                        println!("{} unit.{} {} {}", l.time, l.unit, l.level, l.message);
+                    }
+                }
+            }
+        }
+        Command::Advance(a) => {
+            let model = open(&a.target)?;
+            let _lock = model.lock()?;
+            let secs = model::parse_duration(&a.duration)?;
+            if model::faketime_library().is_none() {
+                return Err(model::Error::from(model::UsageError::NoFaketime).into());
+            }
+            let now = model.advance(secs)?;
+            eprintln!("Virtual time is now {}", time_text(now));
+            settle(&model, &a.settle)?;
+        }
+        Command::Wait(w) => {
+            let model = open(&w.target)?;
+            let _lock = model.lock()?;
+            settle(
+                &model,
+                &Settle {
+                    no_wait: false,
+                    ..w.settle
+                },
+            )?;
+        }
+        Command::Resolve(u) => {
+            let model = open(&u.target)?;
+            let _lock = model.lock()?;
+            model.resolve(&u.unit)?;
+            settle(&model, &u.settle)?;
+        }
+        Command::SetLeader(u) => {
+            let model = open(&u.target)?;
+            let _lock = model.lock()?;
+            model.set_leader(&u.unit)?;
+            settle(&model, &u.settle)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn time_text(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
+}
+
+fn print_status(st: &model::Status) {
+    let mut t = Table::new(["Model", "Time", "Pending hooks"]);
+    t.row([
+        st.model.clone(),
+        st.time.clone(),
+        st.pending_hooks.to_string(),
+    ]);
+    println!("{}", t.render());
+    let mut apps = Table::new(["App", "Status", "Charm", "Rev", "Units", "Message"]);
+    for a in &st.applications {
+        apps.row([
+            a.name.clone(),
+            paint_status(&a.status),
+            a.charm.clone(),
+            a.revision.to_string(),
+            a.units.len().to_string(),
+            a.message.clone(),
+        ]);
+    }
+    println!("{}", apps.render());
+    let mut units = Table::new(["Unit", "Workload", "Agent", "Address", "Ports", "Message"]);
+    for a in &st.applications {
+        for u in &a.units {
+            let name = if u.leader {
+                format!("{}*", u.name)
+            } else {
+                u.name.clone()
+            };
+            units.row([
+                name,
+                paint_status(&u.workload),
+                u.agent.clone(),
+                u.address.clone(),
+                u.ports.join(","),
+                u.message.clone(),
+            ]);
+        }
+    }
+    print!("{}", units.render());
+    if !st.relations.is_empty() {
+        println!();
+        let mut rels = Table::new(["Id", "Relation", "Interface", "Type"]);
+        for r in &st.relations {
+            let kind = if r.peer {
+                "peer"
+            } else if r.dying {
+                "dying"
+            } else {
+                "regular"
+            };
+            rels.row([
+                r.id.to_string(),
+                r.display(),
+                r.interface.clone(),
+                kind.into(),
+            ]);
+        }
+        print!("{}", rels.render());
+    }
+}
+
+fn paint_status(s: &str) -> String {
+    match s {
+        "active" => ui::green(s),
+        "error" | "blocked" => ui::red(s),
+        _ => s.to_owned(),
+    }
+}
+
+fn print_action(run: &model::ActionRun) {
+    println!(
+        "{}: action {} ({}) {}",
+        run.unit,
+        run.name,
+        run.id,
+        if run.status == "completed" {
+            ui::green(&run.status)
+        } else {
+            ui::red(&run.status)
+        }
+    );
+    if !run.message.is_empty() {
+        println!("message: {}", run.message);
+    }
+    for l in &run.log {
+        println!("log: {l}");
+    }
+    if let Some(obj) = run.results.as_object() {
+        if !obj.is_empty() {
+            print!(
+                "{}",
+                serde_norway::to_string(&run.results).unwrap_or_default()
+            );
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The hook-tool shim: when this binary runs under a hook tool's name (`relation-get`,
+//! `secret-add`, …; a symlink in the unit's tool directory), it forwards argv to the local
+//! model's hook-tool server over the socket Juju names in `JUJU_AGENT_SOCKET_ADDRESS`, and
+//! prints the answer. It reads stdin only for `--file -` (a tool must not block on the hook's
+//! stdin otherwise). Kept small: ops calls tools tens of times per hook.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use model::hook_tool_server::{self, Request};
+
+/// The tool name this process was started as, if argv\[0\]'s basename is one (ops ≤ 3.3 runs
+/// tools by absolute path, newer ops by bare name).
+pub(crate) fn tool_name(argv0: &str) -> Option<&'static str> {
+    let base = argv0.rsplit('/').next().unwrap_or(argv0);
+    model::TOOL_NAMES.iter().copied().find(|t| *t == base)
+}
+
+/// Runs as the hook tool and returns its exit code.
+pub(crate) fn run(argv: Vec<String>) -> ExitCode {
+    let fail = |msg: &str| {
+        let _ = std::io::stderr().write_all(format!("ERROR {msg}\n").as_bytes());
+        ExitCode::from(1)
+    };
+    let (Ok(socket), Ok(context)) = (
+        std::env::var("JUJU_AGENT_SOCKET_ADDRESS"),
+        std::env::var("JUJU_CONTEXT_ID"),
+    ) else {
+        return fail(
+            "JUJU_CONTEXT_ID not set: hook tools only work inside a hook run by the juju-tls local model",
+        );
+    };
+    let stdin = if hook_tool_server::wants_stdin(&argv) {
+        let mut buf = Vec::new();
+        if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
+            return fail(&format!("reading stdin: {e}"));
+        }
+        Some(buf)
+    } else {
+        None
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match hook_tool_server::call(
+        &socket,
+        &Request {
+            context,
+            argv,
+            stdin,
+            cwd,
+        },
+    ) {
+        Ok(reply) => {
+            let _ = std::io::stdout().write_all(reply.stdout.as_bytes());
+            let _ = std::io::stderr().write_all(reply.stderr.as_bytes());
+            ExitCode::from(u8::try_from(reply.code).unwrap_or(1))
+        }
+        Err(e) => fail(&format!("cannot reach the juju-tls model at {socket}: {e}")),
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the `juju-tls` binary's local model.
+//!
+//! Where new tests go: `ops_charms.rs` for behaviour seen through unmodified Python `ops`
+//! charms (one run per ops calling convention), `lifecycle.rs` for hook failure, timeouts,
+//! workloads and time, `cli.rs` for what people type (bad input included). `support.rs` has the
+//! harness: a private data dir per test and a model destroyed on drop, so no process outlives a
+//! test.
+
+mod cli;
+mod lifecycle;
+mod ops_charms;
+mod support;
