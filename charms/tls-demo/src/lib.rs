@@ -27,8 +27,11 @@ use crate::files::{
 pub struct TlsDemo;
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 struct Config {
     port: u16,
+    #[serde(default)]
+    request_ca_certificate: bool,
 }
 
 const PEERS: &str = "peers";
@@ -54,7 +57,10 @@ fn endpoint(name: &str) -> Result<Endpoint, HandlerError> {
 
 /// What this unit asks for: its own certificate for its name and address, and (leader) one for
 /// the application.
-fn requirer(model: &mut Model<'_>) -> Result<(TlsRequirer, Option<IpAddr>), HandlerError> {
+fn requirer(
+    model: &mut Model<'_>,
+    config: &Config,
+) -> Result<(TlsRequirer, Option<IpAddr>), HandlerError> {
     let address = model.binding_address("certificates", None)?;
     let unit_name = model.unit().to_string().replace('/', "-");
     let mut unit = RequestAttributes::new(unit_name.clone());
@@ -65,21 +71,34 @@ fn requirer(model: &mut Model<'_>) -> Result<(TlsRequirer, Option<IpAddr>), Hand
     let app_name = model.app().to_string();
     let mut app = RequestAttributes::new(app_name.clone());
     app.sans.push_str(&format!("DNS:{app_name}"))?;
-    let requirer = TlsRequirer::new(endpoint("certificates")?, Mode::AppAndUnit)
+    let mut requirer = TlsRequirer::new(endpoint("certificates")?, Mode::AppAndUnit)
         .with_request(Scope::Unit, CertificateRequest::leaf(unit))?
         .with_request(Scope::App, CertificateRequest::leaf(app))?;
+    if config.request_ca_certificate {
+        let mut ca = RequestAttributes::new(format!("{app_name} intermediate CA"));
+        ca.add_unique_id_to_subject_name = false;
+        requirer = requirer.with_request(
+            Scope::App,
+            CertificateRequest {
+                attributes: ca,
+                is_ca: true,
+            },
+        )?;
+    }
     Ok((requirer, address))
 }
 
 fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     let config: Config = model.config()?;
-    let (requirer, address) = requirer(model)?;
+    let (requirer, address) = requirer(model, &config)?;
+    let mut denied = Vec::new();
     for e in requirer.handle(event, model)? {
         if let tls_interfaces::RequirerEvent::CertificateDenied(d) = e {
             let _ = model.log(
                 LogLevel::Warning,
                 &format!("certificate denied: {}", d.error.message),
             );
+            denied.push(d.error.message);
         }
     }
     let transfer = TransferRequirer::new(endpoint("receive-ca-cert")?);
@@ -141,8 +160,27 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     )?;
 
     let mut app_part = String::new();
-    if model.is_leader()?
-        && let Some(app_cert) = requirer.assigned_certificates(model, Scope::App)?.first()
+    let app_certs = if model.is_leader()? {
+        requirer.assigned_certificates(model, Scope::App)?
+    } else {
+        Vec::new()
+    };
+    if let Some(ca_cert) = app_certs.iter().find(|c| c.request.is_ca) {
+        write_if_changed(
+            &dir,
+            "app-ca.crt",
+            &format!("{}\n", ca_cert.certificate.pem().trim()),
+            0o644,
+        )?;
+        app_part.push_str(&format!(
+            "; CA certificate {} granted",
+            short(&ca_cert.certificate)
+        ));
+    }
+    if let Some(message) = denied.first() {
+        app_part.push_str(&format!("; denied: {message}"));
+    }
+    if let Some(app_cert) = app_certs.iter().find(|c| !c.request.is_ca)
         && let Some(app_key) = requirer.private_key(model, Scope::App)?
     {
         write_if_changed(
@@ -153,7 +191,7 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
         )?;
         write_if_changed(&dir, APP_KEY, &app_key.to_pkcs8_pem(), 0o600)?;
         app_part = format!(
-            "; app cert {} until {}",
+            "; app cert {} until {}{app_part}",
             short(&app_cert.certificate),
             until(&app_cert.certificate)
         );
