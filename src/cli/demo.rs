@@ -72,7 +72,7 @@ impl Steps {
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut steps = Steps {
         table: Table::new(["step", "result", "took"]),
-        total: 11,
+        total: 12,
         done: 0,
         started: Instant::now(),
     };
@@ -80,6 +80,11 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "{}",
         ui::bold("juju-tls demo: a self-signed CA and mutual-TLS servers on a local Juju model")
     );
+
+    steps.run("check the virtual clock (libfaketime)", || {
+        let lib = ensure_faketime()?;
+        Ok(((), format!("{}", lib.display())))
+    })?;
 
     let (ca_charm, demo_charm) = steps.run("build the charms", || {
         let dirs = match &args.charms {
@@ -259,6 +264,34 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.model
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The local model's virtual clock is libfaketime preloaded into hooks and workloads. On a fresh
+/// machine where we are root (a container, CI), install it the way `scripts/test` does; otherwise
+/// say how.
+fn ensure_faketime() -> anyhow::Result<PathBuf> {
+    if let Some(lib) = model::faketime_library() {
+        return Ok(lib);
+    }
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false);
+    if !root || which("apt-get").is_none() {
+        bail!("the virtual clock needs libfaketime: install it (Debian/Ubuntu: sudo apt-get install libfaketime) and run the demo again");
+    }
+    println!("      installing libfaketime with apt-get (the local model's virtual clock needs it)");
+    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "--no-install-recommends", "libfaketime"][..]] {
+        let status = std::process::Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status().context("running apt-get")?;
+        if !status.success() {
+            bail!("apt-get {} failed; install libfaketime by hand", args.join(" "));
+        }
+    }
+    model::faketime_library().context("libfaketime was installed but its library is not where expected")
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(program)).find(|p| p.is_file()))
 }
 
 fn check_errors(errors: &[(String, String)]) -> anyhow::Result<()> {
