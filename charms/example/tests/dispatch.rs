@@ -29,7 +29,9 @@ fn unit(leader: bool) -> Unit {
         "config-get",
         "is-leader",
         "relation-ids",
+        "opened-ports",
         "open-port",
+        "close-port",
         "application-version-set",
         "status-set",
         "juju-log",
@@ -50,6 +52,7 @@ fn unit(leader: bool) -> Unit {
     )
     .unwrap();
     std::fs::write(tools.join("answers/relation-ids"), "[]").unwrap();
+    std::fs::write(tools.join("answers/opened-ports"), "[]").unwrap();
     Unit {
         _dir: dir,
         charm,
@@ -107,6 +110,7 @@ fn update_status_as_a_follower() {
             "config-get",
             "is-leader",
             "relation-ids",
+            "opened-ports",
             "open-port",
             "application-version-set",
             "relation-ids",
