@@ -34,6 +34,11 @@ impl TestModel {
         m
     }
 
+    /// The model's data dir (`$JUJU_TLS_DATA_DIR`).
+    pub(crate) fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
     /// Runs `juju-tls ARGS -m NAME` and returns its output.
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(BIN);
