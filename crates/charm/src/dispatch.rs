@@ -131,16 +131,30 @@ pub fn main<C: Charm>(mut charm: C) -> ExitCode {
     }
 }
 
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".to_owned())
+}
+
 fn run_from_env<C: Charm>(charm: &mut C) -> Result<(), Error> {
     let ctx = Context::from_env()?;
     let meta = CharmMeta::from_charm_dir(&ctx.charm_dir)?;
     let state_path = CharmState::path_in(&ctx.charm_dir);
     let mut state = CharmState::load(&state_path)?;
+    let loaded = state.clone();
     let event = Event::from_context(&ctx)?;
     let mut backend = HookTools::new(ctx.unit.clone());
     let result = {
         let mut model = Model::new(&ctx, &meta, &mut backend, &mut state);
-        let r = run_dispatch(charm, &mut model, event);
+        // A panic must fail the hook like an error, and be explained in the unit's log (ops does
+        // the same for uncaught exceptions, transcripts D18), not only on stderr.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_dispatch(charm, &mut model, event)
+        }))
+        .unwrap_or_else(|payload| Err(Error::Panic(panic_message(payload.as_ref()))));
         if let Err(e) = &r {
             // Best effort: the hook fails anyway.
             let _ = model.log(LogLevel::Error, &format!("hook failed: {e}"));
@@ -148,5 +162,9 @@ fn run_from_env<C: Charm>(charm: &mut C) -> Result<(), Error> {
         r
     };
     result?;
-    state.save(&state_path)
+    // Most hooks of a reconciling charm change nothing here: skip the write (and its fsync).
+    if state != loaded {
+        state.save(&state_path)?;
+    }
+    Ok(())
 }

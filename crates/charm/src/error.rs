@@ -61,6 +61,9 @@ pub enum Error {
         /// The handler's error.
         source: HandlerError,
     },
+    /// A handler panicked; the message is the panic payload.
+    #[error("handler panicked: {0}")]
+    Panic(String),
     /// Custom events kept emitting more custom events.
     #[error("more than {0} custom events in one dispatch: an emit loop?")]
     EventLoop(usize),

@@ -846,7 +846,10 @@ impl Call {
     ///
     /// `parse_argv(&call.to_argv())` gives back `call` with [`Call::preferred_format`].
     pub fn to_argv(&self) -> Vec<String> {
-        let mut a = Argv(vec![self.tool().name().to_owned()]);
+        let mut a = Argv {
+            args: vec![self.tool().name().to_owned()],
+            ended: false,
+        };
         if let Some(f) = self.preferred_format() {
             a.push(format!("--format={}", f.as_str()));
         }
@@ -868,7 +871,7 @@ impl Call {
                 match (key, target) {
                     (None, None) => {}
                     (key, target) => {
-                        a.push("--".into());
+                        a.end_flags();
                         a.push(key.clone().unwrap_or_else(|| "-".into()));
                         a.opt_pos(target);
                     }
@@ -911,7 +914,7 @@ impl Call {
                 a.bool("--application", *application);
                 a.push(status.as_str().into());
                 if let Some(m) = message {
-                    a.push("--".into());
+                    a.end_flags();
                     a.push(m.clone());
                 }
             }
@@ -1041,23 +1044,34 @@ impl Call {
                 a.opt_flag("-s", storage);
                 a.tail(key.iter().cloned());
             }
-            Call::StorageAdd { requests } => a.extend(requests.iter().cloned()),
+            Call::StorageAdd { requests } => a.tail(requests.iter().cloned()),
             Call::ResourceGet { name } => a.tail([name.clone()]),
             Call::JujuReboot { now } => a.bool("--now", *now),
         }
-        a.0
+        a.args
     }
 }
 
 /// Builder for argv.
-struct Argv(Vec<String>);
+struct Argv {
+    args: Vec<String>,
+    /// `--` was emitted: everything after is positional already.
+    ended: bool,
+}
 
 impl Argv {
     fn push(&mut self, s: String) {
-        self.0.push(s);
+        self.args.push(s);
     }
     fn extend(&mut self, it: impl IntoIterator<Item = String>) {
-        self.0.extend(it);
+        self.args.extend(it);
+    }
+    /// Emits `--` once; later positionals need no protection.
+    fn end_flags(&mut self) {
+        if !self.ended {
+            self.args.push("--".into());
+            self.ended = true;
+        }
     }
     fn bool(&mut self, flag: &str, on: bool) {
         if on {
@@ -1081,7 +1095,7 @@ impl Argv {
     fn opt_pos(&mut self, v: &Option<String>) {
         if let Some(v) = v {
             if v.starts_with('-') && v != "-" {
-                self.push("--".into());
+                self.end_flags();
             }
             self.push(v.clone());
         }
@@ -1090,7 +1104,7 @@ impl Argv {
     fn tail(&mut self, items: impl IntoIterator<Item = String>) {
         let items: Vec<String> = items.into_iter().collect();
         if !items.is_empty() {
-            self.push("--".into());
+            self.end_flags();
             self.extend(items);
         }
     }

@@ -110,6 +110,8 @@ pub struct IssuedCertificate {
     pub relation: RelationId,
     /// The requirer application.
     pub remote_app: Option<AppName>,
+    /// Whose bag holds the request it answers (`None` if the request is gone).
+    pub requester: Option<BagOwner>,
     /// The wire entry.
     pub entry: CertificateEntry,
 }
@@ -139,6 +141,11 @@ pub struct Signer<'a> {
     pub now: OffsetDateTime,
     /// Name put in request errors (`provider` field).
     pub provider_name: &'a str,
+    /// Most certificates published per relation (`None`: no limit). Requests beyond it get an
+    /// error saying so, with `limit_hint` (how an operator raises it).
+    pub limit_per_relation: Option<usize>,
+    /// How to raise the limit, quoted in the error.
+    pub limit_hint: &'a str,
 }
 
 impl TlsProvider {
@@ -361,11 +368,18 @@ impl ProviderState {
         self.relations
             .iter()
             .flat_map(|r| {
+                let requesters: HashMap<&[u8], &BagOwner> = r
+                    .requests
+                    .iter()
+                    .map(|q| (q.csr.der(), &q.requester))
+                    .collect();
                 r.live_certificates()
                     .filter(|c| c.revoked != Some(true))
                     .map(move |c| IssuedCertificate {
                         relation: r.id.clone(),
                         remote_app: r.remote_app.clone(),
+                        requester: csr_der_of(&c.certificate_signing_request)
+                            .and_then(|d| requesters.get(d.as_slice()).map(|o| (*o).clone())),
                         entry: c.clone(),
                     })
             })
@@ -541,11 +555,37 @@ impl ProviderState {
             report.refused += 1;
         }
 
-        let jobs: Vec<(RelationId, Csr, bool)> = self
-            .outstanding()
-            .into_iter()
-            .map(|q| (q.relation.clone(), q.csr.clone(), q.is_ca))
-            .collect();
+        let mut jobs: Vec<(RelationId, Csr, bool)> = Vec::new();
+        let mut over_limit: Vec<(RelationId, Csr)> = Vec::new();
+        for r in &self.relations {
+            let mut room = signer.limit_per_relation.map(|limit| {
+                let issued = r
+                    .live_certificates()
+                    .filter(|c| c.revoked != Some(true))
+                    .count();
+                limit.saturating_sub(issued)
+            });
+            for q in r.requests.iter().filter(|q| !issued_for(r, q)) {
+                match &mut room {
+                    Some(0) => over_limit.push((q.relation.clone(), q.csr.clone())),
+                    Some(n) => {
+                        *n -= 1;
+                        jobs.push((q.relation.clone(), q.csr.clone(), q.is_ca));
+                    }
+                    None => jobs.push((q.relation.clone(), q.csr.clone(), q.is_ca)),
+                }
+            }
+        }
+        for (relation, csr) in over_limit {
+            let limit = signer.limit_per_relation.unwrap_or_default();
+            let mut body = ErrorCode::Other.body(format!(
+                "certificate limit reached: at most {limit} certificates per relation ({})",
+                signer.limit_hint
+            ));
+            body.provider = Some(signer.provider_name.to_owned());
+            self.set_error(&relation, csr.pem(), body)?;
+            report.refused += 1;
+        }
         let results = issue_all(signer, &jobs);
         let ca_cert = signer.ca.certificate();
         let root = signer.issuers.last().unwrap_or(ca_cert);

@@ -19,7 +19,7 @@
 //!
 //! Call [`TlsRequirer::handle`] on every event (reconcile on every hook).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use charm::{
@@ -616,14 +616,28 @@ struct ProviderData {
     certificates: Vec<CertificateEntry>,
     errors: Vec<RequestErrorEntry>,
     capabilities: Option<Capabilities>,
-    /// DER of each certificate entry's CSR -> index in `certificates` (last one wins).
-    by_csr: BTreeMap<Vec<u8>, usize>,
+    /// Trimmed CSR text of each certificate entry -> index (the fast path: both libraries write
+    /// the canonical PEM, so text equality is the usual way to find ours).
+    by_text: HashMap<String, usize>,
+    /// DER of each certificate entry's CSR -> index, for entries whose text differs only in
+    /// formatting; built (one base64 pass per entry) only when a text lookup misses.
+    by_csr: std::cell::OnceCell<BTreeMap<Vec<u8>, usize>>,
     errors_by_csr: BTreeMap<Vec<u8>, usize>,
 }
 
 impl ProviderData {
     fn certificate_for(&self, csr: &Csr) -> Option<&CertificateEntry> {
-        self.by_csr.get(csr.der()).map(|i| &self.certificates[*i])
+        if let Some(i) = self.by_text.get(csr.pem().trim()) {
+            return Some(&self.certificates[*i]);
+        }
+        let by_csr = self.by_csr.get_or_init(|| {
+            self.certificates
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| csr_der(&c.certificate_signing_request).map(|d| (d, i)))
+                .collect()
+        });
+        by_csr.get(csr.der()).map(|i| &self.certificates[*i])
     }
 
     fn error_for(&self, csr: &Csr) -> Option<&RequestErrorEntry> {
@@ -869,16 +883,21 @@ impl<'r, 'm, 'a> Session<'r, 'm, 'a> {
             &at(CAPABILITIES_KEY),
             &mut self.warnings,
         );
-        let mut by_csr = BTreeMap::new();
+        let by_text: HashMap<String, usize> = certificates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.certificate_signing_request.trim().to_owned(), i))
+            .collect();
         for (i, c) in certificates.iter().enumerate() {
-            match csr_der(&c.certificate_signing_request) {
-                Some(der) => {
-                    by_csr.insert(der, i);
-                }
-                None => self.warnings.push(Warning {
+            if !c
+                .certificate_signing_request
+                .trim_start()
+                .starts_with("-----BEGIN")
+            {
+                self.warnings.push(Warning {
                     location: format!("{}[{i}]", at(CERTIFICATES_KEY)),
                     problem: "certificate_signing_request is not a PEM CSR".into(),
-                }),
+                });
             }
         }
         let errors_by_csr = errors
@@ -890,7 +909,8 @@ impl<'r, 'm, 'a> Session<'r, 'm, 'a> {
             certificates,
             errors,
             capabilities,
-            by_csr,
+            by_text,
+            by_csr: std::cell::OnceCell::new(),
             errors_by_csr,
         }
     }

@@ -106,6 +106,25 @@ impl<C: Charm> Context<C> {
         for (k, v) in self.meta.config_defaults() {
             working.config.entry(k).or_insert(v);
         }
+        if let Event::Action(a) = &event {
+            // Juju fills declared parameter defaults into `action-get` (§6.4).
+            for (name, schema) in self
+                .meta
+                .actions
+                .get(&a.name)
+                .map(|m| &m.params)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(default) = schema.get("default") {
+                    working
+                        .action
+                        .params
+                        .entry(name.clone())
+                        .or_insert_with(|| default.clone());
+                }
+            }
+        }
         let mut charm_state = CharmState {
             values: std::mem::take(&mut working.stored),
             deferred: std::mem::take(&mut working.deferred),

@@ -34,7 +34,7 @@ pub struct State {
     /// The unit's address (seeded into its bags by Juju; answered by `network-get`). A loopback
     /// address, as the local model uses.
     pub address: String,
-    /// Charm state kept across hooks ([`crate::Model::state`]).
+    /// Charm state kept across hooks ([`crate::Model::store`], [`crate::Model::stored`]).
     pub stored: BTreeMap<String, serde_json::Value>,
     /// Events deferred by earlier hooks, re-delivered first.
     pub deferred: Vec<Event>,

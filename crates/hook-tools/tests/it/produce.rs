@@ -427,7 +427,7 @@ fn ports_network_state_storage_misc() {
         Call::StorageAdd {
             requests: vec!["data=2".into()],
         },
-        &["storage-add", "data=2"],
+        &["storage-add", "--", "data=2"],
     );
     check(Call::GoalState, &["goal-state", "--format=json"]);
     check(

@@ -32,6 +32,11 @@ pub(crate) fn read_list<T: DeserializeOwned>(
     warnings: &mut Vec<Warning>,
 ) -> Vec<T> {
     let Some(text) = value else { return Vec::new() };
+    // Fast path: the whole list is well formed (the usual case, and the one that must be fast
+    // for a provider bag of thousands of certificates).
+    if let Ok(all) = serde_json::from_str::<Vec<T>>(text) {
+        return all;
+    }
     let items: Vec<serde_json::Value> = match serde_json::from_str(text) {
         Ok(serde_json::Value::Array(items)) => items,
         Ok(other) => {

@@ -169,3 +169,48 @@ proptest! {
         w.run_requirer("req/0", Event::UpdateStatus);
     }
 }
+
+#[test]
+fn a_provider_that_reformats_our_csr_pem_is_still_understood() {
+    let mut w = World::new(
+        Mode::Unit,
+        &["req/0"],
+        "req/0",
+        unit_wants(&["crlf.example"]),
+        IssuingPolicy::default(),
+    );
+    w.round();
+    w.take_events();
+    w.requirers
+        .get_mut(&unit("req/0"))
+        .unwrap()
+        .secrets
+        .retain(|s| {
+            !s.label
+                .as_deref()
+                .is_some_and(tls_interfaces::labels::is_certificate)
+        });
+    let rel = w
+        .provider
+        .relations
+        .iter_mut()
+        .find(|r| r.id == RELATION_ID)
+        .unwrap();
+    let mut certs = list(&rel.local_app_data["certificates"]);
+    let csr = certs[0]["certificate_signing_request"]
+        .as_str()
+        .unwrap()
+        .replace('\n', "\r\n");
+    certs[0]["certificate_signing_request"] = serde_json::Value::String(format!("{csr}\r\n"));
+    rel.local_app_data.insert(
+        "certificates".into(),
+        serde_json::to_string(&certs).unwrap(),
+    );
+    w.sync();
+    w.run_requirer("req/0", Event::UpdateStatus);
+    assert_eq!(
+        w.take_events().len(),
+        1,
+        "found by DER when the text differs"
+    );
+}

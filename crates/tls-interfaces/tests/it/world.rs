@@ -111,6 +111,8 @@ impl Charm for ProviderCharm {
             validity: Duration::days(90),
             now,
             provider_name: "ca",
+            limit_per_relation: None,
+            limit_hint: "",
         };
         state.sign_outstanding(&signer)?;
         state.set_capabilities(Some(&Capabilities {

@@ -1,0 +1,422 @@
+//! Benchmarks of the tls-certificates interfaces against the Python library, in one run.
+//! See README.md.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use charm::testing::{Context, Relation, State};
+use charm::{Charm, Databag, Event, HandlerError, Model, UnitName};
+use pki::time::{Duration, OffsetDateTime};
+use pki::{
+    CertificateAuthority, CertificateKind, IssueRequest, IssuingPolicy, KeyAlgorithm, PrivateKey,
+    RequestAttributes,
+};
+use serde_json::{Value, json};
+use tls_interfaces::{
+    CertificateRequest, Mode, Scope, Signer, TlsProvider, TlsRequirer, to_python_json,
+};
+
+const HARNESS_NOW: i64 = 1_767_225_600;
+
+struct Options {
+    sizes: Vec<usize>,
+    python_max: usize,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options {
+        sizes: vec![10, 100, 500, 1000],
+        python_max: 500,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--python-max" => o.python_max = args.next().context("--python-max N")?.parse()?,
+            "--sizes" => {
+                o.sizes = args
+                    .next()
+                    .context("--sizes 10,100")?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            other => bail!("unknown argument {other} (expected --python-max N, --sizes a,b,c)"),
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> anyhow::Result<()> {
+    let opts = options()?;
+    let start = OffsetDateTime::from_unix_timestamp(HARNESS_NOW)? - Duration::days(1);
+    eprintln!("making an RSA-2048 CA and a pool of RSA-2048 requester keys...");
+    let ca = CertificateAuthority::self_signed_root(
+        &RequestAttributes::new("Bench CA"),
+        PrivateKey::generate(KeyAlgorithm::Rsa2048)?,
+        Duration::days(3650),
+        start,
+    )?;
+    let keys: Vec<PrivateKey> = (0..8)
+        .map(|_| PrivateKey::generate(KeyAlgorithm::Rsa2048))
+        .collect::<Result<_, _>>()?;
+    let max = opts.sizes.iter().copied().max().unwrap_or(0);
+    let csrs: Vec<String> = (0..max)
+        .map(|i| {
+            let mut a = RequestAttributes::new(format!("unit-{i}.bench.example"));
+            a.sans.push_str(&format!("DNS:unit-{i}.bench.example"))?;
+            Ok(a.to_csr(&keys[i % keys.len()])?.pem().to_owned())
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let ca_pem = ca.certificate().pem().to_owned();
+    let ca_key_pem = ca.key().to_traditional_pem()?.to_string();
+
+    println!("## Provider: one hook with N outstanding CSRs (RSA-2048 CA, RSA-2048 CSRs)\n");
+    println!("| N | layout | juju-tls | Python library | ratio | juju-tls per cert |");
+    println!("|---|---|---|---|---|---|");
+    let mut cases: Vec<(usize, bool)> = opts.sizes.iter().map(|n| (*n, false)).collect();
+    if let Some(&biggest) = opts.sizes.iter().max() {
+        cases.push((biggest, true));
+    }
+    for (n, app_bag) in cases {
+        let entries: Vec<Value> = csrs[..n]
+            .iter()
+            .map(|c| json!({"certificate_signing_request": c, "ca": false}))
+            .collect();
+        let rust = provider_hook_rust(&ca, &entries, app_bag)?;
+        let python = if n <= opts.python_max {
+            eprintln!(
+                "Python provider, N={n}{}...",
+                if app_bag { " (app bag)" } else { "" }
+            );
+            Some(provider_hook_python(
+                &ca_pem,
+                &ca_key_pem,
+                &entries,
+                app_bag,
+            )?)
+        } else {
+            None
+        };
+        let layout = if app_bag {
+            "all in one app bag"
+        } else {
+            "one per unit"
+        };
+        println!(
+            "| {n} | {layout} | {} | {} | {} | {:.2} ms |",
+            secs(rust),
+            python.map_or("not run".to_owned(), secs),
+            python.map_or("-".to_owned(), |p| format!("{:.0}x", p / rust)),
+            rust * 1e3 / n as f64
+        );
+    }
+
+    println!("\n## Requirer: one steady-state hook with N certificates in the provider bag\n");
+    println!("| N | juju-tls | Python library | ratio |");
+    println!("|---|---|---|---|");
+    for n in [1usize, 100, 500] {
+        if n > max.max(1) {
+            continue;
+        }
+        let others = signed_entries(&ca, &csrs[..n.saturating_sub(1)])?;
+        let rust = requirer_hook_rust(&ca, &others)?;
+        eprintln!("Python requirer, N={n}...");
+        let python = requirer_hook_python(&ca, &others)?;
+        println!(
+            "| {n} | {} | {} | {:.0}x |",
+            secs(rust),
+            secs(python),
+            python / rust
+        );
+    }
+    Ok(())
+}
+
+fn secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+// ---------- the Rust side ----------
+
+struct ProviderCharm(std::sync::Arc<CertificateAuthority>);
+
+impl Charm for ProviderCharm {
+    fn handle(&mut self, _event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+        let provider = TlsProvider::new("certificates".parse()?);
+        let mut state = provider.load(model)?;
+        state.drop_certificates_without_csr();
+        let now = OffsetDateTime::from_unix_timestamp(model.now())?;
+        let policy = IssuingPolicy::default();
+        let signer = Signer {
+            ca: &self.0,
+            issuers: &[],
+            policy: &policy,
+            validity: Duration::days(90),
+            now,
+            provider_name: "bench",
+            limit_per_relation: None,
+            limit_hint: "",
+        };
+        state.sign_outstanding(&signer)?;
+        provider.commit(model, state)?;
+        Ok(())
+    }
+}
+
+fn provider_state(entries: &[Value], app_bag: bool) -> State {
+    let mut rel = Relation::new(
+        "certificates".parse().expect("endpoint"),
+        7,
+        "req".parse().expect("app"),
+    )
+    .without_remote_units();
+    if app_bag {
+        rel = rel.with_remote_unit(unit("req/0"), Databag::new());
+        rel.remote_app_data.insert(
+            "certificate_signing_requests".into(),
+            to_python_json(entries),
+        );
+    } else {
+        for (i, e) in entries.iter().enumerate() {
+            let bag =
+                Databag::from([("certificate_signing_requests".into(), to_python_json(&[e]))]);
+            rel = rel.with_remote_unit(unit(&format!("req/{i}")), bag);
+        }
+    }
+    State::new(unit("ca/0"))
+        .with_leader(true)
+        .with_relation(rel)
+}
+
+fn provider_hook_rust(
+    ca: &CertificateAuthority,
+    entries: &[Value],
+    app_bag: bool,
+) -> anyhow::Result<f64> {
+    let ca = std::sync::Arc::new(CertificateAuthority::new(
+        ca.certificate().clone(),
+        PrivateKey::from_pem(&ca.key().to_pkcs8_pem())?,
+    )?);
+    let ctx = Context::from_charmcraft_yaml(
+        "name: ca\nprovides:\n  certificates:\n    interface: tls-certificates\n",
+        move || ProviderCharm(ca.clone()),
+    )?;
+    let state = provider_state(entries, app_bag);
+    let t = Instant::now();
+    let out = ctx
+        .run(Event::UpdateStatus, state)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let elapsed = t.elapsed().as_secs_f64();
+    let issued: Vec<Value> = serde_json::from_str(
+        out.relation(7)
+            .context("relation")?
+            .local_app_data
+            .get("certificates")
+            .context("no certificates written")?,
+    )?;
+    if issued.len() != entries.len() {
+        bail!("issued {} of {}", issued.len(), entries.len());
+    }
+    Ok(elapsed)
+}
+
+struct RequirerCharm;
+
+impl Charm for RequirerCharm {
+    fn handle(&mut self, event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+        let mut a = RequestAttributes::new("me.bench.example");
+        a.sans.push_str("DNS:me.bench.example")?;
+        let tls = TlsRequirer::new("certificates".parse()?, Mode::Unit)
+            .with_request(Scope::Unit, CertificateRequest::leaf(a))?;
+        tls.handle(event, model)?;
+        Ok(())
+    }
+}
+
+fn signed_entries(ca: &CertificateAuthority, csrs: &[String]) -> anyhow::Result<Vec<Value>> {
+    let now = OffsetDateTime::from_unix_timestamp(HARNESS_NOW)?;
+    csrs.iter()
+        .map(|c| {
+            let csr = pki::Csr::from_pem(c)?;
+            let cert = ca.issue(&IssueRequest { csr: &csr, kind: CertificateKind::Leaf, validity: Duration::days(90) }, &IssuingPolicy::default(), now)?;
+            Ok(json!({"ca": ca.certificate().pem().trim(), "certificate_signing_request": c, "certificate": cert.pem().trim(), "chain": [cert.pem().trim(), ca.certificate().pem().trim()]}))
+        })
+        .collect()
+}
+
+/// Signs the CSR the requirer put in its unit bag and adds it to `others`.
+fn provider_bag_with(
+    ca: &CertificateAuthority,
+    own_csrs: &str,
+    others: &[Value],
+) -> anyhow::Result<Databag> {
+    let own: Vec<Value> = serde_json::from_str(own_csrs)?;
+    let csr = own
+        .first()
+        .and_then(|e| e["certificate_signing_request"].as_str())
+        .context("no CSR")?
+        .to_owned();
+    let mut all = others.to_vec();
+    all.extend(signed_entries(ca, &[csr])?);
+    Ok(Databag::from([(
+        "certificates".into(),
+        to_python_json(&all),
+    )]))
+}
+
+fn requirer_hook_rust(ca: &CertificateAuthority, others: &[Value]) -> anyhow::Result<f64> {
+    let ctx = Context::from_charmcraft_yaml(
+        "name: req\nrequires:\n  certificates:\n    interface: tls-certificates\n",
+        || RequirerCharm,
+    )?;
+    let rel = Relation::new("certificates".parse()?, 7, "ca".parse()?);
+    let state = State::new(unit("req/0"))
+        .with_leader(true)
+        .with_relation(rel);
+    let mut state = ctx
+        .run(Event::Install, state)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let own = state
+        .relation(7)
+        .context("rel")?
+        .local_unit_data
+        .get("certificate_signing_requests")
+        .context("no CSR")?
+        .clone();
+    state.relations[0].remote_app_data = provider_bag_with(ca, &own, others)?;
+    let state = ctx
+        .run(Event::UpdateStatus, state)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t = Instant::now();
+    let out = ctx
+        .run(Event::UpdateStatus, state)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let elapsed = t.elapsed().as_secs_f64();
+    if out
+        .relation(7)
+        .and_then(|r| r.local_unit_data.get("certificate_signing_requests"))
+        != Some(&own)
+    {
+        bail!("the steady-state hook changed the CSR");
+    }
+    Ok(elapsed)
+}
+
+// ---------- the Python side ----------
+
+fn python() -> PathBuf {
+    std::env::var_os("JUJU_TLS_TEST_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
+        PathBuf::from,
+    )
+}
+
+fn oracle(input: &Value) -> anyhow::Result<Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/tls_oracle.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting the Python oracle (run ./scripts/test once to create .venv)")?;
+    child
+        .stdin
+        .take()
+        .context("stdin")?
+        .write_all(input.to_string().as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "Python oracle failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+fn provider_hook_python(
+    ca_pem: &str,
+    ca_key_pem: &str,
+    entries: &[Value],
+    app_bag: bool,
+) -> anyhow::Result<f64> {
+    let (units, app): (BTreeMap<String, Databag>, Databag) = if app_bag {
+        (
+            BTreeMap::from([("0".to_owned(), Databag::new())]),
+            Databag::from([(
+                "certificate_signing_requests".into(),
+                to_python_json(entries),
+            )]),
+        )
+    } else {
+        (
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    (
+                        i.to_string(),
+                        Databag::from([(
+                            "certificate_signing_requests".into(),
+                            to_python_json(&[e]),
+                        )]),
+                    )
+                })
+                .collect(),
+            Databag::new(),
+        )
+    };
+    let out = oracle(
+        &json!({"role": "provider", "ca_pem": ca_pem, "ca_key_pem": ca_key_pem, "remote_units_data": units, "remote_app_data": app, "event": "update_status"}),
+    )?;
+    let issued: Vec<Value> = serde_json::from_str(
+        out["local_app_data"]["certificates"]
+            .as_str()
+            .context("no certificates")?,
+    )?;
+    if issued.len() != entries.len() {
+        bail!(
+            "the Python provider issued {} of {}",
+            issued.len(),
+            entries.len()
+        );
+    }
+    out["elapsed"].as_f64().context("elapsed")
+}
+
+fn requirer_hook_python(ca: &CertificateAuthority, others: &[Value]) -> anyhow::Result<f64> {
+    let request = json!({"cn": "me.bench.example", "sans_dns": ["me.bench.example"]});
+    let first = oracle(
+        &json!({"role": "requirer", "mode": "UNIT", "requests": [request], "event": "update_status"}),
+    )?;
+    let own = first["local_unit_data"]["certificate_signing_requests"]
+        .as_str()
+        .context("no CSR")?
+        .to_owned();
+    let provider = provider_bag_with(ca, &own, others)?;
+    let second = oracle(
+        &json!({"role": "requirer", "mode": "UNIT", "requests": [request], "event": "update_status",
+        "local_unit_data": first["local_unit_data"], "remote_app_data": provider, "secrets": first["secrets"]}),
+    )?;
+    let third = oracle(
+        &json!({"role": "requirer", "mode": "UNIT", "requests": [request], "event": "update_status",
+        "local_unit_data": second["local_unit_data"], "remote_app_data": provider, "secrets": second["secrets"]}),
+    )?;
+    if third["local_unit_data"]["certificate_signing_requests"].as_str() != Some(own.as_str()) {
+        bail!("the Python steady-state hook changed the CSR");
+    }
+    third["elapsed"].as_f64().context("elapsed")
+}
+
+fn unit(name: &str) -> UnitName {
+    name.parse().expect("unit name")
+}

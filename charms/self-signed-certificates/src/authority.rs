@@ -1,0 +1,151 @@
+//! The CA, kept only in an application-owned Juju secret (label and content keys of the published
+//! charm: `active-ca-certificates`, `private-key`, `ca-certificate`), so any unit can read it and a
+//! new leader continues with the same CA. The secret expires at the CA's renewal time, so Juju
+//! wakes the leader (`secret-expired`) when the CA must be renewed.
+
+use std::collections::BTreeMap;
+
+use charm::{
+    BackendError, Error as ModelError, Model, NewSecret, SecretId, SecretLookup, SecretOwner,
+    SecretRead, SecretUpdate,
+};
+use pki::{CertificateAuthority, PrivateKey};
+use time::{Duration, OffsetDateTime};
+
+use crate::config::Config;
+
+/// Label of the CA secret (the published charm's).
+pub const ACTIVE_LABEL: &str = "active-ca-certificates";
+const KEY: &str = "private-key";
+const CERTIFICATE: &str = "ca-certificate";
+
+/// The CA with where it is kept.
+pub struct StoredCa {
+    /// The CA.
+    pub ca: CertificateAuthority,
+    /// Its secret (known to the leader only: other units may read the content, not the metadata).
+    pub secret: Option<SecretId>,
+}
+
+impl StoredCa {
+    /// When to renew: root validity minus certificate validity after the CA's start, as the
+    /// published charm does, so every leaf it signed expires before it does.
+    pub fn renew_at(&self, config: &Config) -> OffsetDateTime {
+        self.ca.certificate().info().not_after - config.certificate_validity
+    }
+
+    /// Whether the CA is what the configuration asks for (subject, key algorithm, root validity).
+    pub fn matches(&self, config: &Config) -> bool {
+        let info = self.ca.certificate().info();
+        let mut wanted = config.subject.clone();
+        wanted.add_unique_id_to_subject_name = false;
+        let Ok(expected) = wanted.to_csr(self.ca.key()) else {
+            return false;
+        };
+        let lifetime = info.not_after - info.not_before;
+        // Issuing back-dates the start by a few minutes; allow for it.
+        let validity_matches = (lifetime - config.root_validity).abs() <= Duration::minutes(10);
+        expected.subject().der() == info.subject.der()
+            && self.ca.key().algorithm() == config.key_algorithm
+            && validity_matches
+    }
+}
+
+/// Why the CA could not be read or stored.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorityError {
+    /// Juju failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The secret holds something unusable.
+    #[error("the CA secret '{ACTIVE_LABEL}' is unusable: {0}")]
+    Corrupt(String),
+    /// Making the key or certificate failed.
+    #[error(transparent)]
+    Pki(#[from] pki::Error),
+}
+
+/// Reads the CA, if there is one.
+pub fn load(model: &mut Model<'_>) -> Result<Option<StoredCa>, AuthorityError> {
+    let info = match model.secret_info(&SecretLookup::Label(ACTIVE_LABEL.into())) {
+        Ok(info) => Some(info.id),
+        // Non-leaders cannot see secret metadata; they read by label below.
+        Err(ModelError::Backend(
+            BackendError::SecretNotFound(_) | BackendError::PermissionDenied(_),
+        )) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let content = match model.secret(
+        &SecretLookup::Label(ACTIVE_LABEL.into()),
+        SecretRead::Refresh,
+    ) {
+        Ok(c) => c,
+        Err(ModelError::Backend(BackendError::SecretNotFound(_))) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let cert = content
+        .get(CERTIFICATE)
+        .ok_or_else(|| AuthorityError::Corrupt(format!("no '{CERTIFICATE}'")))?;
+    let key = content
+        .get(KEY)
+        .ok_or_else(|| AuthorityError::Corrupt(format!("no '{KEY}'")))?;
+    let ca = CertificateAuthority::from_pem(cert, key)
+        .map_err(|e| AuthorityError::Corrupt(e.to_string()))?;
+    Ok(Some(StoredCa { ca, secret: info }))
+}
+
+/// Makes a new CA for `config` and stores it (replacing the content of `existing`, or adding the
+/// secret). Leader only.
+pub fn create(
+    model: &mut Model<'_>,
+    config: &Config,
+    existing: Option<&SecretId>,
+) -> Result<StoredCa, AuthorityError> {
+    let now = OffsetDateTime::from_unix_timestamp(model.now())
+        .map_err(|e| AuthorityError::Corrupt(e.to_string()))?;
+    let key = PrivateKey::generate(config.key_algorithm).map_err(pki::Error::from)?;
+    let ca =
+        CertificateAuthority::self_signed_root(&config.subject, key, config.root_validity, now)?;
+    let content = BTreeMap::from([
+        (
+            KEY.to_owned(),
+            ca.key()
+                .to_traditional_pem()
+                .map_err(pki::Error::from)?
+                .to_string(),
+        ),
+        (
+            CERTIFICATE.to_owned(),
+            ca.certificate().pem().trim().to_owned(),
+        ),
+    ]);
+    let renew_at = ca.certificate().info().not_after - config.certificate_validity;
+    let expire = renew_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| AuthorityError::Corrupt(e.to_string()))?;
+    let secret = match existing {
+        Some(id) => {
+            model.update_secret(
+                id,
+                &SecretUpdate {
+                    content: Some(content),
+                    expire: Some(expire),
+                    ..SecretUpdate::default()
+                },
+            )?;
+            id.clone()
+        }
+        None => model.add_secret(&NewSecret {
+            content,
+            label: Some(ACTIVE_LABEL.into()),
+            description: Some("the self-signed CA: private key and certificate".into()),
+            expire: Some(expire),
+            rotate: None,
+            owner: SecretOwner::Application,
+        })?,
+    };
+    Ok(StoredCa {
+        ca,
+        secret: Some(secret),
+    })
+}

@@ -1,0 +1,285 @@
+//! The self-signed-certificates charm: a CA that signs `tls-certificates` requests and publishes
+//! itself over `certificate_transfer`. Same endpoints, config, actions and CA secret as the
+//! published Python charm, so users can swap it in; it differs where that charm is weak (see
+//! README.md).
+//!
+//! Every hook reconciles: the leader makes sure the CA matches the configuration (a new CA and
+//! re-issue when a CA field changed, a renewal without revocation when it is due), signs every
+//! outstanding request, withdraws certificates whose request vanished, advertises its
+//! capabilities and publishes the CAs that still have valid certificates under them.
+#![deny(missing_docs)]
+
+pub mod authority;
+pub mod config;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use charm::{BagOwner, Charm, Endpoint, Event, HandlerError, LogLevel, Model, Status};
+use pki::duration::format_duration;
+use pki::{Certificate, IssuingPolicy};
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tls_interfaces::{Capabilities, ProviderState, Signer, TlsProvider, TransferProvider};
+
+use crate::authority::StoredCa;
+
+/// The charm.
+#[derive(Debug, Default)]
+pub struct SelfSignedCertificates;
+
+const CERTIFICATES: &str = "certificates";
+const SEND_CA_CERT: &str = "send-ca-cert";
+
+impl Charm for SelfSignedCertificates {
+    fn handle(&mut self, event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+        match event {
+            Event::Action(a) => match a.name.as_str() {
+                "get-ca-certificate" => get_ca_certificate(model),
+                "get-issued-certificates" => get_issued_certificates(model),
+                "rotate-private-key" => rotate_private_key(model),
+                _ => Ok(()),
+            },
+            Event::Stop | Event::Remove => Ok(()),
+            _ => reconcile(model, CaChange::IfNeeded).map(|_| ()),
+        }
+    }
+}
+
+/// What to do with the CA in this reconcile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CaChange {
+    /// Create, replace (config changed) or renew (due) as needed.
+    IfNeeded,
+    /// Replace it now with a new key (rotate-private-key).
+    Rotate,
+}
+
+fn endpoint(name: &str) -> Result<Endpoint, HandlerError> {
+    Ok(name.parse()?)
+}
+
+fn now(model: &Model<'_>) -> Result<OffsetDateTime, HandlerError> {
+    Ok(OffsetDateTime::from_unix_timestamp(model.now())?)
+}
+
+fn date(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+/// Brings everything in line; returns the CA in use (if any).
+fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>, HandlerError> {
+    let config = match config::read(model.config_map()?) {
+        Ok(c) => c,
+        Err(problems) => {
+            // Nothing issued is touched: certificates keep being served as they are.
+            model.set_unit_status(Status::blocked(format!(
+                "invalid config: {}",
+                problems.join("; ")
+            )))?;
+            return Ok(None);
+        }
+    };
+    if !model.is_leader()? {
+        let status = match authority::load(model)? {
+            Some(stored) => Status::active(format!(
+                "standby, the leader signs; CA '{}'",
+                common_name(stored.ca.certificate())
+            )),
+            None => Status::waiting("waiting for the leader to create the CA"),
+        };
+        model.set_unit_status(status)?;
+        return Ok(None);
+    }
+
+    let provider = TlsProvider::new(endpoint(CERTIFICATES)?);
+    let mut state = provider.load(model)?;
+    let at = now(model)?;
+    // CAs that still have valid certificates under them, before anything changes: during a
+    // rotation or renewal both the old and the new CA are published; the old one goes once no
+    // valid certificate under it remains.
+    let mut published = still_trusted(&state, at);
+
+    let stored = authority::load(model)?;
+    let (stored, revoke) = match (stored, change) {
+        (None, _) => {
+            log(model, "creating the CA");
+            (authority::create(model, &config, None)?, false)
+        }
+        (Some(s), CaChange::Rotate) => {
+            log(
+                model,
+                "rotating the CA key: new CA, every certificate re-issued under it",
+            );
+            (authority::create(model, &config, s.secret.as_ref())?, true)
+        }
+        (Some(s), CaChange::IfNeeded) if !s.matches(&config) => {
+            log(
+                model,
+                "the CA no longer matches the configuration: new CA, every certificate re-issued under it",
+            );
+            (authority::create(model, &config, s.secret.as_ref())?, true)
+        }
+        (Some(s), CaChange::IfNeeded) if at >= s.renew_at(&config) => {
+            log(
+                model,
+                "renewing the CA before it expires; certificates issued under the old one stay valid",
+            );
+            published.insert(s.ca.certificate().pem().trim().to_owned());
+            (authority::create(model, &config, s.secret.as_ref())?, false)
+        }
+        (Some(s), CaChange::IfNeeded) => (s, false),
+    };
+    if revoke {
+        state.revoke_all();
+    }
+    state.drop_certificates_without_csr();
+    let policy = IssuingPolicy {
+        allow_ca: config.allow_ca_requests,
+        allow_ca_hint: "set the charm option allow-ca-requests=true to issue CA certificates"
+            .into(),
+        max_validity: Some(config.certificate_validity),
+        ..IssuingPolicy::default()
+    };
+    let provider_name = model.app().to_string();
+    let signer = Signer {
+        ca: &stored.ca,
+        issuers: &[],
+        policy: &policy,
+        validity: config.certificate_validity,
+        now: at,
+        provider_name: &provider_name,
+        limit_per_relation: config.certificate_limit,
+        limit_hint: "raise the charm option certificate-limit, or set it to -1 for no limit",
+    };
+    let report = state.sign_outstanding(&signer)?;
+    if report.issued + report.refused > 0 {
+        log(
+            model,
+            &format!(
+                "issued {} certificates, refused {} requests",
+                report.issued, report.refused
+            ),
+        );
+    }
+    state.set_capabilities(Some(&Capabilities {
+        supports_ip_sans: Some(true),
+        supports_wildcard_dns: Some(true),
+        supports_subdomain: Some(true),
+        supports_ca_certificates: Some(config.allow_ca_requests),
+        allowed_domains: None,
+        provider_type: Some("self-signed".into()),
+    }));
+    let issued = state.issued().len();
+    provider.commit(model, state)?;
+
+    published.insert(stored.ca.certificate().pem().trim().to_owned());
+    TransferProvider::new(endpoint(SEND_CA_CERT)?).publish(model, &published)?;
+
+    let info = stored.ca.certificate().info();
+    model.set_unit_status(Status::active(format!(
+        "CA '{}': {issued} certificates issued ({} validity); CA renewal {}",
+        common_name(stored.ca.certificate()),
+        format_duration(config.certificate_validity),
+        date(stored.renew_at(&config).min(info.not_after)),
+    )))?;
+    Ok(Some(stored))
+}
+
+/// The `ca` of every published, non-revoked certificate still valid at `at`.
+fn still_trusted(state: &ProviderState, at: OffsetDateTime) -> BTreeSet<String> {
+    state
+        .issued()
+        .into_iter()
+        .filter(|c| {
+            Certificate::from_pem(&c.entry.certificate).is_ok_and(|cert| cert.is_valid_at(at))
+        })
+        .map(|c| c.entry.ca.trim().to_owned())
+        .collect()
+}
+
+fn common_name(cert: &Certificate) -> String {
+    cert.subject().common_name().unwrap_or_default().to_owned()
+}
+
+fn log(model: &mut Model<'_>, message: &str) {
+    let _ = model.log(LogLevel::Info, message);
+}
+
+fn get_ca_certificate(model: &mut Model<'_>) -> Result<(), HandlerError> {
+    match authority::load(model)? {
+        Some(stored) => model.set_action_results(&BTreeMap::from([(
+            "ca-certificate".to_owned(),
+            stored.ca.certificate().pem().trim().to_owned(),
+        )]))?,
+        None => model.action_fail("Root Certificate is not yet generated")?,
+    }
+    Ok(())
+}
+
+fn get_issued_certificates(model: &mut Model<'_>) -> Result<(), HandlerError> {
+    if !model.is_leader()? {
+        model.action_fail(
+            "only the leader can read the issued certificates; run this action on the leader unit",
+        )?;
+        return Ok(());
+    }
+    let state = TlsProvider::new(endpoint(CERTIFICATES)?).load(model)?;
+    let list: Vec<serde_json::Value> = state
+        .issued()
+        .into_iter()
+        .map(|c| {
+            let expiry = Certificate::from_pem(&c.entry.certificate)
+                .ok()
+                .map(|cert| date(cert.info().not_after));
+            let (application, unit) = match &c.requester {
+                Some(BagOwner::Unit(u)) => (Some(u.app().to_string()), Some(u.to_string())),
+                Some(BagOwner::App(a)) => (Some(a.to_string()), None),
+                None => (c.remote_app.as_ref().map(ToString::to_string), None),
+            };
+            json!({
+                "csr": c.entry.certificate_signing_request,
+                "certificate": c.entry.certificate,
+                "ca": c.entry.ca,
+                "chain": c.entry.chain.clone().unwrap_or_default(),
+                "revoked": c.entry.revoked.unwrap_or(false),
+                "relation_id": c.relation.id(),
+                "application": application,
+                "unit": unit,
+                "expiry": expiry,
+            })
+        })
+        .collect();
+    if list.is_empty() {
+        model.action_fail("No certificates issued yet.")?;
+        return Ok(());
+    }
+    model.set_action_results(&BTreeMap::from([(
+        "certificates".to_owned(),
+        serde_json::to_string(&list)?,
+    )]))?;
+    Ok(())
+}
+
+fn rotate_private_key(model: &mut Model<'_>) -> Result<(), HandlerError> {
+    if !model.is_leader()? {
+        model.action_fail("This action can only be run on the leader unit.")?;
+        return Ok(());
+    }
+    match reconcile(model, CaChange::Rotate)? {
+        Some(stored) => {
+            let info = stored.ca.certificate().info();
+            model.set_action_results(&BTreeMap::from([
+                (
+                    "result".to_owned(),
+                    "New private key and CA certificate generated and stored.".to_owned(),
+                ),
+                ("ca-serial".to_owned(), info.serial.clone()),
+            ]))?;
+        }
+        None => model.action_fail(
+            "the configuration is invalid (see the unit status); nothing was changed",
+        )?,
+    }
+    Ok(())
+}
