@@ -235,3 +235,29 @@ fn packed_charm_files_deploy() {
         ("active".to_owned(), "level 1".to_owned())
     );
 }
+
+#[test]
+fn rust_charm_sources_are_built_and_deployed() {
+    let m = TestModel::new("rusty");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charms/rust-mini");
+    let copy = tempfile::tempdir().expect("temp dir");
+    for f in ["Cargo.toml", "charmcraft.yaml", "dispatch"] {
+        std::fs::copy(src.join(f), copy.path().join(f)).expect("copy");
+    }
+    std::fs::create_dir(copy.path().join("src")).expect("src");
+    std::fs::copy(src.join("src/main.rs"), copy.path().join("src/main.rs")).expect("copy");
+    m.ok(&[
+        "deploy",
+        copy.path().to_str().expect("path"),
+        "--config",
+        "word=built",
+    ]);
+    assert_eq!(
+        m.unit_status("rust-mini/0"),
+        ("active".to_owned(), "rust says built".to_owned())
+    );
+    assert!(
+        !copy.path().join("bin").exists(),
+        "the source tree is left as it was (bin/ is staged in the model)"
+    );
+}
