@@ -1037,7 +1037,8 @@ fn since(secs: i64) -> String {
 }
 
 fn goal_state(c: &Connection, ctx: &HookContext) -> ToolResult {
-    let now = since(crate::clock::real_now());
+    // `since` is virtual time, like everything a charm sees.
+    let now = since(crate::model::now_in(c).map_err(store_err)?);
     let entry = |status: &str| json!({ "status": status, "since": now });
     let mut units = serde_json::Map::new();
     for u in store::app_units(c, &ctx.app.name).map_err(store_err)? {
