@@ -92,7 +92,10 @@ impl Model {
                 let tx = tx.clone();
                 let timeout = opts.hook_timeout;
                 std::thread::spawn(move || {
-                    let _ = tx.send(model.run_one(&server, hook, timeout));
+                    let result = model.run_one(&server, hook, timeout);
+                    // Let go of the server before reporting, so it stops when settle returns.
+                    drop(server);
+                    let _ = tx.send(result);
                 });
             }
             if busy.is_empty() {
