@@ -56,7 +56,7 @@ pub(crate) fn execute(
     let inv = match parsed {
         Parsed::Help(tool) => {
             return Reply {
-                stdout: help(tool, ctx),
+                stdout: help(tool),
                 ..Reply::default()
             };
         }
@@ -100,8 +100,7 @@ fn fail(e: &ToolError) -> Reply {
 }
 
 /// `--help`. ops ≤ 3.3 parses `storage-get --help` for the `-s` default (D2).
-fn help(tool: Tool, ctx: &HookContext) -> String {
-    let _ = ctx;
+fn help(tool: Tool) -> String {
     format!(
         "Usage: {} [options]\n\nSummary:\nJuju hook tool served by the juju-tls local model.\n",
         tool.name()
