@@ -25,7 +25,8 @@ pub(crate) enum Command {
     /// Add, destroy, list or switch local models.
     #[command(subcommand)]
     Model(ModelCommand),
-    /// Deploy a charm (a directory, a packed .charm, or a charmcraft.yaml source tree).
+    /// Deploy a charm: a directory, a packed .charm, a charmcraft.yaml source tree, or a Rust charm
+    /// source (built with `cargo build --release`).
     Deploy(Deploy),
     /// Add units to an application.
     AddUnit(AddUnit),

@@ -84,3 +84,180 @@ fn charmcraft_yaml_sources_are_rendered_for_ops() {
         ("active".to_owned(), "port 8080".to_owned())
     );
 }
+
+/// A shell charm that records its environment and answers of hook tools to files in the charm
+/// directory.
+fn recording_charm() -> tempfile::TempDir {
+    let dir = shell_charm(
+        "rec",
+        "provides:\n  api:\n    interface: http\nrequires:\n  up:\n    interface: http\n",
+    );
+    let dispatch = dir.path().join("dispatch");
+    std::fs::write(
+        &dispatch,
+        r#"#!/bin/sh
+env > "env-$JUJU_HOOK_NAME"
+case "$JUJU_HOOK_NAME" in
+  up-relation-created)
+    # Delete Juju's seeded address key; the model must not put it back.
+    relation-set -r "$JUJU_RELATION_ID" private-address= ;;
+  up-relation-changed)
+    relation-get --format=json -r "$JUJU_RELATION_ID" - "$JUJU_UNIT_NAME" > own-bag
+    relation-list -r "$JUJU_RELATION_ID" --format=json > remote-units ;;
+  api-relation-changed)
+    [ -n "$JUJU_REMOTE_UNIT" ] && relation-set -r "$JUJU_RELATION_ID" "seen=$JUJU_REMOTE_UNIT" ;;
+esac
+[ "$JUJU_HOOK_NAME" = start ] && status-set active "level $(config-get level)"
+exit 0
+"#,
+    )
+    .expect("dispatch");
+    dir
+}
+
+#[test]
+fn hooks_get_a_juju_environment_and_seeded_keys_stay_deleted() {
+    let m = TestModel::new("env");
+    let charm = recording_charm();
+    let path = charm.path().to_str().expect("path");
+    m.ok(&["deploy", path, "server"]);
+    m.ok(&["deploy", path, "client"]);
+    m.ok(&["integrate", "client:up", "server:api"]);
+    let unit_dir = |unit: &str| {
+        m.data_dir()
+            .join("models/env/units")
+            .join(unit.replace('/', "-"))
+            .join("charm")
+    };
+    let env = std::fs::read_to_string(unit_dir("client/0").join("env-up-relation-changed"))
+        .expect("env file");
+    let vars: std::collections::BTreeMap<&str, &str> =
+        env.lines().filter_map(|l| l.split_once('=')).collect();
+    for (k, v) in [
+        ("JUJU_VERSION", "3.6.8"),
+        ("JUJU_UNIT_NAME", "client/0"),
+        ("JUJU_MODEL_NAME", "env"),
+        ("JUJU_HOOK_NAME", "up-relation-changed"),
+        ("JUJU_DISPATCH_PATH", "hooks/up-relation-changed"),
+        ("JUJU_RELATION", "up"),
+        ("JUJU_REMOTE_APP", "server"),
+        ("JUJU_AGENT_SOCKET_NETWORK", "unix"),
+        ("LANG", "C.UTF-8"),
+        ("JUJU_AVAILABILITY_ZONE", ""),
+        ("JUJU_PRINCIPAL_UNIT", ""),
+        ("CLOUD_API_VERSION", ""),
+        ("FAKETIME_NO_CACHE", "1"),
+    ] {
+        assert_eq!(vars.get(k).copied(), Some(v), "{k} in\n{env}");
+    }
+    assert!(vars["JUJU_RELATION_ID"].starts_with("up:"), "{env}");
+    assert!(
+        vars["PATH"]
+            .ends_with("/tools:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        "{env}"
+    );
+    assert!(
+        vars["JUJU_CHARM_DIR"].ends_with("/units/client-0/charm"),
+        "{env}"
+    );
+    for leak in [
+        "OPERATOR_DISPATCH",
+        "JUJU_DEBUG",
+        "JUJU_DEBUG_AT",
+        "HOME",
+        "JUJU_TLS_DATA_DIR",
+    ] {
+        assert!(
+            !vars.contains_key(leak),
+            "{leak} leaked into the hook environment"
+        );
+    }
+    // The own bag lost private-address for good; the other seeded keys stay.
+    let own: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(unit_dir("client/0").join("own-bag")).expect("own bag"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        own,
+        serde_json::json!({"egress-subnets": "127.0.2.1/32", "ingress-address": "127.0.2.1"})
+    );
+    let remote: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(unit_dir("client/0").join("remote-units")).expect("units"),
+    )
+    .expect("JSON");
+    assert_eq!(remote, serde_json::json!(["server/0"]));
+    // The server saw the client's unit-bag change.
+    let server = m.ok(&["show-unit", "server/0", "--json"]);
+    assert!(server.contains("\"seen\": \"client/0\""), "{server}");
+}
+
+#[test]
+fn no_wait_records_and_wait_drains() {
+    let m = TestModel::new("later");
+    let charm = shell_charm("lazy", "");
+    m.ok(&[
+        "deploy",
+        charm.path().to_str().expect("path"),
+        "-n",
+        "2",
+        "--no-wait",
+    ]);
+    assert_eq!(
+        m.status()["pending_hooks"],
+        8,
+        "install, leader hook, config-changed, start per unit"
+    );
+    m.ok(&["wait"]);
+    assert_eq!(m.status()["pending_hooks"], 0);
+    assert_eq!(m.unit_status("lazy/1").0, "active");
+}
+
+#[test]
+fn packed_charm_files_deploy() {
+    let m = TestModel::new("packed");
+    let charm = shell_charm("zipped", "");
+    let packed = tempfile::tempdir().expect("temp dir");
+    let file = packed.path().join("zipped.charm");
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import os,sys,zipfile\nz=zipfile.ZipFile(sys.argv[2],'w')\nfor n in os.listdir(sys.argv[1]): z.write(os.path.join(sys.argv[1],n),n)\nz.close()"])
+        .arg(charm.path())
+        .arg(&file)
+        .output()
+        .expect("python3 zipfile");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    m.ok(&["deploy", file.to_str().expect("path")]);
+    assert_eq!(
+        m.unit_status("zipped/0"),
+        ("active".to_owned(), "level 1".to_owned())
+    );
+}
+
+#[test]
+fn rust_charm_sources_are_built_and_deployed() {
+    let m = TestModel::new("rusty");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charms/rust-mini");
+    let copy = tempfile::tempdir().expect("temp dir");
+    for f in ["Cargo.toml", "charmcraft.yaml", "dispatch"] {
+        std::fs::copy(src.join(f), copy.path().join(f)).expect("copy");
+    }
+    std::fs::create_dir(copy.path().join("src")).expect("src");
+    std::fs::copy(src.join("src/main.rs"), copy.path().join("src/main.rs")).expect("copy");
+    m.ok(&[
+        "deploy",
+        copy.path().to_str().expect("path"),
+        "--config",
+        "word=built",
+    ]);
+    assert_eq!(
+        m.unit_status("rust-mini/0"),
+        ("active".to_owned(), "rust says built".to_owned())
+    );
+    assert!(
+        !copy.path().join("bin").exists(),
+        "the source tree is left as it was (bin/ is staged in the model)"
+    );
+}

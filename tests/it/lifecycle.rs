@@ -123,4 +123,14 @@ fn workloads_see_the_virtual_clock_and_end_with_their_unit() {
     assert!(t2 - t1 < 86_400.0 + 120.0, "{t1} -> {t2}");
     m.ok(&["remove-unit", "probe/1"]);
     assert!(!alive(pid), "the workload ended with its unit");
+
+    // Destroying the model ends the workloads of the units still there.
+    let other: i32 = m.action("probe/0", "start-workload", &[])["results"]["pid"]
+        .as_str()
+        .expect("pid")
+        .parse()
+        .expect("pid number");
+    assert!(alive(other));
+    m.ok(&["model", "destroy", &m.name]);
+    assert!(!alive(other), "model destroy ended the workload");
 }

@@ -7,6 +7,7 @@
 //! test.
 
 mod cli;
+mod interop;
 mod lifecycle;
 mod ops_charms;
 mod support;

@@ -95,6 +95,7 @@ fn full_flow(ops: &str) {
         m.action("alpha/0", "app-write", &[])["results"]["outcome"],
         "ok"
     );
+    exercise_remaining_tools(&m);
 
     // A new revision of the shared secret reaches the consumer as secret-changed; once the
     // consumer refreshed, the owner is told to remove the old revision.
@@ -184,4 +185,55 @@ fn full_flow(ops: &str) {
             .keys()
             .all(|k| !k.starts_with("source:"))
     );
+}
+
+/// The tools no other handler uses, through the ops API (and, for the legacy ones, directly).
+fn exercise_remaining_tools(m: &TestModel) {
+    let first = m.action("alpha/0", "tools", &[]);
+    assert_eq!(first["status"], "completed", "{first:#}");
+    let r = &first["results"];
+    assert_eq!(r["opened-before"], "", "nothing opened yet");
+    assert!(
+        r["status-read"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("active:hello"),
+        "{r:#}"
+    );
+    assert_eq!(r["planned-units"], "2");
+    assert_eq!(r["unit-get"], "127.0.1.1");
+    assert_eq!(r["state-before"], "");
+    assert_eq!(r["secret-info"], "shared:1");
+    assert_eq!(r["app-status-set"], "");
+    assert!(
+        r["app-status-read"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\"application-status\""),
+        "{r:#}"
+    );
+    assert_eq!(r["leader-set"], "");
+    assert!(
+        r["secret-ids"].as_str().unwrap_or_default().lines().count() >= 1,
+        "{r:#}"
+    );
+    // Committed at exit 0: the port, the workload version, controller state, app status.
+    let second = m.action("alpha/0", "tools", &[]);
+    assert_eq!(second["results"]["opened-before"], "8080/tcp");
+    assert_eq!(second["results"]["state-before"], "probe-value");
+    assert_eq!(second["results"]["leader-get"], "{\"probe\":\"1\"}");
+    let st = m.status();
+    let alpha = st["applications"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .find(|a| a["name"] == "alpha")
+        .expect("alpha")
+        .clone();
+    assert_eq!(alpha["status"], "active");
+    assert_eq!(alpha["message"], "app ok");
+    assert_eq!(alpha["units"][0]["ports"], serde_json::json!(["8080/tcp"]));
+    assert_eq!(alpha["units"][0]["version"], "1.2.3");
+    // Revoke then grant in one hook leaves the consumer its access: the secret-changed check
+    // after rotate-shared below reads the new revision with it.
 }

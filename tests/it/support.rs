@@ -34,6 +34,11 @@ impl TestModel {
         m
     }
 
+    /// The model's data dir (`$JUJU_TLS_DATA_DIR`).
+    pub(crate) fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
     /// Runs `juju-tls ARGS -m NAME` and returns its output.
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(BIN);
@@ -140,16 +145,22 @@ pub(crate) fn hook_python() -> PathBuf {
 
 /// A directory with `ops==version` installed (pip --target), made once per target dir.
 pub(crate) fn ops_install(version: &str) -> PathBuf {
+    pip_target(version, &[&format!("ops=={version}")])
+}
+
+/// A directory with `packages` installed by the hook PATH's python3 (pip --target), made once
+/// per target dir under `key`.
+pub(crate) fn pip_target(key: &str, packages: &[&str]) -> PathBuf {
     // One install at a time in this process; across processes the rename below decides.
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ops");
-    let dir = root.join(version);
+    let dir = root.join(key);
     if dir.join(".complete").exists() {
         return dir;
     }
     std::fs::create_dir_all(&root).expect("ops dir");
-    let staging = root.join(format!("{version}.{}", std::process::id()));
+    let staging = root.join(format!("{key}.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     let out = Command::new(hook_python())
         .args([
@@ -162,33 +173,39 @@ pub(crate) fn ops_install(version: &str) -> PathBuf {
             "--target",
         ])
         .arg(&staging)
-        .arg(format!("ops=={version}"))
+        .args(packages)
         .output()
         .expect("running pip");
     assert!(
         out.status.success(),
-        "pip install ops=={version} failed (scripts/test installs python3-pip):\n{}",
+        "pip install {packages:?} failed (scripts/test installs python3-pip):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::write(staging.join(".complete"), "").expect("marker");
-    // Another test may have won the race; either copy is complete.
+    // Another test process may have won the race; either copy is complete.
     if std::fs::rename(&staging, &dir).is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }
     dir
 }
 
-/// The probe test charm with `venv/` linked to an ops install.
-pub(crate) fn probe_charm(ops_version: &str) -> tempfile::TempDir {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charms/probe");
+/// A test charm from `tests/charms/<name>` copied to a temp dir, `venv/` linked to `venv`.
+pub(crate) fn python_charm(name: &str, venv: &Path) -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/charms")
+        .join(name);
     let dir = tempfile::Builder::new()
-        .prefix("probe-charm-")
+        .prefix("charm-")
         .tempdir()
         .expect("temp dir");
     copy_dir(&src, dir.path());
-    std::os::unix::fs::symlink(ops_install(ops_version), dir.path().join("venv"))
-        .expect("venv link");
+    std::os::unix::fs::symlink(venv, dir.path().join("venv")).expect("venv link");
     dir
+}
+
+/// The probe test charm with `venv/` linked to an ops install.
+pub(crate) fn probe_charm(ops_version: &str) -> tempfile::TempDir {
+    python_charm("probe", &ops_install(ops_version))
 }
 
 /// A tiny shell charm (no Python) for fast CLI tests: `provides`/`requires` as given.

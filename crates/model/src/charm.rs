@@ -352,11 +352,15 @@ fn copy_tree(src: &Path, dest: &Path, top: bool) -> Result<()> {
     Ok(())
 }
 
-/// Resolves what `deploy` was given into a charm directory: a directory as is, a `.charm` file
-/// unpacked into `unpack_to`.
+/// Resolves what `deploy` was given into a charm directory: a directory as is, a Rust charm
+/// source built and staged into `unpack_to`, a `.charm` file unpacked into `unpack_to`.
 pub(crate) fn resolve_source(path: &Path, unpack_to: &Path) -> Result<PathBuf> {
     if path.is_dir() {
-        return fs::canonicalize(path).map_err(|e| Error::io("resolving", path, e));
+        let dir = fs::canonicalize(path).map_err(|e| Error::io("resolving", path, e))?;
+        if crate::rust_charm::needs_build(&dir) {
+            return crate::rust_charm::build_and_stage(&dir, unpack_to);
+        }
+        return Ok(dir);
     }
     if path.is_file() {
         fs::create_dir_all(unpack_to).map_err(|e| Error::io("creating", unpack_to, e))?;

@@ -30,14 +30,6 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
-    /// A hook did not succeed; the unit is in error until `resolve`.
-    #[error("unit {unit} is in error: hook failed: \"{hook}\"")]
-    HookFailed {
-        /// The unit in error.
-        unit: String,
-        /// The hook that failed.
-        hook: String,
-    },
 }
 
 impl Error {

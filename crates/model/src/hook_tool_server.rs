@@ -65,13 +65,13 @@ pub(crate) struct Server {
 impl Server {
     /// Starts serving `model`'s hooks.
     pub(crate) fn start(model: Arc<Model>) -> Result<Self> {
-        // One name per server: a process may settle several times (the demo does).
+        // Unique per server: one process may settle several times, and several models.
         static SERVERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SERVERS.fetch_add(1, Ordering::SeqCst);
         let name = format!(
-            "juju-tls/{}/{}-{}/agent.socket",
+            "juju-tls/{}/{}-{n}/agent.socket",
             model.uuid(),
-            std::process::id(),
-            SERVERS.fetch_add(1, Ordering::SeqCst)
+            std::process::id()
         );
         let addr = SocketAddr::from_abstract_name(name.as_bytes())
             .map_err(|e| Error::io("naming socket", &name, e))?;

@@ -46,6 +46,7 @@ mod model;
 mod names;
 mod registry;
 mod runner;
+mod rust_charm;
 mod scheduler;
 mod secret_id;
 mod secrets;

@@ -131,22 +131,16 @@ impl Model {
             .dir
             .join("charms")
             .join(format!("staging-{}", std::process::id()));
-        let dir = charm::resolve_source(source, &staging)?;
-        let meta = CharmMeta::load(&dir)?;
-        let app = app.unwrap_or(&meta.name).to_owned();
-        names::check_app(&app)?;
-        if store::app(&self.db(), &app)?.is_some() {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(UsageError::AppExists(app).into());
-        }
-        let mut set = BTreeMap::new();
-        for (k, v) in config {
-            set.insert(k.clone(), meta.parse_config_value(k, v)?);
-        }
-        if !dir.join("dispatch").exists() && !dir.join("hooks").is_dir() {
-            return Err(crate::CharmError::NoDispatch(dir).into());
-        }
-        // A packed charm is kept under the model so the units can be re-copied later.
+        let checked = self.check_deploy(source, app, config, &staging);
+        let (dir, meta, app, set) = match checked {
+            Ok(v) => v,
+            Err(e) => {
+                // Bad input leaves nothing behind.
+                let _ = fs::remove_dir_all(&staging);
+                return Err(e);
+            }
+        };
+        // A packed or built charm is kept under the model so units can be re-copied later.
         let dir = if dir == staging {
             let kept = self.dir.join("charms").join(format!("{app}-1"));
             let _ = fs::remove_dir_all(&kept);
@@ -172,6 +166,31 @@ impl Model {
         })?;
         self.add_units(&app, units.max(1))?;
         Ok(app)
+    }
+
+    /// Everything `deploy` checks before it changes the model.
+    fn check_deploy(
+        &self,
+        source: &Path,
+        app: Option<&str>,
+        config: &[(String, String)],
+        staging: &Path,
+    ) -> Result<(PathBuf, CharmMeta, String, BTreeMap<String, Value>)> {
+        let dir = charm::resolve_source(source, staging)?;
+        let meta = CharmMeta::load(&dir)?;
+        let app = app.unwrap_or(&meta.name).to_owned();
+        names::check_app(&app)?;
+        if store::app(&self.db(), &app)?.is_some() {
+            return Err(UsageError::AppExists(app).into());
+        }
+        let mut set = BTreeMap::new();
+        for (k, v) in config {
+            set.insert(k.clone(), meta.parse_config_value(k, v)?);
+        }
+        if !dir.join("dispatch").exists() && !dir.join("hooks").is_dir() {
+            return Err(crate::CharmError::NoDispatch(dir).into());
+        }
+        Ok((dir, meta, app, set))
     }
 
     /// Adds `count` units to an application; returns their names.

@@ -81,9 +81,6 @@ impl Model {
         let (tx, rx) = mpsc::channel::<Result<HookRecord>>();
         let mut busy: BTreeSet<String> = BTreeSet::new();
         let mut first_error = None;
-        // Joined before returning: a worker drops its handle on the server only when it ends, and
-        // the server must be gone (its socket name free) before this process settles again.
-        let mut workers = Vec::new();
         loop {
             while busy.len() < jobs {
                 let Some(hook) = self.next_runnable(&busy)? else {
@@ -94,9 +91,12 @@ impl Model {
                 let server = server.clone();
                 let tx = tx.clone();
                 let timeout = opts.hook_timeout;
-                workers.push(std::thread::spawn(move || {
-                    let _ = tx.send(model.run_one(&server, hook, timeout));
-                }));
+                std::thread::spawn(move || {
+                    let result = model.run_one(&server, hook, timeout);
+                    // Let go of the server before reporting, so it stops when settle returns.
+                    drop(server);
+                    let _ = tx.send(result);
+                });
             }
             if busy.is_empty() {
                 break;
@@ -120,9 +120,6 @@ impl Model {
                 }
                 Err(_) => break,
             }
-        }
-        for worker in workers {
-            let _ = worker.join();
         }
         drop(server);
         if let Some(e) = first_error {

@@ -56,7 +56,7 @@ pub(crate) fn execute(
     let inv = match parsed {
         Parsed::Help(tool) => {
             return Reply {
-                stdout: help(tool, ctx),
+                stdout: help(tool),
                 ..Reply::default()
             };
         }
@@ -100,8 +100,7 @@ fn fail(e: &ToolError) -> Reply {
 }
 
 /// `--help`. ops ≤ 3.3 parses `storage-get --help` for the `-s` default (D2).
-fn help(tool: Tool, ctx: &HookContext) -> String {
-    let _ = ctx;
+fn help(tool: Tool) -> String {
     format!(
         "Usage: {} [options]\n\nSummary:\nJuju hook tool served by the juju-tls local model.\n",
         tool.name()
@@ -1037,7 +1036,8 @@ fn since(secs: i64) -> String {
 }
 
 fn goal_state(c: &Connection, ctx: &HookContext) -> ToolResult {
-    let now = since(crate::clock::real_now());
+    // `since` is virtual time, like everything a charm sees.
+    let now = since(crate::model::now_in(c).map_err(store_err)?);
     let entry = |status: &str| json!({ "status": status, "since": now });
     let mut units = serde_json::Map::new();
     for u in store::app_units(c, &ctx.app.name).map_err(store_err)? {

@@ -40,7 +40,7 @@ class ProbeCharm(ops.CharmBase):
             if isinstance(ev, ops.framework.BoundEvent):
                 framework.observe(ev, self._on_any)
         for action in ("dump", "rotate_shared", "add_expiring", "fail_action", "app_write",
-                       "start_workload", "workload_time", "greet"):
+                       "start_workload", "workload_time", "greet", "tools"):
             framework.observe(getattr(self.on, action + "_action"), getattr(self, "_" + action))
 
     # ---- events ---------------------------------------------------------------------------
@@ -192,6 +192,37 @@ class ProbeCharm(ops.CharmBase):
                 break
             time.sleep(0.1)
         event.set_results({"time": open(path).read(), "hook-time": repr(time.time())})
+
+    def _tools(self, event):
+        def run(*argv):
+            out = subprocess.run(list(argv), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            return out.stdout.strip() if out.returncode == 0 else "ERR " + out.stderr.strip()
+
+        results = {
+            "opened-before": ",".join(sorted(f"{p.port}/{p.protocol}" for p in self.unit.opened_ports())),
+            "status-read": f"{self.unit.status.name}:{self.unit.status.message}",
+            "planned-units": str(self.app.planned_units()),
+            "unit-get": run("unit-get", "private-address"),
+            "state-before": run("state-get", "probe-key"),
+            "leader-get": run("leader-get", "--format=json"),
+        }
+        self.unit.set_ports(8080)
+        self.unit.set_workload_version("1.2.3")
+        run("state-set", "probe-key=probe-value")
+        rel = (self.model.relations.get("data") or [None])[0]
+        if rel is not None and self.unit.is_leader():
+            secret = self.model.get_secret(label="shared")
+            info = secret.get_info()
+            results["secret-info"] = f"{info.label}:{info.revision}"
+            secret.revoke(rel)
+            secret.grant(rel)
+            results["secret-ids"] = run("secret-ids")
+            results["app-status-set"] = run("status-set", "--application", "active", "app ok")
+            results["app-status-read"] = run("status-get", "--application", "--format=json")
+            results["leader-set"] = run("leader-set", "probe=1")
+            if hasattr(rel, "remote_model"):
+                results["remote-model"] = rel.remote_model.uuid
+        event.set_results(results)
 
     def _greet(self, event):
         event.set_results({"name": event.params["name"], "times": str(event.params.get("times"))})
