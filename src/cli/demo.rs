@@ -275,23 +275,52 @@ fn ensure_faketime() -> anyhow::Result<PathBuf> {
     }
     let root = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false);
     if !root || which("apt-get").is_none() {
-        bail!("the virtual clock needs libfaketime: install it (Debian/Ubuntu: sudo apt-get install libfaketime) and run the demo again");
+        bail!(
+            "the virtual clock needs libfaketime: install it (Debian/Ubuntu: sudo apt-get install libfaketime) and run the demo again"
+        );
     }
-    println!("      installing libfaketime with apt-get (the local model's virtual clock needs it)");
-    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "--no-install-recommends", "libfaketime"][..]] {
-        let status = std::process::Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status().context("running apt-get")?;
+    println!(
+        "      installing libfaketime with apt-get (the local model's virtual clock needs it)"
+    );
+    for args in [
+        &["update", "-qq"][..],
+        &[
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "libfaketime",
+        ][..],
+    ] {
+        let status = std::process::Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("running apt-get")?;
         if !status.success() {
-            bail!("apt-get {} failed; install libfaketime by hand", args.join(" "));
+            bail!(
+                "apt-get {} failed; install libfaketime by hand",
+                args.join(" ")
+            );
         }
     }
-    model::faketime_library().context("libfaketime was installed but its library is not where expected")
+    model::faketime_library()
+        .context("libfaketime was installed but its library is not where expected")
 }
 
 fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(program)).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
 }
 
 fn check_errors(errors: &[(String, String)]) -> anyhow::Result<()> {
