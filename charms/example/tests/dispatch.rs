@@ -61,7 +61,9 @@ fn unit(leader: bool) -> Unit {
 }
 
 fn dispatch(u: &Unit, hook: &str) -> std::process::Output {
-    let path = format!("{}:/usr/bin:/bin", u.tools.display());
+    // Juju's PATH is the tools directory, then the agent's PATH (which has python3 for the stub).
+    let inherited = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+    let path = format!("{}:{inherited}", u.tools.display());
     Command::new(u.charm.join("dispatch"))
         .current_dir(&u.charm)
         .env_clear()
