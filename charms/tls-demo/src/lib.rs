@@ -257,9 +257,21 @@ fn ensure_server(
         .create(true)
         .append(true)
         .open(charm_dir.join("workloads/tls-demo.log"))?;
-    Command::new("setsid")
-        .arg("--fork")
-        .arg(exe)
+    // libfaketime (the local model's virtual clock) shares a semaphore between a process and
+    // its children (FAKETIME_SHARED) and removes it when the creating process exits. `setsid
+    // --fork` exits at once, so the server could start after that semaphore is gone and die in
+    // libfaketime's start-up. Start setsid without the preload, and give it back to the server
+    // alone through env(1): the server then makes its own.
+    let mut cmd = Command::new("setsid");
+    cmd.arg("--fork")
+        .env_remove("LD_PRELOAD")
+        .env_remove("FAKETIME_SHARED");
+    if let Some(preload) = std::env::var_os("LD_PRELOAD") {
+        let mut assignment = std::ffi::OsString::from("LD_PRELOAD=");
+        assignment.push(preload);
+        cmd.arg("env").arg(assignment);
+    }
+    cmd.arg(exe)
         .args(["serve", "--dir"])
         .arg(dir)
         .args([
@@ -274,8 +286,9 @@ fn ensure_server(
         .stdout(log.try_clone()?)
         .stderr(log)
         .status()?;
-    // Wait briefly for the pidfile so the next hook sees the server.
-    for _ in 0..50 {
+    // Wait for the pidfile so the next hook sees the server (a loaded machine may take seconds
+    // to start a process).
+    for _ in 0..300 {
         if running(&charm_dir).is_some() {
             model.log(
                 LogLevel::Info,
@@ -283,7 +296,7 @@ fn ensure_server(
             )?;
             return Ok(());
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
     Err(format!(
         "the HTTPS server did not start; see {}",

@@ -185,6 +185,8 @@ impl Model {
                 .unwrap_or_default();
             (unit, app, relation, label, endpoint)
         };
+        self.db()
+            .execute("UPDATE hooks SET started=1 WHERE seq=?1", [hook.seq])?;
         self.before_hook(&hook, &unit, relation.as_ref())?;
         let context_id = format!("{}-{}-{}", unit.name, hook.hook.replace('/', "-"), hook.seq);
         let ctx = Arc::new(HookContext::new(
