@@ -7,6 +7,7 @@
 //! chosen in one place.
 
 mod cli;
+mod pack;
 mod shim;
 mod ui;
 

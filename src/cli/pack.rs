@@ -1,0 +1,70 @@
+//! `juju-tls pack CHARM_DIR`: builds a Rust charm and writes the `.charm` file a Juju controller
+//! deploys. The work is in [`crate::pack`], which `juju-tls demo` calls too.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::pack::{self, PackOptions};
+use crate::ui;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  juju-tls pack charms/self-signed-certificates
+  juju-tls pack charms/self-signed-certificates --out dist
+  juju deploy ./self-signed-certificates_ubuntu-22.04-amd64_ubuntu-24.04-amd64.charm
+
+The binary is built with `cargo build --profile release -p <package>` from the workspace the
+charm belongs to (a no-op when it is fresh; CARGO_TARGET_DIR is honoured). The archive holds
+metadata.yaml, config.yaml and actions.yaml rendered from charmcraft.yaml, charmcraft.yaml,
+manifest.yaml, dispatch, bin/<name>, and README.md / LICENSE when present. Ubuntu 24.04 is
+always declared; 22.04 too when the binary needs no glibc symbol newer than GLIBC_2.35.")]
+pub(crate) struct PackArgs {
+    /// The charm source directory (Cargo.toml, charmcraft.yaml, dispatch, src/).
+    charm_dir: PathBuf,
+    /// Directory to write the .charm file to (created if missing).
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// Do not run cargo: pack the binary already in the target directory.
+    #[arg(long)]
+    no_build: bool,
+    /// Cargo profile of the binary.
+    #[arg(long, default_value = "release")]
+    profile: String,
+    /// Also write the charm's files, as Juju unpacks them, into this new directory.
+    #[arg(long, value_name = "DIR")]
+    unpack_to: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
+    let opts = PackOptions {
+        build: !args.no_build,
+        profile: args.profile,
+        unpack_to: args.unpack_to,
+    };
+    let packed = pack::pack(&args.charm_dir, &args.out, &opts)?;
+    let bases: Vec<String> = packed
+        .bases
+        .iter()
+        .map(|b| format!("{} {}", b.name, b.channel))
+        .collect();
+    println!("{} {}", ui::green("packed"), packed.path.display());
+    println!("  charm:  {}", packed.name);
+    println!(
+        "  bases:  {} ({})",
+        bases.join(", "),
+        packed
+            .bases
+            .first()
+            .map(|b| b.architectures.join(", "))
+            .unwrap_or_default()
+    );
+    println!("  glibc:  needs {} at most", packed.glibc);
+    println!("  binary: {}", packed.binary.display());
+    if let Some(dir) = &packed.unpacked_dir {
+        println!("  unpacked into {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

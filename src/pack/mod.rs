@@ -1,0 +1,222 @@
+//! Packs a Rust charm directory into a `.charm` file a real Juju controller can deploy.
+//!
+//! A Rust charm source directory (`charms/<name>/`) holds `Cargo.toml`, `charmcraft.yaml`, a
+//! `dispatch` script that execs `bin/<name>`, and `src/`. The packed charm holds what Juju reads
+//! and runs: `metadata.yaml`, `config.yaml` and `actions.yaml` rendered from `charmcraft.yaml`
+//! (see [`render`]), `charmcraft.yaml` itself, `manifest.yaml` with the bases the binary can run
+//! on (see [`bases`]), `dispatch`, `bin/<name>`, and `README.md` / `LICENSE` when present.
+//!
+//! This is charmcraft's job for Python charms; doing it here avoids charmcraft's build container
+//! for a charm that is one executable, and lets `juju-tls demo` build its charms itself.
+
+mod archive;
+mod bases;
+mod cargo;
+mod elf;
+mod render;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub(crate) use bases::Base;
+pub(crate) use elf::GlibcVersion;
+
+use archive::Entry;
+
+/// How to get the charm binary and what else to write.
+#[derive(Debug, Clone)]
+pub(crate) struct PackOptions {
+    /// Run `cargo build` first (a no-op when the binary is fresh). When false, the binary
+    /// already in the target directory is packed as it is: tests reuse the one release build.
+    pub(crate) build: bool,
+    /// The cargo profile of the binary (`release`).
+    pub(crate) profile: String,
+    /// Also write the charm's files, as Juju unpacks them, into this directory (which must not
+    /// exist or be empty): the local model deploys such a directory without unzipping.
+    pub(crate) unpack_to: Option<PathBuf>,
+}
+
+impl Default for PackOptions {
+    fn default() -> Self {
+        Self {
+            build: true,
+            profile: "release".to_owned(),
+            unpack_to: None,
+        }
+    }
+}
+
+/// What [`pack`] wrote.
+#[derive(Debug, Clone)]
+pub(crate) struct PackedCharm {
+    /// The `.charm` file: `<out>/<name>_<base>[_<base>…].charm`.
+    pub(crate) path: PathBuf,
+    /// The charm name from `charmcraft.yaml`.
+    pub(crate) name: String,
+    /// The bases declared in `manifest.yaml`, oldest first.
+    pub(crate) bases: Vec<Base>,
+    /// The newest glibc symbol version the binary needs.
+    pub(crate) glibc: GlibcVersion,
+    /// The binary that was packed (in the cargo target directory).
+    pub(crate) binary: PathBuf,
+    /// The unpacked copy, when [`PackOptions::unpack_to`] asked for one.
+    pub(crate) unpacked_dir: Option<PathBuf>,
+}
+
+/// Builds (unless told not to) and packs the Rust charm in `charm_dir` into a `.charm` file in
+/// `out` (created if missing), replacing a file of the same name.
+pub(crate) fn pack(
+    charm_dir: &Path,
+    out: &Path,
+    opts: &PackOptions,
+) -> anyhow::Result<PackedCharm> {
+    let project = render::Project::load(charm_dir)?;
+    let dispatch_path = charm_dir.join("dispatch");
+    let dispatch = fs::read(&dispatch_path).with_context(|| {
+        format!(
+            "reading {} (Juju runs it for every hook)",
+            dispatch_path.display()
+        )
+    })?;
+
+    let package = cargo::locate(charm_dir, &project.name)?;
+    let bin_entry = format!("bin/{}", package.bin);
+    check_dispatch(&dispatch, &bin_entry)
+        .with_context(|| format!("in {}", dispatch_path.display()))?;
+    let binary = if opts.build {
+        cargo::build(&package, &opts.profile)?
+    } else {
+        cargo::existing_binary(&package, &opts.profile)?
+    };
+    let binary_bytes =
+        fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
+    let info =
+        elf::inspect(&binary_bytes).with_context(|| format!("reading {}", binary.display()))?;
+    let bases =
+        bases::for_binary(&info).with_context(|| format!("checking {}", binary.display()))?;
+    let glibc = info
+        .glibc
+        .context("bases::for_binary accepted a binary without glibc needs")?;
+
+    let started_at = OffsetDateTime::now_utc().format(&Rfc3339)?;
+    let mut entries = Vec::new();
+    let mut text = |name: &str, data: String| {
+        entries.push(Entry {
+            name: name.to_owned(),
+            data: data.into_bytes(),
+            mode: 0o644,
+        });
+    };
+    text("metadata.yaml", project.metadata_yaml()?);
+    if let Some(config) = project.config_yaml()? {
+        text("config.yaml", config);
+    }
+    if let Some(actions) = project.actions_yaml()? {
+        text("actions.yaml", actions);
+    }
+    text("manifest.yaml", render::manifest_yaml(&bases, &started_at)?);
+    for (name, required) in [
+        ("charmcraft.yaml", true),
+        ("README.md", false),
+        ("LICENSE", false),
+    ] {
+        let path = charm_dir.join(name);
+        if required || path.is_file() {
+            let data = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            entries.push(Entry {
+                name: name.to_owned(),
+                data,
+                mode: 0o644,
+            });
+        }
+    }
+    entries.push(Entry {
+        name: "dispatch".to_owned(),
+        data: dispatch,
+        mode: 0o755,
+    });
+    entries.push(Entry {
+        name: bin_entry,
+        data: binary_bytes,
+        mode: 0o755,
+    });
+
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let platforms: Vec<String> = bases.iter().map(ToString::to_string).collect();
+    let path = out.join(format!("{}_{}.charm", project.name, platforms.join("_")));
+    archive::write_zip(&path, &entries)?;
+    if let Some(dir) = &opts.unpack_to {
+        archive::write_dir(dir, &entries)?;
+    }
+    Ok(PackedCharm {
+        path,
+        name: project.name,
+        bases,
+        glibc,
+        binary,
+        unpacked_dir: opts.unpack_to.clone(),
+    })
+}
+
+/// Checks that `dispatch` ends by running the packed binary, named relative to the charm root.
+///
+/// Juju runs `dispatch` with the charm directory as the working directory. `charmcraft analyse`
+/// and Charmhub find a charm's entrypoint as the last word of the last non-empty line of
+/// `dispatch`, relative to the charm root, and report an error when no such file exists; a
+/// script that ends in `exec "$here/bin/x"` runs fine but fails that check, so it is refused
+/// here with the fix, before anything is built.
+fn check_dispatch(dispatch: &[u8], bin_entry: &str) -> anyhow::Result<()> {
+    let text = std::str::from_utf8(dispatch).context("dispatch is not UTF-8 text")?;
+    if !text.starts_with("#!") {
+        bail!("dispatch does not start with #! (Juju executes it directly)");
+    }
+    let last_word = text
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .and_then(|line| line.split_whitespace().last())
+        .unwrap_or_default()
+        .trim_matches(|c| c == '"' || c == '\'');
+    if last_word.trim_start_matches("./") != bin_entry {
+        bail!(
+            "the last line of dispatch must end with the entrypoint relative to the charm \
+             directory, `./{bin_entry}` (found {last_word:?}): charmcraft analyse and Charmhub \
+             look for the entrypoint there; for example\n  \
+             case $0 in */*) cd \"${{0%/*}}\" || exit 1 ;; esac\n  exec ./{bin_entry}"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_must_name_the_binary_last() {
+        let ok = "#!/bin/sh\ncase $0 in */*) cd \"${0%/*}\" || exit 1 ;; esac\nexec ./bin/x\n\n";
+        check_dispatch(ok.as_bytes(), "bin/x").unwrap();
+        check_dispatch(b"#!/bin/sh\nexec bin/x", "bin/x").unwrap();
+        check_dispatch(b"#!/bin/sh\nexec 'bin/x'\n", "bin/x").unwrap();
+        for bad in [
+            "#!/bin/sh\nexec \"$here/bin/x\"\n",
+            "#!/bin/sh\nexec ./bin/y\n",
+            "#!/bin/sh\nexec ./bin/x\necho done\n",
+            "exec ./bin/x\n",
+            "",
+        ] {
+            assert!(check_dispatch(bad.as_bytes(), "bin/x").is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_repository_charms_pass_the_dispatch_check() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dispatch = fs::read(root.join("charms/self-signed-certificates/dispatch")).unwrap();
+        check_dispatch(&dispatch, "bin/self-signed-certificates").unwrap();
+    }
+}
