@@ -407,3 +407,64 @@ fn a_directory_that_is_not_a_charm_is_refused() {
     let out = juju_tls(&["pack", "charms/no-such-charm", "--no-build"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A local model in its own data dir, destroyed (workloads ended) when dropped.
+struct LocalModel {
+    data: tempfile::TempDir,
+}
+
+impl LocalModel {
+    fn new() -> Self {
+        let m = Self {
+            data: tempfile::tempdir().unwrap(),
+        };
+        m.ok(&["model", "add", "pack"]);
+        m
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_juju-tls"))
+            .args(args)
+            .env("JUJU_TLS_DATA_DIR", self.data.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "juju-tls {args:?}:\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+}
+
+impl Drop for LocalModel {
+    fn drop(&mut self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_juju-tls"))
+            .args(["model", "destroy", "pack"])
+            .env("JUJU_TLS_DATA_DIR", self.data.path())
+            .output();
+    }
+}
+
+#[test]
+fn the_local_model_deploys_the_packed_charm() {
+    let p = pack();
+    let model = LocalModel::new();
+    model.ok(&["deploy", p.charm.to_str().unwrap(), "-n", "1"]);
+    let status: Value = serde_json::from_str(&model.ok(&["status", "--json"])).unwrap();
+    let unit = &status["applications"][0]["units"][0];
+    assert_eq!(unit["workload"], "active", "{status:#}");
+    let action: Value = serde_json::from_str(&model.ok(&[
+        "run",
+        &format!("{CHARM}/0"),
+        "get-ca-certificate",
+        "--json",
+    ]))
+    .unwrap();
+    let ca = action["results"]["ca-certificate"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{action:#}");
+}
