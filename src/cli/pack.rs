@@ -61,7 +61,10 @@ pub(crate) fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
             .map(|b| b.architectures.join(", "))
             .unwrap_or_default()
     );
-    println!("  glibc:  needs {} at most", packed.glibc);
+    println!(
+        "  glibc:  {} (newest symbol version the binary needs)",
+        packed.glibc
+    );
     println!("  binary: {}", packed.binary.display());
     if let Some(dir) = &packed.unpacked_dir {
         println!("  unpacked into {}", dir.display());

@@ -10,7 +10,7 @@ use std::fmt;
 
 use anyhow::bail;
 
-use super::elf::{BinaryInfo, GlibcVersion};
+use super::elf::GlibcVersion;
 
 /// A Juju base as `manifest.yaml` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,22 +43,16 @@ const UBUNTU: &[(&str, GlibcVersion, bool)] = &[
     ("24.04", GlibcVersion::new(2, 39), true),
 ];
 
-/// The bases for a binary, oldest first; an error when it cannot run on the required base or is
-/// not dynamically linked against glibc.
-pub(crate) fn for_binary(info: &BinaryInfo) -> anyhow::Result<Vec<Base>> {
-    let Some(needed) = info.glibc else {
-        bail!(
-            "the charm binary needs no GLIBC_2.x symbol version: it is not dynamically linked \
-             against glibc (static binaries defeat libfaketime, the local model's virtual clock)"
-        );
-    };
+/// The bases for a binary of `architecture` that needs glibc `needed`, oldest first; an error
+/// when even the always-declared base's glibc is too old for it.
+pub(crate) fn for_glibc(needed: GlibcVersion, architecture: &str) -> anyhow::Result<Vec<Base>> {
     let mut bases = Vec::new();
     for &(channel, shipped, required) in UBUNTU {
         if needed <= shipped {
             bases.push(Base {
                 name: "ubuntu".to_owned(),
                 channel: channel.to_owned(),
-                architectures: vec![info.architecture.to_owned()],
+                architectures: vec![architecture.to_owned()],
             });
         } else if required {
             bail!(
@@ -74,38 +68,30 @@ pub(crate) fn for_binary(info: &BinaryInfo) -> anyhow::Result<Vec<Base>> {
 mod tests {
     use super::*;
 
-    fn bases(glibc: Option<&str>) -> anyhow::Result<Vec<String>> {
-        let info = BinaryInfo {
-            architecture: "amd64",
-            glibc: glibc.map(|g| GlibcVersion::from_symbol_version(g).unwrap()),
-        };
-        Ok(for_binary(&info)?.iter().map(ToString::to_string).collect())
+    fn bases(glibc: &str) -> anyhow::Result<Vec<String>> {
+        let needed = GlibcVersion::from_symbol_version(glibc).unwrap();
+        Ok(for_glibc(needed, "amd64")?
+            .iter()
+            .map(ToString::to_string)
+            .collect())
     }
 
     #[test]
     fn old_enough_glibc_runs_on_22_04_too() {
         let both = vec!["ubuntu-22.04-amd64", "ubuntu-24.04-amd64"];
-        assert_eq!(bases(Some("GLIBC_2.34")).unwrap(), both);
-        assert_eq!(bases(Some("GLIBC_2.35")).unwrap(), both);
+        assert_eq!(bases("GLIBC_2.34").unwrap(), both);
+        assert_eq!(bases("GLIBC_2.35").unwrap(), both);
     }
 
     #[test]
     fn newer_glibc_is_24_04_only() {
-        assert_eq!(
-            bases(Some("GLIBC_2.36")).unwrap(),
-            vec!["ubuntu-24.04-amd64"]
-        );
-        assert_eq!(
-            bases(Some("GLIBC_2.39")).unwrap(),
-            vec!["ubuntu-24.04-amd64"]
-        );
+        assert_eq!(bases("GLIBC_2.36").unwrap(), vec!["ubuntu-24.04-amd64"]);
+        assert_eq!(bases("GLIBC_2.39").unwrap(), vec!["ubuntu-24.04-amd64"]);
     }
 
     #[test]
-    fn too_new_or_static_is_refused() {
-        let err = bases(Some("GLIBC_2.40")).unwrap_err().to_string();
+    fn too_new_is_refused() {
+        let err = bases("GLIBC_2.40").unwrap_err().to_string();
         assert!(err.contains("GLIBC_2.40") && err.contains("24.04"), "{err}");
-        let err = bases(None).unwrap_err().to_string();
-        assert!(err.contains("not dynamically linked"), "{err}");
     }
 }

@@ -96,29 +96,23 @@ pub(crate) fn pack(
         fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
     let info =
         elf::inspect(&binary_bytes).with_context(|| format!("reading {}", binary.display()))?;
-    let bases =
-        bases::for_binary(&info).with_context(|| format!("checking {}", binary.display()))?;
-    let glibc = info
-        .glibc
-        .context("bases::for_binary accepted a binary without glibc needs")?;
+    // Static glibc would also defeat libfaketime, the local model's virtual clock.
+    let glibc = info.glibc.with_context(|| {
+        format!(
+            "{} needs no GLIBC_2.x symbol version: it is not dynamically linked against glibc",
+            binary.display()
+        )
+    })?;
+    let bases = bases::for_glibc(glibc, info.architecture)
+        .with_context(|| format!("checking {}", binary.display()))?;
 
     let started_at = OffsetDateTime::now_utc().format(&Rfc3339)?;
-    let mut entries = Vec::new();
-    let mut text = |name: &str, data: String| {
-        entries.push(Entry {
-            name: name.to_owned(),
-            data: data.into_bytes(),
-            mode: 0o644,
-        });
-    };
-    text("metadata.yaml", project.metadata_yaml()?);
-    if let Some(config) = project.config_yaml()? {
-        text("config.yaml", config);
-    }
-    if let Some(actions) = project.actions_yaml()? {
-        text("actions.yaml", actions);
-    }
-    text("manifest.yaml", render::manifest_yaml(&bases, &started_at)?);
+    let mut entries = juju_yaml_entries(charm_dir, &project)?;
+    entries.push(Entry {
+        name: "manifest.yaml".to_owned(),
+        data: render::manifest_yaml(&bases, &started_at)?.into_bytes(),
+        mode: 0o644,
+    });
     for (name, required) in [
         ("charmcraft.yaml", true),
         ("README.md", false),
@@ -160,6 +154,34 @@ pub(crate) fn pack(
         binary,
         unpacked_dir: opts.unpack_to.clone(),
     })
+}
+
+/// `metadata.yaml`, `config.yaml` and `actions.yaml`: a file of that name in the charm directory
+/// is packed as it is (charmcraft does the same), otherwise it is rendered from `charmcraft.yaml`
+/// and left out when there is nothing to put in it (config and actions only).
+fn juju_yaml_entries(charm_dir: &Path, project: &render::Project) -> anyhow::Result<Vec<Entry>> {
+    let rendered = [
+        ("metadata.yaml", Some(project.metadata_yaml()?)),
+        ("config.yaml", project.config_yaml()?),
+        ("actions.yaml", project.actions_yaml()?),
+    ];
+    let mut entries = Vec::new();
+    for (name, rendered) in rendered {
+        let own = charm_dir.join(name);
+        let data = if own.is_file() {
+            fs::read(&own).with_context(|| format!("reading {}", own.display()))?
+        } else if let Some(text) = rendered {
+            text.into_bytes()
+        } else {
+            continue;
+        };
+        entries.push(Entry {
+            name: name.to_owned(),
+            data,
+            mode: 0o644,
+        });
+    }
+    Ok(entries)
 }
 
 /// Checks that `dispatch` ends by running the packed binary, named relative to the charm root.
@@ -211,6 +233,31 @@ mod tests {
         ] {
             assert!(check_dispatch(bad.as_bytes(), "bin/x").is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn files_in_the_charm_directory_win_over_rendered_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("charmcraft.yaml"),
+            "name: x\nsummary: s\ndescription: d\nconfig:\n  options:\n    a: {type: int}\n",
+        )
+        .unwrap();
+        let project = render::Project::load(dir.path()).unwrap();
+        let names = |entries: &[Entry]| entries.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+        let entries = juju_yaml_entries(dir.path(), &project).unwrap();
+        assert_eq!(names(&entries), ["metadata.yaml", "config.yaml"]);
+        assert!(String::from_utf8_lossy(&entries[1].data).contains("type: int"));
+
+        let own = "options:\n  b: {type: string}\n";
+        fs::write(dir.path().join("config.yaml"), own).unwrap();
+        fs::write(dir.path().join("actions.yaml"), "go: {}\n").unwrap();
+        let entries = juju_yaml_entries(dir.path(), &project).unwrap();
+        assert_eq!(
+            names(&entries),
+            ["metadata.yaml", "config.yaml", "actions.yaml"]
+        );
+        assert_eq!(entries[1].data, own.as_bytes());
     }
 
     #[test]

@@ -4,8 +4,7 @@
 //! Juju and ops read `metadata.yaml`, `config.yaml` and `actions.yaml`, never `charmcraft.yaml`,
 //! and Juju takes a charm's bases from `manifest.yaml`. charmcraft writes `metadata.yaml` from a
 //! fixed list of keys (renaming `title` to `display-name` and flattening `links`), `config.yaml`
-//! and `actions.yaml` from those keys only when they are not empty, each with sorted keys; a file
-//! of that name in the charm directory wins over the rendered one, as in charmcraft.
+//! and `actions.yaml` from those keys only when they are not empty, each with sorted keys.
 
 use std::fs;
 use std::path::Path;
@@ -41,8 +40,7 @@ const METADATA_KEYS: &[&str] = &[
     "website",
 ];
 
-/// The parsed `charmcraft.yaml` of a charm directory, plus the directory for the files that
-/// override what it renders.
+/// The parsed `charmcraft.yaml` of a charm directory.
 pub(crate) struct Project {
     /// The charm name (checked: lowercase letters, digits and dashes).
     pub(crate) name: String,
