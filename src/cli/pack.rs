@@ -15,6 +15,7 @@ Examples:
   juju-tls pack charms/self-signed-certificates
   juju-tls pack charms/self-signed-certificates --out dist
   juju deploy ./self-signed-certificates_ubuntu-22.04-amd64_ubuntu-24.04-amd64.charm
+  juju-tls deploy ./self-signed-certificates_ubuntu-22.04-amd64_ubuntu-24.04-amd64.charm  # local model
 
 The binary is built with `cargo build --profile release -p <package>` from the workspace the
 charm belongs to (a no-op when it is fresh; CARGO_TARGET_DIR is honoured). The archive holds
