@@ -65,10 +65,13 @@ pub(crate) struct Server {
 impl Server {
     /// Starts serving `model`'s hooks.
     pub(crate) fn start(model: Arc<Model>) -> Result<Self> {
+        // One name per server: a process may settle several times (the demo does).
+        static SERVERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let name = format!(
-            "juju-tls/{}/{}/agent.socket",
+            "juju-tls/{}/{}-{}/agent.socket",
             model.uuid(),
-            std::process::id()
+            std::process::id(),
+            SERVERS.fetch_add(1, Ordering::SeqCst)
         );
         let addr = SocketAddr::from_abstract_name(name.as_bytes())
             .map_err(|e| Error::io("naming socket", &name, e))?;

@@ -81,6 +81,9 @@ impl Model {
         let (tx, rx) = mpsc::channel::<Result<HookRecord>>();
         let mut busy: BTreeSet<String> = BTreeSet::new();
         let mut first_error = None;
+        // Joined before returning: a worker drops its handle on the server only when it ends, and
+        // the server must be gone (its socket name free) before this process settles again.
+        let mut workers = Vec::new();
         loop {
             while busy.len() < jobs {
                 let Some(hook) = self.next_runnable(&busy)? else {
@@ -91,9 +94,9 @@ impl Model {
                 let server = server.clone();
                 let tx = tx.clone();
                 let timeout = opts.hook_timeout;
-                std::thread::spawn(move || {
+                workers.push(std::thread::spawn(move || {
                     let _ = tx.send(model.run_one(&server, hook, timeout));
-                });
+                }));
             }
             if busy.is_empty() {
                 break;
@@ -117,6 +120,9 @@ impl Model {
                 }
                 Err(_) => break,
             }
+        }
+        for worker in workers {
+            let _ = worker.join();
         }
         drop(server);
         if let Some(e) = first_error {
