@@ -468,3 +468,39 @@ fn the_local_model_deploys_the_packed_charm() {
         .unwrap_or_default();
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{action:#}");
 }
+
+#[test]
+fn several_charms_are_packed_in_one_go() {
+    let (_, profile) = build_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, unpacked) = (dir.path().join("out"), dir.path().join("unpacked"));
+    let result = juju_tls(&[
+        "pack",
+        "charms/example",
+        &format!("charms/{CHARM}"),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-build",
+        "--profile",
+        profile,
+        "--unpack-to",
+        unpacked.to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    let mut names: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].starts_with("example_ubuntu-"), "{names:?}");
+    assert!(
+        names[1].starts_with(&format!("{CHARM}_ubuntu-")),
+        "{names:?}"
+    );
+    // Each charm is unpacked into its own directory, with its own binary.
+    assert!(unpacked.join("example/bin/example-charm").is_file());
+    assert!(unpacked.join(CHARM).join("bin").join(CHARM).is_file());
+    let meta = yaml(&fs::read(unpacked.join("example/metadata.yaml")).unwrap());
+    assert_eq!(meta["name"], "example");
+}

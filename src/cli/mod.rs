@@ -29,7 +29,7 @@ enum Command {
     Pki(pki::PkiCommand),
     /// Run the end-to-end walk-through (the README's main job).
     Demo(demo::DemoArgs),
-    /// Build a Rust charm and write the .charm file a Juju controller deploys.
+    /// Build Rust charms and write the .charm files a Juju controller deploys.
     Pack(pack::PackArgs),
     /// Local Juju model verbs (Juju's names: deploy, integrate, status, …).
     #[command(flatten)]

@@ -25,6 +25,8 @@ pub(crate) struct CharmPackage {
     pub(crate) package: String,
     /// The binary target packed as `bin/<bin>`.
     pub(crate) bin: String,
+    /// The package's `Cargo.toml`, canonical: how cargo's build messages name the package.
+    manifest: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +53,8 @@ struct Target {
 #[derive(Deserialize)]
 struct Message {
     reason: String,
+    #[serde(default)]
+    manifest_path: Option<PathBuf>,
     #[serde(default)]
     target: Option<Target>,
     #[serde(default)]
@@ -127,6 +131,7 @@ pub(crate) fn locate(charm_dir: &Path, charm_name: &str) -> anyhow::Result<Charm
         target_directory: metadata.target_directory,
         package: package.name,
         bin,
+        manifest,
     })
 }
 
@@ -147,44 +152,68 @@ pub(crate) fn existing_binary(pkg: &CharmPackage, profile: &str) -> anyhow::Resu
     Ok(path)
 }
 
-/// Builds the charm binary with `cargo build --profile <profile>` from the workspace root
-/// (a no-op when it is fresh) and returns the path cargo reports for it. cargo's progress and
-/// diagnostics go to our stderr.
-pub(crate) fn build(pkg: &CharmPackage, profile: &str) -> anyhow::Result<PathBuf> {
-    let out = Command::new(cargo())
-        .current_dir(&pkg.workspace_root)
-        .args([
-            "build",
-            "--profile",
-            profile,
-            "-p",
-            &pkg.package,
-            "--bin",
-            &pkg.bin,
-        ])
-        .arg("--message-format=json-render-diagnostics")
+/// Builds the charm binaries with one `cargo build --profile <profile>` from their workspace root
+/// (a no-op when they are fresh) and returns the path cargo reports for each, in order. One
+/// invocation, so the crates the charms share are built once, with unified features. cargo's
+/// progress and diagnostics go to our stderr.
+pub(crate) fn build(pkgs: &[CharmPackage], profile: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let Some(first) = pkgs.first() else {
+        return Ok(Vec::new());
+    };
+    if let Some(other) = pkgs
+        .iter()
+        .find(|p| p.workspace_root != first.workspace_root)
+    {
+        bail!(
+            "{} and {} are in different cargo workspaces: pack them separately",
+            first.package,
+            other.package
+        );
+    }
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(&first.workspace_root)
+        .args(["build", "--profile", profile])
+        .arg("--message-format=json-render-diagnostics");
+    for pkg in pkgs {
+        cmd.args(["-p", &pkg.package, "--bin", &pkg.bin]);
+    }
+    let names = || {
+        pkgs.iter()
+            .map(|p| p.package.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let out = cmd
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
         .context("running `cargo build` (is cargo installed?)")?;
     if !out.status.success() {
-        bail!(
-            "`cargo build -p {}` failed (see its output above)",
-            pkg.package
-        );
+        bail!("`cargo build` of {} failed (see its output above)", names());
     }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout
+    let messages: Vec<Message> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<Message>(line).ok())
         .filter(|m| m.reason == "compiler-artifact")
-        .filter(|m| {
-            m.target
-                .as_ref()
-                .is_some_and(|t| t.name == pkg.bin && t.kind.iter().any(|k| k == "bin"))
+        .collect();
+    pkgs.iter()
+        .map(|pkg| {
+            messages
+                .iter()
+                .filter(|m| {
+                    m.manifest_path
+                        .as_ref()
+                        .is_some_and(|p| fs::canonicalize(p).is_ok_and(|p| p == pkg.manifest))
+                })
+                .filter(|m| {
+                    m.target
+                        .as_ref()
+                        .is_some_and(|t| t.name == pkg.bin && t.kind.iter().any(|k| k == "bin"))
+                })
+                .find_map(|m| m.executable.clone())
+                .with_context(|| format!("`cargo build` reported no executable for {}", pkg.bin))
         })
-        .find_map(|m| m.executable)
-        .with_context(|| format!("`cargo build` reported no executable for {}", pkg.bin))
+        .collect()
 }
 
 /// The directory cargo writes a profile's artifacts to: `dev` and `test` share `debug/`, `bench`

@@ -36,7 +36,8 @@ pub(crate) struct PackOptions {
     /// The cargo profile of the binary (`release`).
     pub(crate) profile: String,
     /// Also write the charm's files, as Juju unpacks them, into this directory (which must not
-    /// exist or be empty): the local model deploys such a directory without unzipping.
+    /// exist or be empty), or into `<dir>/<name>` when several charms are packed: the local model
+    /// deploys such a directory without unzipping.
     pub(crate) unpack_to: Option<PathBuf>,
 }
 
@@ -50,7 +51,7 @@ impl Default for PackOptions {
     }
 }
 
-/// What [`pack`] wrote.
+/// What [`pack_all`] wrote for one charm.
 #[derive(Debug, Clone)]
 pub(crate) struct PackedCharm {
     /// The `.charm` file: `<out>/<name>_<base>[_<base>…].charm`.
@@ -67,93 +68,149 @@ pub(crate) struct PackedCharm {
     pub(crate) unpacked_dir: Option<PathBuf>,
 }
 
-/// Builds (unless told not to) and packs the Rust charm in `charm_dir` into a `.charm` file in
-/// `out` (created if missing), replacing a file of the same name.
-pub(crate) fn pack(
-    charm_dir: &Path,
+/// Builds (unless told not to) and packs the Rust charms in `charm_dirs`, all of one cargo
+/// workspace, each into a `.charm` file in `out` (created if missing), replacing files of the
+/// same names. One `cargo build` builds every binary, so the crates they share are built once;
+/// every charm is checked before anything is built. Returns what was written, in order.
+pub(crate) fn pack_all(
+    charm_dirs: &[&Path],
     out: &Path,
     opts: &PackOptions,
-) -> anyhow::Result<PackedCharm> {
-    let project = render::Project::load(charm_dir)?;
-    let dispatch_path = charm_dir.join("dispatch");
-    let dispatch = fs::read(&dispatch_path).with_context(|| {
-        format!(
-            "reading {} (Juju runs it for every hook)",
-            dispatch_path.display()
-        )
-    })?;
-
-    let package = cargo::locate(charm_dir, &project.name)?;
-    let bin_entry = format!("bin/{}", package.bin);
-    check_dispatch(&dispatch, &bin_entry)
-        .with_context(|| format!("in {}", dispatch_path.display()))?;
-    let binary = if opts.build {
-        cargo::build(&package, &opts.profile)?
+) -> anyhow::Result<Vec<PackedCharm>> {
+    let sources = charm_dirs
+        .iter()
+        .map(|dir| Source::read(dir))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let packages: Vec<cargo::CharmPackage> = sources.iter().map(|s| s.package.clone()).collect();
+    let binaries = if opts.build {
+        cargo::build(&packages, &opts.profile)?
     } else {
-        cargo::existing_binary(&package, &opts.profile)?
+        packages
+            .iter()
+            .map(|p| cargo::existing_binary(p, &opts.profile))
+            .collect::<anyhow::Result<_>>()?
     };
-    let binary_bytes =
-        fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
-    let info =
-        elf::inspect(&binary_bytes).with_context(|| format!("reading {}", binary.display()))?;
-    // Static glibc would also defeat libfaketime, the local model's virtual clock.
-    let glibc = info.glibc.with_context(|| {
-        format!(
-            "{} needs no GLIBC_2.x symbol version: it is not dynamically linked against glibc",
-            binary.display()
-        )
-    })?;
-    let bases = bases::for_glibc(glibc, info.architecture)
-        .with_context(|| format!("checking {}", binary.display()))?;
-
-    let started_at = OffsetDateTime::now_utc().format(&Rfc3339)?;
-    let mut entries = juju_yaml_entries(charm_dir, &project)?;
-    entries.push(Entry {
-        name: "manifest.yaml".to_owned(),
-        data: render::manifest_yaml(&bases, &started_at)?.into_bytes(),
-        mode: 0o644,
-    });
-    for (name, required) in [
-        ("charmcraft.yaml", true),
-        ("README.md", false),
-        ("LICENSE", false),
-    ] {
-        let path = charm_dir.join(name);
-        if required || path.is_file() {
-            let data = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            entries.push(Entry {
-                name: name.to_owned(),
-                data,
-                mode: 0o644,
-            });
-        }
-    }
-    entries.push(Entry {
-        name: "dispatch".to_owned(),
-        data: dispatch,
-        mode: 0o755,
-    });
-    entries.push(Entry {
-        name: bin_entry,
-        data: binary_bytes,
-        mode: 0o755,
-    });
-
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let platforms: Vec<String> = bases.iter().map(ToString::to_string).collect();
-    let path = out.join(format!("{}_{}.charm", project.name, platforms.join("_")));
-    archive::write_zip(&path, &entries)?;
-    if let Some(dir) = &opts.unpack_to {
-        archive::write_dir(dir, &entries)?;
+    let several = sources.len() > 1;
+    sources
+        .into_iter()
+        .zip(binaries)
+        .map(|(source, binary)| {
+            let unpack_to = opts.unpack_to.as_ref().map(|dir| {
+                if several {
+                    dir.join(&source.project.name)
+                } else {
+                    dir.clone()
+                }
+            });
+            source.pack(binary, out, unpack_to)
+        })
+        .collect()
+}
+
+/// A charm directory read and checked, before its binary exists.
+struct Source {
+    dir: PathBuf,
+    project: render::Project,
+    dispatch: Vec<u8>,
+    package: cargo::CharmPackage,
+}
+
+impl Source {
+    fn read(dir: &Path) -> anyhow::Result<Self> {
+        let project = render::Project::load(dir)?;
+        let dispatch_path = dir.join("dispatch");
+        let dispatch = fs::read(&dispatch_path).with_context(|| {
+            format!(
+                "reading {} (Juju runs it for every hook)",
+                dispatch_path.display()
+            )
+        })?;
+        let package = cargo::locate(dir, &project.name)?;
+        check_dispatch(&dispatch, &format!("bin/{}", package.bin))
+            .with_context(|| format!("in {}", dispatch_path.display()))?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            project,
+            dispatch,
+            package,
+        })
     }
-    Ok(PackedCharm {
-        path,
-        name: project.name,
-        bases,
-        glibc,
-        binary,
-        unpacked_dir: opts.unpack_to.clone(),
-    })
+
+    /// Writes the `.charm` (and the unpacked copy) around `binary`.
+    fn pack(
+        self,
+        binary: PathBuf,
+        out: &Path,
+        unpack_to: Option<PathBuf>,
+    ) -> anyhow::Result<PackedCharm> {
+        let binary_bytes =
+            fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
+        let info =
+            elf::inspect(&binary_bytes).with_context(|| format!("reading {}", binary.display()))?;
+        // Static glibc would also defeat libfaketime, the local model's virtual clock.
+        let glibc = info.glibc.with_context(|| {
+            format!(
+                "{} needs no GLIBC_2.x symbol version: it is not dynamically linked against glibc",
+                binary.display()
+            )
+        })?;
+        let bases = bases::for_glibc(glibc, info.architecture)
+            .with_context(|| format!("checking {}", binary.display()))?;
+
+        let started_at = OffsetDateTime::now_utc().format(&Rfc3339)?;
+        let mut entries = juju_yaml_entries(&self.dir, &self.project)?;
+        entries.push(Entry {
+            name: "manifest.yaml".to_owned(),
+            data: render::manifest_yaml(&bases, &started_at)?.into_bytes(),
+            mode: 0o644,
+        });
+        for (name, required) in [
+            ("charmcraft.yaml", true),
+            ("README.md", false),
+            ("LICENSE", false),
+        ] {
+            let path = self.dir.join(name);
+            if required || path.is_file() {
+                let data =
+                    fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                entries.push(Entry {
+                    name: name.to_owned(),
+                    data,
+                    mode: 0o644,
+                });
+            }
+        }
+        entries.push(Entry {
+            name: "dispatch".to_owned(),
+            data: self.dispatch,
+            mode: 0o755,
+        });
+        entries.push(Entry {
+            name: format!("bin/{}", self.package.bin),
+            data: binary_bytes,
+            mode: 0o755,
+        });
+
+        let platforms: Vec<String> = bases.iter().map(ToString::to_string).collect();
+        let path = out.join(format!(
+            "{}_{}.charm",
+            self.project.name,
+            platforms.join("_")
+        ));
+        archive::write_zip(&path, &entries)?;
+        if let Some(dir) = &unpack_to {
+            archive::write_dir(dir, &entries)?;
+        }
+        Ok(PackedCharm {
+            path,
+            name: self.project.name,
+            bases,
+            glibc,
+            binary,
+            unpacked_dir: unpack_to,
+        })
+    }
 }
 
 /// `metadata.yaml`, `config.yaml` and `actions.yaml`: a file of that name in the charm directory
@@ -261,9 +318,20 @@ mod tests {
     }
 
     #[test]
-    fn the_repository_charms_pass_the_dispatch_check() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dispatch = fs::read(root.join("charms/self-signed-certificates/dispatch")).unwrap();
-        check_dispatch(&dispatch, "bin/self-signed-certificates").unwrap();
+    fn every_charm_of_the_repository_is_packable() {
+        // Reading a source checks charmcraft.yaml, the cargo package and dispatch; nothing is
+        // built. A new charm whose dispatch Charmhub would reject fails here.
+        let charms = Path::new(env!("CARGO_MANIFEST_DIR")).join("charms");
+        let mut read = 0;
+        for entry in fs::read_dir(&charms).unwrap() {
+            let dir = entry.unwrap().path();
+            if dir.join("charmcraft.yaml").is_file() {
+                if let Err(e) = Source::read(&dir) {
+                    panic!("{}: {e:#}", dir.display());
+                }
+                read += 1;
+            }
+        }
+        assert!(read >= 2, "found {read} charms in {}", charms.display());
     }
 }
