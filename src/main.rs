@@ -6,8 +6,8 @@
 //! are typed; here, at the edge, they become `anyhow` chains printed once, and the exit code is
 //! chosen in one place.
 
-mod charm_build;
 mod cli;
+mod pack;
 mod shim;
 mod ui;
 

@@ -26,7 +26,7 @@ pub(crate) struct DemoArgs {
     /// Validity of issued certificates (short values make renewal happen sooner).
     #[arg(long, default_value = "90d")]
     certificate_validity: String,
-    /// Use these already packed or unpacked charm directories instead of building.
+    /// Deploy these packed charms (or charm directories) instead of packing ours.
     #[arg(long, num_args = 2, value_names = ["CA_CHARM", "DEMO_CHARM"])]
     charms: Option<Vec<PathBuf>>,
 }
@@ -86,17 +86,18 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         Ok(((), format!("{}", lib.display())))
     })?;
 
-    let (ca_charm, demo_charm) = steps.run("build the charms", || {
+    let (ca_charm, demo_charm) = steps.run("pack the charms (cargo build + .charm)", || {
         let dirs = match &args.charms {
             Some(v) if v.len() == 2 => (v[0].clone(), v[1].clone()),
             _ => {
                 let root = Path::new(env!("CARGO_MANIFEST_DIR"));
                 let (ca, demo) = (root.join("charms").join(CA), root.join("charms").join(DEMO));
-                let staged = crate::charm_build::stage_all(
+                let packed = crate::pack::pack_all(
                     &[&ca, &demo],
                     &root.join("target").join("charms"),
+                    &crate::pack::PackOptions::default(),
                 )?;
-                (staged[0].clone(), staged[1].clone())
+                (packed[0].path.clone(), packed[1].path.clone())
             }
         };
         let summary = format!("{}\n{}", dirs.0.display(), dirs.1.display());

@@ -5,6 +5,7 @@
 
 mod demo;
 mod model;
+mod pack;
 mod pki;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Pki(pki::PkiCommand),
     /// Run the end-to-end walk-through (the README's main job).
     Demo(demo::DemoArgs),
+    /// Build Rust charms and write the .charm files a Juju controller deploys.
+    Pack(pack::PackArgs),
     /// Local Juju model verbs (Juju's names: deploy, integrate, status, …).
     #[command(flatten)]
     Model(model::Command),
@@ -43,6 +46,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Pki(cmd) => pki::run(cmd),
         Command::Demo(args) => demo::run(args),
+        Command::Pack(args) => pack::run(args),
         Command::Model(cmd) => model::run(cmd),
     }
 }
