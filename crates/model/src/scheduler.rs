@@ -57,6 +57,8 @@ pub struct HookRecord {
     pub elapsed: Duration,
     /// Hook-tool calls it made.
     pub tool_calls: usize,
+    /// Time the hook-tool server spent answering them (not counting the shims' start-up).
+    pub tool_time: Duration,
 }
 
 /// What a settle did.
@@ -209,9 +211,23 @@ impl Model {
         let outcome = runner::run(&launch);
         server.unregister(&context_id);
         let outcome = outcome?;
-        let calls = ctx.pending().calls;
-        if outcome.code == Some(0) {
+        let (calls, serving) = {
+            let p = ctx.pending();
+            (p.calls, p.serving)
+        };
+        let commit_errors = std::mem::take(&mut ctx.pending().commit_errors);
+        if outcome.code == Some(0) && commit_errors.is_empty() {
             commit::succeed(self, &ctx, &outcome)?;
+        } else if outcome.code == Some(0) {
+            // The process succeeded but Juju's flush would fail: nothing is committed.
+            let mut failed = outcome.clone();
+            for e in &commit_errors {
+                failed
+                    .stderr
+                    .push_str(&format!("hook commit failed: {e}\n"));
+            }
+            failed.code = Some(1);
+            commit::fail(self, &ctx, &failed)?;
         } else {
             commit::fail(self, &ctx, &outcome)?;
         }
@@ -222,6 +238,7 @@ impl Model {
             timed_out: outcome.timed_out,
             elapsed: outcome.elapsed,
             tool_calls: calls,
+            tool_time: serving,
         })
     }
 
