@@ -6,6 +6,7 @@
 //! are typed; here, at the edge, they become `anyhow` chains printed once, and the exit code is
 //! chosen in one place.
 
+mod charm_build;
 mod cli;
 mod shim;
 mod ui;

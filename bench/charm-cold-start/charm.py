@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The Python ops twin of charms/example's reconcile on update-status, for the benchmark: the same
-tool calls (config, leadership, two relation lists, a port, the workload version, a status)."""
+tool calls (config, leadership, two relation lists, the ports, the workload version, a status)."""
 import ops
 
 
@@ -13,7 +13,7 @@ class Example(ops.CharmBase):
         port = int(self.config["port"])
         leader = self.unit.is_leader()
         peers = self.model.relations["cluster"]
-        self.unit.open_port("tcp", port)
+        self.unit.set_ports(port)  # opened-ports, then open/close what differs
         self.unit.set_workload_version("0.1.0")
         _ = self.model.relations["website"]
         if leader or peers:

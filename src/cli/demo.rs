@@ -1,133 +1,439 @@
-//! `juju-tls demo`: the main job. Until the local model exists this walks the PKI path every
-//! certificate of the project takes: root -> intermediate -> leaf -> verify, with timings.
+//! `juju-tls demo`: the main job. On a fresh local model it deploys the self-signed CA and three
+//! mutual-TLS servers, relates them, and proves the certificates work (real handshakes between
+//! processes), then renews them through the virtual clock, rotates the CA, and removes a unit and
+//! the relation. Every step is timed; any failed step stops the demo with a non-zero exit.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::{Context as _, bail};
 use clap::Args;
-use pki::time::{Duration, OffsetDateTime};
-use pki::{
-    Certificate, CertificateAuthority, CertificateKind, IssueRequest, IssuingPolicy, KeyAlgorithm,
-    PrivateKey, RequestAttributes, chain,
-};
+use model::{Model, Registry, SettleOptions};
 
-use crate::cli::pki::fmt_time;
 use crate::ui::{self, Table};
 
 #[derive(Debug, Args)]
-pub(crate) struct DemoArgs {}
+pub(crate) struct DemoArgs {
+    /// Name of the local model to (re)create.
+    #[arg(long, default_value = "demo")]
+    model: String,
+    /// Units of tls-demo.
+    #[arg(long, default_value_t = 3)]
+    units: usize,
+    /// Validity of issued certificates (short values make renewal happen sooner).
+    #[arg(long, default_value = "90d")]
+    certificate_validity: String,
+    /// Use these already packed or unpacked charm directories instead of building.
+    #[arg(long, num_args = 2, value_names = ["CA_CHARM", "DEMO_CHARM"])]
+    charms: Option<Vec<PathBuf>>,
+}
 
-pub(crate) fn run(_args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let now = OffsetDateTime::now_utc();
-    let mut steps = Table::new(["step", "result", "took"]);
-    let mut step =
-        |name: &str, f: &mut dyn FnMut() -> anyhow::Result<String>| -> anyhow::Result<()> {
-            println!("{} {name}", ui::bold("==>"));
-            let start = Instant::now();
-            let result = f();
-            let took = format!("{:.1} ms", start.elapsed().as_secs_f64() * 1e3);
-            match result {
-                Ok(summary) => {
-                    println!("    {summary}");
-                    steps.row([name.to_owned(), ui::green("ok"), took]);
-                    Ok(())
+const CA: &str = "self-signed-certificates";
+const DEMO: &str = "tls-demo";
+
+struct Steps {
+    table: Table,
+    total: usize,
+    done: usize,
+    started: Instant,
+}
+
+impl Steps {
+    fn run<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce() -> anyhow::Result<(T, String)>,
+    ) -> anyhow::Result<T> {
+        self.done += 1;
+        println!("{} [{}/{}] {name}", ui::bold("==>"), self.done, self.total);
+        let start = Instant::now();
+        let result = f();
+        let took = format!("{:.1} s", start.elapsed().as_secs_f64());
+        match result {
+            Ok((value, summary)) => {
+                for line in summary.lines() {
+                    println!("      {line}");
                 }
-                Err(e) => {
-                    steps.row([name.to_owned(), ui::red("FAILED"), took]);
-                    Err(e)
-                }
+                self.table.row([name.to_owned(), ui::green("ok"), took]);
+                Ok(value)
+            }
+            Err(e) => {
+                self.table.row([name.to_owned(), ui::red("FAILED"), took]);
+                println!("\n{}", self.table.render());
+                Err(e.context(format!("step '{name}' failed")))
+            }
+        }
+    }
+}
+
+pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let mut steps = Steps {
+        table: Table::new(["step", "result", "took"]),
+        total: 12,
+        done: 0,
+        started: Instant::now(),
+    };
+    println!(
+        "{}",
+        ui::bold("juju-tls demo: a self-signed CA and mutual-TLS servers on a local Juju model")
+    );
+
+    steps.run("check the virtual clock (libfaketime)", || {
+        let lib = ensure_faketime()?;
+        Ok(((), format!("{}", lib.display())))
+    })?;
+
+    let (ca_charm, demo_charm) = steps.run("build the charms", || {
+        let dirs = match &args.charms {
+            Some(v) if v.len() == 2 => (v[0].clone(), v[1].clone()),
+            _ => {
+                let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+                let (ca, demo) = (root.join("charms").join(CA), root.join("charms").join(DEMO));
+                let staged = crate::charm_build::stage_all(
+                    &[&ca, &demo],
+                    &root.join("target").join("charms"),
+                )?;
+                (staged[0].clone(), staged[1].clone())
             }
         };
-
-    let mut root = None;
-    step("create a root CA (ECDSA P-384)", &mut || {
-        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP384)?;
-        let ca = CertificateAuthority::self_signed_root(
-            &RequestAttributes::new("juju-tls demo root"),
-            key,
-            Duration::days(365),
-            now,
-        )?;
-        let summary = format!(
-            "'{}' until {}",
-            ca.certificate().subject(),
-            fmt_time(ca.certificate().info().not_after)
-        );
-        root = Some(ca);
-        Ok(summary)
-    })?;
-    let root = root.ok_or_else(|| anyhow::anyhow!("no root"))?;
-
-    let mut inter = None;
-    step(
-        "issue an intermediate CA (ECDSA P-256, path length 0)",
-        &mut || {
-            let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
-            let mut attrs = RequestAttributes::new("juju-tls demo intermediate");
-            attrs.add_unique_id_to_subject_name = false;
-            let csr = attrs.to_csr(&key)?;
-            let request = IssueRequest {
-                csr: &csr,
-                kind: CertificateKind::Ca { path_len: Some(0) },
-                validity: Duration::days(180),
-            };
-            let cert = root.issue(&request, &IssuingPolicy::allowing_ca(), now)?;
-            let summary = format!("'{}' signed by '{}'", cert.subject(), cert.info().issuer);
-            inter = Some(CertificateAuthority::new(cert, key)?);
-            Ok(summary)
-        },
-    )?;
-    let inter = inter.ok_or_else(|| anyhow::anyhow!("no intermediate"))?;
-
-    let mut leaf: Option<Certificate> = None;
-    step(
-        "request and issue a leaf (RSA 2048 key, CSR verified first)",
-        &mut || {
-            let key = PrivateKey::generate(KeyAlgorithm::Rsa2048)?;
-            let mut attrs = RequestAttributes::new("app-0.demo.example");
-            attrs.sans.push_str("DNS:app-0.demo.example")?;
-            attrs.sans.push_str("IP:127.0.0.1")?;
-            let csr = attrs.to_csr(&key)?;
-            let request = IssueRequest {
-                csr: &csr,
-                kind: CertificateKind::Leaf,
-                validity: Duration::days(90),
-            };
-            let cert = inter.issue(&request, &IssuingPolicy::default(), now)?;
-            let summary = format!(
-                "serial {} for {}",
-                cert.info().serial,
-                cert.info().sans.to_strings().join(", ")
-            );
-            leaf = Some(cert);
-            Ok(summary)
-        },
-    )?;
-    let leaf = leaf.ok_or_else(|| anyhow::anyhow!("no leaf"))?;
-
-    step("verify leaf -> intermediate -> root", &mut || {
-        let path = chain::verify(
-            &leaf,
-            &[inter.certificate().clone()],
-            root.certificate(),
-            OffsetDateTime::now_utc(),
-        )?;
-        Ok(path
-            .iter()
-            .map(|c| c.subject().to_string())
-            .collect::<Vec<_>>()
-            .join("  ->  "))
+        let summary = format!("{}\n{}", dirs.0.display(), dirs.1.display());
+        Ok((dirs, summary))
     })?;
 
-    step(
-        "a chain without its intermediate is refused",
-        &mut || match chain::verify(&leaf, &[], root.certificate(), now) {
-            Ok(_) => anyhow::bail!("verification passed without the intermediate"),
-            Err(e) => Ok(format!("refused as expected: {e}")),
+    let registry = Registry::from_env();
+    let model = steps.run(&format!("create a fresh model '{}'", args.model), || {
+        if registry.list()?.contains(&args.model) {
+            registry.destroy(&args.model)?;
+        }
+        let model = Arc::new(registry.add(&args.model)?);
+        registry.switch(&args.model)?;
+        let dir = model.dir().display().to_string();
+        Ok((model, format!("stored in {dir}")))
+    })?;
+    let _lock = model.lock()?;
+    let settle = SettleOptions::default();
+
+    steps.run(
+        &format!("deploy {CA} and {DEMO} ({} units)", args.units),
+        || {
+            model.deploy(
+                &ca_charm,
+                None,
+                1,
+                &[(
+                    "certificate-validity".into(),
+                    args.certificate_validity.clone(),
+                )],
+            )?;
+            model.deploy(&demo_charm, None, args.units, &[])?;
+            let report = model.settle(&settle)?;
+            check_errors(&report.errors)?;
+            Ok(((), format!("{} hooks run", report.runs.len())))
         },
     )?;
+
+    steps.run(&format!("integrate {DEMO}:certificates with {CA}"), || {
+        model.integrate(
+            &format!("{DEMO}:certificates"),
+            &format!("{CA}:certificates"),
+        )?;
+        let report = model.settle(&settle)?;
+        check_errors(&report.errors)?;
+        Ok((
+            (),
+            format!("{} hooks run; {}", report.runs.len(), unit_summary(&model)?),
+        ))
+    })?;
+
+    let first = steps.run(
+        "probe: every unit handshakes with every peer (mutual TLS)",
+        || {
+            let probes = probe_all(&model, &settle)?;
+            let summary = probe_summary(&probes);
+            Ok((serials(&model)?, summary))
+        },
+    )?;
+
+    steps.run(
+        "advance the virtual clock 82 days (past the renewal point)",
+        || {
+            model.advance(82 * 86_400)?;
+            let report = model.settle(&settle)?;
+            check_errors(&report.errors)?;
+            let now = serials(&model)?;
+            let renewed = first
+                .iter()
+                .filter(|(u, s)| now.get(*u).is_some_and(|n| n != *s))
+                .count();
+            if renewed != first.len() {
+                bail!(
+                    "{renewed} of {} unit certificates were renewed",
+                    first.len()
+                );
+            }
+            Ok((
+                (),
+                format!(
+                    "{renewed}/{} unit certificates renewed (new serials); {} hooks run",
+                    first.len(),
+                    report.runs.len()
+                ),
+            ))
+        },
+    )?;
+
+    steps.run("probe again with the renewed certificates", || {
+        let probes = probe_all(&model, &settle)?;
+        Ok(((), probe_summary(&probes)))
+    })?;
+
+    steps.run(
+        &format!("rotate-private-key on {CA}/0: new CA, everything re-issued"),
+        || {
+            let before = ca_serial(&model)?;
+            let id = model.queue_action(&format!("{CA}/0"), "rotate-private-key", &[])?;
+            let report = model.settle(&settle)?;
+            check_errors(&report.errors)?;
+            let run = model.action(id)?;
+            if run.status != "completed" {
+                bail!("rotate-private-key {}: {}", run.status, run.message);
+            }
+            let after = ca_serial(&model)?;
+            if before == after {
+                bail!("the CA did not change");
+            }
+            Ok(((), format!("CA serial {before} -> {after}")))
+        },
+    )?;
+
+    let last_probes = steps.run("probe again under the new CA", || {
+        let probes = probe_all(&model, &settle)?;
+        let summary = probe_summary(&probes);
+        Ok((probes, summary))
+    })?;
+    let final_serials = serials(&model)?;
+    let final_status = model.status()?;
+
+    steps.run(&format!("remove {DEMO}/{} and the relation: cleanup", args.units.saturating_sub(1)), || {
+        let secrets_before = model.secrets()?.len();
+        model.remove_unit(&format!("{DEMO}/{}", args.units.saturating_sub(1)))?;
+        model.settle(&settle)?;
+        model.remove_relation(DEMO, CA)?;
+        let report = model.settle(&settle)?;
+        check_errors(&report.errors)?;
+        let secrets_after = model.secrets()?.len();
+        Ok(((), format!("secrets {secrets_before} -> {secrets_after} (keys and certificates of the relation removed); {}", unit_summary(&model)?)))
+    })?;
+
+    steps.run("leave the model for inspection", || {
+        Ok(((), format!("juju-tls status -m {}", args.model)))
+    })?;
 
     println!();
-    print!("{}", steps.render());
+    let mut table = Table::new(["unit", "certificate serial", "expires", "probe"]);
+    for unit in final_status
+        .applications
+        .iter()
+        .filter(|a| a.name == DEMO)
+        .flat_map(|a| &a.units)
+    {
+        let (serial, expiry) = final_serials
+            .get(&unit.name)
+            .map(|s| s.split_once('|').unwrap_or((s.as_str(), "")))
+            .unwrap_or(("-", "-"));
+        let probe = last_probes
+            .get(&unit.name)
+            .cloned()
+            .unwrap_or_else(|| "-".into());
+        table.row([
+            unit.name.clone(),
+            serial.to_owned(),
+            expiry.to_owned(),
+            probe,
+        ]);
+    }
+    print!("{}", table.render());
+    println!();
+    print!("{}", steps.table.render());
+    println!(
+        "total {:.1} s; the model is left in place: juju-tls status -m {}",
+        steps.started.elapsed().as_secs_f64(),
+        args.model
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The local model's virtual clock is libfaketime preloaded into hooks and workloads. On a fresh
+/// machine where we are root (a container, CI), install it the way `scripts/test` does; otherwise
+/// say how.
+fn ensure_faketime() -> anyhow::Result<PathBuf> {
+    if let Some(lib) = model::faketime_library() {
+        return Ok(lib);
+    }
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !root || which("apt-get").is_none() {
+        bail!(
+            "the virtual clock needs libfaketime: install it (Debian/Ubuntu: sudo apt-get install libfaketime) and run the demo again"
+        );
+    }
+    println!(
+        "      installing libfaketime with apt-get (the local model's virtual clock needs it)"
+    );
+    for args in [
+        &["update", "-qq"][..],
+        &[
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "libfaketime",
+        ][..],
+    ] {
+        let status = std::process::Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("running apt-get")?;
+        if !status.success() {
+            bail!(
+                "apt-get {} failed; install libfaketime by hand",
+                args.join(" ")
+            );
+        }
+    }
+    model::faketime_library()
+        .context("libfaketime was installed but its library is not where expected")
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+fn check_errors(errors: &[(String, String)]) -> anyhow::Result<()> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = errors.iter().map(|(u, h)| format!("{u} ({h})")).collect();
+    bail!(
+        "units in error: {}; see juju-tls debug-log --hooks",
+        list.join(", ")
+    )
+}
+
+fn unit_summary(model: &Model) -> anyhow::Result<String> {
+    let status = model.status()?;
+    let parts: Vec<String> = status
+        .applications
+        .iter()
+        .flat_map(|a| a.units.iter())
+        .map(|u| format!("{}: {}", u.name, u.workload))
+        .collect();
+    Ok(parts.join(", "))
+}
+
+/// Runs `probe` on every tls-demo unit; unit -> "n/n peers ok". Fails if any handshake failed.
+fn probe_all(
+    model: &Arc<Model>,
+    settle: &SettleOptions,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let units: Vec<String> = model
+        .status()?
+        .applications
+        .into_iter()
+        .filter(|a| a.name == DEMO)
+        .flat_map(|a| a.units)
+        .map(|u| u.name)
+        .collect();
+    let ids: Vec<(String, i64)> = units
+        .iter()
+        .map(|u| Ok((u.clone(), model.queue_action(u, "probe", &[])?)))
+        .collect::<anyhow::Result<_>>()?;
+    let report = model.settle(settle)?;
+    check_errors(&report.errors)?;
+    let mut out = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (unit, id) in ids {
+        let run = model.action(id)?;
+        let summary = run
+            .results
+            .get("summary")
+            .and_then(|v| v.as_str())
+            .unwrap_or("no result")
+            .to_owned();
+        if run.status != "completed" {
+            failures.push(format!("{unit}: {}", run.message));
+        }
+        out.insert(unit, summary);
+    }
+    if !failures.is_empty() {
+        bail!("probe failed: {}", failures.join("; "));
+    }
+    Ok(out)
+}
+
+fn probe_summary(probes: &BTreeMap<String, String>) -> String {
+    probes
+        .iter()
+        .map(|(u, s)| format!("{u}: {s}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Unit -> "serial|expiry" of the certificate each tls-demo unit serves (from its files).
+fn serials(model: &Model) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for unit in model
+        .status()?
+        .applications
+        .into_iter()
+        .filter(|a| a.name == DEMO)
+        .flat_map(|a| a.units)
+    {
+        let path = model.unit_dir(&unit.name).join("charm/tls/unit.crt");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let cert = pki::Certificate::from_pem(&text)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let info = cert.info();
+        let expiry = format!(
+            "{}-{:02}-{:02}",
+            info.not_after.year(),
+            u8::from(info.not_after.month()),
+            info.not_after.day()
+        );
+        out.insert(
+            unit.name,
+            format!("{}|{expiry}", &info.serial[..12.min(info.serial.len())]),
+        );
+    }
+    Ok(out)
+}
+
+fn ca_serial(model: &Model) -> anyhow::Result<String> {
+    let path = model
+        .unit_dir(&format!("{DEMO}/0"))
+        .join("charm/tls/ca.pem");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let certs = pki::Certificate::all_from_pem(&text)?;
+    Ok(certs
+        .iter()
+        .map(|c| c.info().serial.chars().take(12).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("+"))
 }

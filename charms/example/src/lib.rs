@@ -81,7 +81,15 @@ fn reconcile(model: &mut Model<'_>) -> Result<(), HandlerError> {
         None => leader,
     };
 
-    model.open_port(PortSpec::tcp(config.port))?;
+    // Exactly one port open: the configured one (a port change closes the old one).
+    let wanted = PortSpec::tcp(config.port);
+    let opened = model.opened_ports()?;
+    for port in opened.iter().filter(|p| **p != wanted) {
+        model.close_port(*port)?;
+    }
+    if !opened.contains(&wanted) {
+        model.open_port(wanted)?;
+    }
     model.set_workload_version(env!("CARGO_PKG_VERSION"))?;
 
     for rel in model.relations(&endpoint("website")?)? {

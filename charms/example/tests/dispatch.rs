@@ -29,7 +29,9 @@ fn unit(leader: bool) -> Unit {
         "config-get",
         "is-leader",
         "relation-ids",
+        "opened-ports",
         "open-port",
+        "close-port",
         "application-version-set",
         "status-set",
         "juju-log",
@@ -50,6 +52,7 @@ fn unit(leader: bool) -> Unit {
     )
     .unwrap();
     std::fs::write(tools.join("answers/relation-ids"), "[]").unwrap();
+    std::fs::write(tools.join("answers/opened-ports"), "[]").unwrap();
     Unit {
         _dir: dir,
         charm,
@@ -58,7 +61,9 @@ fn unit(leader: bool) -> Unit {
 }
 
 fn dispatch(u: &Unit, hook: &str) -> std::process::Output {
-    let path = format!("{}:/usr/bin:/bin", u.tools.display());
+    // Juju's PATH is the tools directory, then the agent's PATH (which has python3 for the stub).
+    let inherited = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+    let path = format!("{}:{inherited}", u.tools.display());
     Command::new(u.charm.join("dispatch"))
         .current_dir(&u.charm)
         .env_clear()
@@ -107,6 +112,7 @@ fn update_status_as_a_follower() {
             "config-get",
             "is-leader",
             "relation-ids",
+            "opened-ports",
             "open-port",
             "application-version-set",
             "relation-ids",

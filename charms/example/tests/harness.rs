@@ -51,6 +51,15 @@ fn leader_creates_and_shares_the_token_and_publishes_the_url() {
     let again = ctx().run(Event::UpdateStatus, out).unwrap();
     assert_eq!(again.secrets.len(), 1);
     assert_eq!(again.stored["published-port"], 9000);
+
+    // A port change closes the old port.
+    let changed = ctx()
+        .run(Event::ConfigChanged, again.with_config("port", 9443))
+        .unwrap();
+    assert_eq!(
+        changed.opened_ports.iter().copied().collect::<Vec<_>>(),
+        [PortSpec::tcp(9443)]
+    );
 }
 
 #[test]

@@ -77,3 +77,8 @@ pub use hook_tools::values::{PortSpec, Protocol, RotatePolicy, SecretOwner};
 pub use metadata::CharmMeta;
 pub use model::{Model, Relation};
 pub use names::{AppName, Endpoint, RelationId, SecretId, UnitName};
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -488,6 +488,9 @@ impl Args {
         let args = self.pos().get(from..).unwrap_or_default();
         args.iter().map(|a| SecretContentArg::parse(a)).collect()
     }
+    fn uri(&self, i: usize) -> Result<SecretUri, UsageError> {
+        SecretUri::parse(&self.required(i, "secret URI")?)
+    }
     fn port(&self) -> Result<PortSpec, UsageError> {
         self.at_most(1)?;
         self.required(0, "port or range")?.parse()
@@ -624,7 +627,7 @@ impl Args {
                 }
             }
             Tool::SecretSet => Call::SecretSet {
-                uri: SecretUri::new(self.required(0, "secret URI")?),
+                uri: self.uri(0)?,
                 meta: self.secret_meta()?,
                 owner: self.owner()?,
                 file: self.opt("file"),
@@ -638,7 +641,7 @@ impl Args {
                         "specify one of --peek or --refresh but not both",
                     ));
                 }
-                let uri = self.optional(0).map(SecretUri::new);
+                let uri = self.optional(0).map(|u| SecretUri::parse(&u)).transpose()?;
                 let label = self.opt("label");
                 if uri.is_none() && label.is_none() {
                     return Err(UsageError::new("require either a secret URI or label"));
@@ -653,7 +656,7 @@ impl Args {
             }
             Tool::SecretInfoGet => {
                 self.at_most(1)?;
-                let uri = self.optional(0).map(SecretUri::new);
+                let uri = self.optional(0).map(|u| SecretUri::parse(&u)).transpose()?;
                 let label = self.opt("label");
                 match (&uri, &label) {
                     (Some(_), Some(_)) => return Err(UsageError::new(msg::URI_OR_LABEL)),
@@ -674,7 +677,7 @@ impl Args {
                     .relation("relation")?
                     .ok_or_else(|| UsageError::new("missing relation"))?;
                 Call::SecretGrant {
-                    uri: SecretUri::new(self.required(0, "secret URI")?),
+                    uri: self.uri(0)?,
                     relation,
                     unit: self.opt("unit"),
                 }
@@ -682,7 +685,7 @@ impl Args {
             Tool::SecretRevoke => {
                 self.at_most(1)?;
                 Call::SecretRevoke {
-                    uri: SecretUri::new(self.required(0, "secret URI")?),
+                    uri: self.uri(0)?,
                     relation: self.relation("relation")?,
                     unit: self.opt("unit"),
                     app: self.opt("app"),
@@ -697,7 +700,7 @@ impl Args {
                     None => None,
                 };
                 Call::SecretRemove {
-                    uri: SecretUri::new(self.required(0, "secret URI")?),
+                    uri: self.uri(0)?,
                     revision,
                 }
             }

@@ -94,6 +94,9 @@ pub(crate) fn scan(flags: &[Flag], args: &[String]) -> Result<Scanned, UsageErro
         }
         if let Some(long) = arg.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
+                Some(("", _)) => {
+                    return Err(UsageError::new(format!("empty option in argument {arg:?}")));
+                }
                 Some((n, v)) => (n, Some(v.to_owned())),
                 None => (long, None),
             };
@@ -140,6 +143,18 @@ pub(crate) fn scan(flags: &[Flag], args: &[String]) -> Result<Scanned, UsageErro
                 return Err(UsageError::new(crate::error::msg::option_not_defined(name)));
             };
             match flag.kind {
+                // gnuflag hands `-a=x` to a boolean as the value "=x" (only long flags drop the `=`).
+                Kind::Bool if rest.starts_with('=') => {
+                    let v = std::mem::take(&mut rest);
+                    let b = parse_go_bool(v).ok_or_else(|| {
+                        UsageError::new(crate::error::msg::invalid_value(
+                            v,
+                            name,
+                            &format!("strconv.ParseBool: parsing {v:?}: invalid syntax"),
+                        ))
+                    })?;
+                    out.flags.push((flag.canonical(), b.to_string()));
+                }
                 Kind::Bool => out.flags.push((flag.canonical(), "true".into())),
                 Kind::Value => {
                     let v = if !rest.is_empty() {
@@ -260,6 +275,29 @@ mod tests {
         assert_eq!(
             s(&["--app=maybe"]).unwrap_err().to_string(),
             "invalid value \"maybe\" for option --app: strconv.ParseBool: parsing \"maybe\": invalid syntax"
+        );
+    }
+
+    #[test]
+    fn gnuflag_corner_cases() {
+        // juju/gnuflag flag.go parseOne / parseFlagArg.
+        assert_eq!(
+            s(&["--=x"]).unwrap_err().to_string(),
+            "empty option in argument \"--=x\""
+        );
+        assert_eq!(
+            s(&["-a=true"]).unwrap_err().to_string(),
+            "invalid value \"=true\" for option -a: strconv.ParseBool: parsing \"=true\": invalid syntax"
+        );
+        assert_eq!(
+            s(&["-r=3"]).unwrap().value("r"),
+            Some("=3"),
+            "short flags keep the '='"
+        );
+        assert_eq!(s(&["--relation=3"]).unwrap().value("r"), Some("3"));
+        assert_eq!(
+            s(&["--app="]).unwrap_err().to_string(),
+            "invalid value \"\" for option --app: strconv.ParseBool: parsing \"\": invalid syntax"
         );
     }
 

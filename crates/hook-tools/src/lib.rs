@@ -49,3 +49,8 @@ pub use call::{Call, Invocation, Parsed, SecretMeta, parse_argv};
 pub use error::{ErrorKind, ToolError, UsageError};
 pub use tool::Tool;
 pub use values::{RelationRef, SecretUri};
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -78,6 +78,52 @@ impl SecretUri {
         SecretUri(uri.into())
     }
 
+    /// Parses a URI the way Juju's `secrets.ParseURI` does (juju/juju `core/secrets/secret.go`):
+    /// scheme `secret` or none, an optional model/controller UUID, and a 20-character xid
+    /// (base32hex, `0-9a-v`). Hook tools reject anything else as a usage error.
+    pub fn parse(s: &str) -> Result<SecretUri, UsageError> {
+        let not_valid = || UsageError::new(format!("secret URI {s:?} not valid"));
+        let id = if let Some((scheme, rest)) = s.split_once("://") {
+            if scheme != "secret" {
+                return Err(UsageError::new(format!(
+                    "secret URI scheme {scheme:?} not valid"
+                )));
+            }
+            match rest.split_once('/') {
+                Some((host, id)) if host.is_empty() || is_uuid(host) => id.trim_start_matches('/'),
+                Some((host, _)) => {
+                    return Err(UsageError::new(format!(
+                        "host controller UUID {host:?} not valid"
+                    )));
+                }
+                None => rest,
+            }
+        } else if let Some(id) = s.strip_prefix("secret:") {
+            id
+        } else if let Some((scheme, _)) = s.split_once(':') {
+            return Err(UsageError::new(format!(
+                "secret URI scheme {scheme:?} not valid"
+            )));
+        } else {
+            s
+        };
+        let id = match id.split_once('/') {
+            // `secret://<uuid>/<xid>` written as the opaque form `secret:<uuid>/<xid>`.
+            Some((uuid, xid)) if is_uuid(uuid) => xid,
+            Some(_) => return Err(not_valid()),
+            None => id,
+        };
+        let xid_ok = id.len() == 20
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b));
+        if xid_ok {
+            Ok(SecretUri(s.to_owned()))
+        } else {
+            Err(not_valid())
+        }
+    }
+
     /// The text as given.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -89,6 +135,17 @@ impl SecretUri {
         let s = s.strip_prefix("secret:").unwrap_or(s);
         s.rsplit('/').next().unwrap_or(s)
     }
+}
+
+/// `[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}`.
+fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| {
+            p.len() == n
+                && p.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
 }
 
 impl fmt::Display for SecretUri {
@@ -487,6 +544,32 @@ mod tests {
         ] {
             assert_eq!(SecretUri::new(s).xid(), "cq9e1u1mp25c77ab0abc");
         }
+    }
+
+    #[test]
+    fn secret_uri_validation_follows_juju() {
+        for ok in [
+            "secret:cq9e1u1mp25c77ab0abc",
+            "secret://cdac5656-2423-4388-8f30-41854b4cca7d/cq9e1u1mp25c77ab0abc",
+            "cq9e1u1mp25c77ab0abc",
+            "secret:d0000000000000000000",
+        ] {
+            assert!(SecretUri::parse(ok).is_ok(), "{ok}");
+        }
+        let err = |s: &str| SecretUri::parse(s).unwrap_err().to_string();
+        assert_eq!(err("secret:nope"), "secret URI \"secret:nope\" not valid");
+        assert_eq!(
+            err("secret:zzzzzzzzzzzzzzzzzzzz"),
+            "secret URI \"secret:zzzzzzzzzzzzzzzzzzzz\" not valid"
+        );
+        assert_eq!(
+            err("http://x/cq9e1u1mp25c77ab0abc"),
+            "secret URI scheme \"http\" not valid"
+        );
+        assert_eq!(
+            err("secret://host/cq9e1u1mp25c77ab0abc"),
+            "host controller UUID \"host\" not valid"
+        );
     }
 
     #[test]

@@ -443,4 +443,13 @@ fn usage_errors_carry_juju_text() {
         "specify one of --peek or --refresh but not both"
     );
     assert_eq!(err(&["not-a-tool"]), "unknown hook tool \"not-a-tool\"");
+    // juju/juju core/secrets ParseURI, reported by the tools' Init (exit 2).
+    assert_eq!(
+        err(&["secret-get", "secret:nope"]),
+        "secret URI \"secret:nope\" not valid"
+    );
+    assert_eq!(
+        err(&["secret-remove", "https://x"]),
+        "secret URI scheme \"https\" not valid"
+    );
 }

@@ -64,9 +64,9 @@ mod round_trip {
     }
     fn uri() -> impl Strategy<Value = SecretUri> {
         prop_oneof![
-            "secret:[a-z0-9]{20}",
-            "secret://[a-f0-9-]{8,36}/[a-z0-9]{20}",
-            "[a-z0-9]{20}"
+            "secret:[0-9a-v]{20}",
+            "secret://[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}/[0-9a-v]{20}",
+            "[0-9a-v]{20}"
         ]
         .prop_map(SecretUri::new)
     }

@@ -119,13 +119,7 @@ fn a_python_requirer_is_served_by_our_provider() {
 #[test]
 fn our_requirer_is_served_by_the_python_provider() {
     let ca = oracle(&json!({"role": "ca", "cn": "Py Root"}));
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["rust-req.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("rust-req.example");
     w.run_requirer("req/0", Event::Install);
     let our_bag = w
         .requirer("req/0")
@@ -160,13 +154,7 @@ fn our_requirer_is_served_by_the_python_provider() {
 fn both_libraries_write_the_same_keys_and_shapes() {
     let request = json!({"cn": "shape.example", "sans_dns": ["shape.example"]});
     let py_req = oracle(&json!({"role": "requirer", "mode": "UNIT", "requests": [request]}));
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["shape.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("shape.example");
     w.round();
     let ours = w.unit_csrs("req/0").unwrap();
     let theirs = py_req["local_unit_data"]["certificate_signing_requests"]
@@ -216,13 +204,7 @@ fn a_unit_migrating_from_the_python_requirer_keeps_its_key_and_csr() {
     // The Python requirer runs, gets a certificate from our provider, and stores it.
     let request = json!({"cn": "migrate.example", "sans_dns": ["migrate.example"]});
     let first = oracle(&json!({"role": "requirer", "mode": "UNIT", "requests": [request]}));
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["migrate.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("migrate.example");
     w.provider.relations[0]
         .remote_units
         .insert(unit("req/0"), bag(&first["local_unit_data"]));

@@ -8,13 +8,7 @@ use crate::world::{RELATION_ID, Wants, World, list, unit_wants};
 
 #[test]
 fn unit_mode_end_to_end_keeps_key_and_csr_stable() {
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["req-0.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("req-0.example");
     w.run_requirer("req/0", Event::Install);
     // Installed but no relation event yet: the relation exists in state, so it reconciles.
     let csrs = w.unit_csrs("req/0").expect("a CSR is sent");
@@ -193,13 +187,7 @@ fn two_units_asking_for_the_same_name_get_distinct_certificates() {
 
 #[test]
 fn changed_attributes_replace_the_csr_with_the_same_key() {
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["old.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("old.example");
     w.round();
     let before = list(&w.unit_csrs("req/0").unwrap());
     w.wants.borrow_mut().0 = vec![(Scope::Unit, "new.example".into(), false)];
@@ -218,13 +206,7 @@ fn changed_attributes_replace_the_csr_with_the_same_key() {
 
 #[test]
 fn secret_expiry_renews_with_a_new_csr_and_the_same_key() {
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["renew.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("renew.example");
     w.round();
     w.take_events();
     let before = list(&w.unit_csrs("req/0").unwrap());
@@ -267,13 +249,7 @@ fn secret_expiry_renews_with_a_new_csr_and_the_same_key() {
 
 #[test]
 fn the_safety_net_renews_when_expiry_was_missed() {
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["late.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("late.example");
     w.round();
     let before = w.unit_csrs("req/0").unwrap();
     // 90-day certificates; 0.95 of the validity is about day 85.5.
@@ -284,31 +260,15 @@ fn the_safety_net_renews_when_expiry_was_missed() {
 
 #[test]
 fn revoked_certificates_are_dropped_and_requested_again() {
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["rev.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("rev.example");
     w.round();
     let before = w.unit_csrs("req/0").unwrap();
     // The provider marks everything revoked.
-    let rel = w
-        .provider
-        .relations
-        .iter_mut()
-        .find(|r| r.id == RELATION_ID)
-        .unwrap();
-    let mut certs = list(&rel.local_app_data["certificates"]);
-    for c in &mut certs {
-        c["revoked"] = serde_json::Value::Bool(true);
-    }
-    rel.local_app_data.insert(
-        "certificates".into(),
-        serde_json::to_string(&certs).unwrap(),
-    );
-    w.sync();
+    w.edit_provider_certificates(|certs| {
+        for c in certs.iter_mut() {
+            c["revoked"] = serde_json::Value::Bool(true);
+        }
+    });
     w.run_requirer("req/0", Event::UpdateStatus);
     assert_ne!(w.unit_csrs("req/0").unwrap(), before);
     assert!(
@@ -321,13 +281,7 @@ fn revoked_certificates_are_dropped_and_requested_again() {
 
 #[test]
 fn relation_broken_removes_keys_and_certificate_secrets() {
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["gone.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("gone.example");
     w.round();
     assert!(w.requirer("req/0").secrets.len() >= 2);
     let event = Event::RelationBroken(charm::event::RelationEvent {
@@ -349,13 +303,7 @@ fn relation_broken_removes_keys_and_certificate_secrets() {
 
 #[test]
 fn a_certificate_for_another_key_is_refused_with_a_reason() {
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["mine.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("mine.example");
     w.round();
     w.take_events();
     // Swap the certificate for one issued to a different key.
@@ -376,25 +324,12 @@ fn a_certificate_for_another_key_is_refused_with_a_reason() {
             now,
         )
         .unwrap();
-    let rel = w
-        .provider
-        .relations
-        .iter_mut()
-        .find(|r| r.id == RELATION_ID)
-        .unwrap();
-    let mut certs = list(&rel.local_app_data["certificates"]);
-    certs[0]["certificate"] = serde_json::Value::String(forged.pem().to_owned());
-    rel.local_app_data.insert(
-        "certificates".into(),
-        serde_json::to_string(&certs).unwrap(),
-    );
+    w.edit_provider_certificates(|certs| {
+        certs[0]["certificate"] = serde_json::Value::String(forged.pem().to_owned());
+    });
     w.sync();
     // Forget the stored certificate so the requirer looks again.
-    w.requirers
-        .get_mut(&crate::world::unit("req/0"))
-        .unwrap()
-        .secrets
-        .retain(|s| !s.label.as_deref().is_some_and(labels::is_certificate));
+    w.forget_certificate_secrets("req/0");
     w.run_requirer("req/0", Event::UpdateStatus);
     assert!(w.take_events().is_empty());
     let logs = &w.requirer("req/0").logs;

@@ -88,31 +88,15 @@ fn bad_provider_entries_are_skipped_and_good_ones_taken() {
     );
     w.round();
     w.take_events();
-    w.requirers
-        .get_mut(&unit("req/0"))
-        .unwrap()
-        .secrets
-        .retain(|s| {
-            !s.label
-                .as_deref()
-                .is_some_and(tls_interfaces::labels::is_certificate)
-        });
-    let rel = w
-        .provider
-        .relations
-        .iter_mut()
-        .find(|r| r.id == RELATION_ID)
-        .unwrap();
-    let mut certs = list(&rel.local_app_data["certificates"]);
-    certs[0]["certificate"] = serde_json::Value::String(
-        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----".into(),
-    );
-    certs.push(serde_json::json!({"bogus": true}));
-    rel.local_app_data.insert(
-        "certificates".into(),
-        serde_json::to_string(&certs).unwrap(),
-    );
-    rel.local_app_data
+    w.forget_certificate_secrets("req/0");
+    w.edit_provider_certificates(|certs| {
+        certs[0]["certificate"] = serde_json::Value::String(
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----".into(),
+        );
+        certs.push(serde_json::json!({"bogus": true}));
+    });
+    w.provider.relations[0]
+        .local_app_data
         .insert("capabilities".into(), "[1,2".into());
     w.sync();
     w.run_requirer("req/0", Event::UpdateStatus);
@@ -137,7 +121,7 @@ proptest! {
 
     #[test]
     fn arbitrary_databag_values_never_fail_a_hook(csrs in ".{0,200}", certs in ".{0,200}", errors in ".{0,200}", caps in ".{0,60}") {
-        let mut w = World::new(Mode::Unit, &["req/0"], "req/0", unit_wants(&["p.example"]), IssuingPolicy::default());
+        let mut w = World::single("p.example");
         let prel = w.provider.relations.iter_mut().find(|r| r.id == RELATION_ID).unwrap();
         prel.remote_units.get_mut(&unit("req/0")).unwrap().insert("certificate_signing_requests".into(), csrs);
         w.run_provider(Event::UpdateStatus);
@@ -159,7 +143,7 @@ proptest! {
         Just(serde_json::json!(null)),
         ".{0,40}".prop_map(serde_json::Value::String),
     ], 0..6)) {
-        let mut w = World::new(Mode::Unit, &["req/0"], "req/0", unit_wants(&["q.example"]), IssuingPolicy::default());
+        let mut w = World::single("q.example");
         let prel = w.provider.relations.iter_mut().find(|r| r.id == RELATION_ID).unwrap();
         prel.remote_units.get_mut(&unit("req/0")).unwrap().insert("certificate_signing_requests".into(), serde_json::Value::Array(entries.clone()).to_string());
         w.run_provider(Event::UpdateStatus);
@@ -172,41 +156,17 @@ proptest! {
 
 #[test]
 fn a_provider_that_reformats_our_csr_pem_is_still_understood() {
-    let mut w = World::new(
-        Mode::Unit,
-        &["req/0"],
-        "req/0",
-        unit_wants(&["crlf.example"]),
-        IssuingPolicy::default(),
-    );
+    let mut w = World::single("crlf.example");
     w.round();
     w.take_events();
-    w.requirers
-        .get_mut(&unit("req/0"))
-        .unwrap()
-        .secrets
-        .retain(|s| {
-            !s.label
-                .as_deref()
-                .is_some_and(tls_interfaces::labels::is_certificate)
-        });
-    let rel = w
-        .provider
-        .relations
-        .iter_mut()
-        .find(|r| r.id == RELATION_ID)
-        .unwrap();
-    let mut certs = list(&rel.local_app_data["certificates"]);
-    let csr = certs[0]["certificate_signing_request"]
-        .as_str()
-        .unwrap()
-        .replace('\n', "\r\n");
-    certs[0]["certificate_signing_request"] = serde_json::Value::String(format!("{csr}\r\n"));
-    rel.local_app_data.insert(
-        "certificates".into(),
-        serde_json::to_string(&certs).unwrap(),
-    );
-    w.sync();
+    w.forget_certificate_secrets("req/0");
+    w.edit_provider_certificates(|certs| {
+        let csr = certs[0]["certificate_signing_request"]
+            .as_str()
+            .unwrap()
+            .replace('\n', "\r\n");
+        certs[0]["certificate_signing_request"] = serde_json::Value::String(format!("{csr}\r\n"));
+    });
     w.run_requirer("req/0", Event::UpdateStatus);
     assert_eq!(
         w.take_events().len(),

@@ -187,6 +187,51 @@ impl World {
         }
     }
 
+    /// One requirer unit `req/0` in UNIT mode asking for `cn`, and a provider with the default
+    /// policy: the set-up most tests start from.
+    pub(crate) fn single(cn: &str) -> Self {
+        Self::new(
+            Mode::Unit,
+            &["req/0"],
+            "req/0",
+            unit_wants(&[cn]),
+            IssuingPolicy::default(),
+        )
+    }
+
+    /// Rewrites the certificates the provider published (to simulate another provider).
+    pub(crate) fn edit_provider_certificates(
+        &mut self,
+        edit: impl FnOnce(&mut Vec<serde_json::Value>),
+    ) {
+        let rel = self
+            .provider
+            .relations
+            .iter_mut()
+            .find(|r| r.id == RELATION_ID)
+            .unwrap();
+        let mut certs = list(&rel.local_app_data["certificates"]);
+        edit(&mut certs);
+        rel.local_app_data.insert(
+            "certificates".into(),
+            serde_json::to_string(&certs).unwrap(),
+        );
+        self.sync();
+    }
+
+    /// Forgets the certificate secrets of a requirer unit, so it looks at the provider again.
+    pub(crate) fn forget_certificate_secrets(&mut self, name: &str) {
+        self.requirers
+            .get_mut(&unit(name))
+            .unwrap()
+            .secrets
+            .retain(|s| {
+                !s.label
+                    .as_deref()
+                    .is_some_and(tls_interfaces::labels::is_certificate)
+            });
+    }
+
     pub(crate) fn relation_event(&self, remote: Option<&str>) -> Event {
         Event::RelationChanged(charm::event::RelationEvent {
             relation: charm::RelationId::new(endpoint(), RELATION_ID),
