@@ -78,6 +78,10 @@ impl Model {
             report.errors = self.errors()?;
             return Ok(report);
         }
+        // Hooks left marked running by a process that died are simply pending again: only the
+        // holder of the model lock runs hooks.
+        self.db()
+            .execute("UPDATE hooks SET running=0 WHERE running=1", [])?;
         let server = Arc::new(Server::start(self.clone())?);
         let jobs = if opts.serial { 1 } else { opts.jobs.max(1) };
         let (tx, rx) = mpsc::channel::<Result<HookRecord>>();
@@ -253,6 +257,7 @@ impl Model {
     ) -> Result<()> {
         self.tx(|c| {
             c.execute("UPDATE units SET agent='executing' WHERE name=?1 AND agent<>'error'", [&unit.name])?;
+            c.execute("UPDATE hooks SET running=1 WHERE seq=?1", [hook.seq])?;
             match hook.hook.as_str() {
                 "install" if !unit.status_ever_set => {
                     c.execute("UPDATE units SET status='maintenance', message='installing charm software' WHERE name=?1", [&unit.name])?;
