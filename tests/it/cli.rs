@@ -261,3 +261,21 @@ fn rust_charm_sources_are_built_and_deployed() {
         "the source tree is left as it was (bin/ is staged in the model)"
     );
 }
+
+#[test]
+fn secret_set_of_an_unknown_secret_fails_the_hook_at_commit() {
+    let m = TestModel::new("flush");
+    let charm = shell_charm("flushy", "");
+    std::fs::write(
+        charm.path().join("dispatch"),
+        "#!/bin/sh\nif [ \"$JUJU_HOOK_NAME\" = install ]; then\n  secret-set secret:d0000000000000000000 token=x || exit 9\n  relation-ids cluster >/dev/null 2>&1\nfi\nexit 0\n",
+    )
+    .expect("dispatch");
+    // Juju accepts the call and fails the hook when it flushes the context (§6.5, §8.5).
+    let err = m.fails(&["deploy", charm.path().to_str().expect("path")], 1);
+    assert!(err.contains("flushy/0: hook failed: \"install\""), "{err}");
+    assert!(
+        err.contains("hook commit failed: secret \"d0000000000000000000\" not found"),
+        "{err}"
+    );
+}

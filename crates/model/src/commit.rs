@@ -107,7 +107,7 @@ pub(crate) fn fail(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Resul
             c.execute("DELETE FROM hooks WHERE seq=?1", [hook.seq])?;
             c.execute("UPDATE units SET agent=CASE WHEN agent='executing' THEN 'idle' ELSE agent END WHERE name=?1", [unit])?;
         } else {
-            c.execute("UPDATE hooks SET failed=1 WHERE seq=?1", [hook.seq])?;
+            c.execute("UPDATE hooks SET failed=1, running=0 WHERE seq=?1", [hook.seq])?;
             let why = if outcome.timed_out { format!("{} (hook timed out)", hook.hook) } else { hook.hook.clone() };
             c.execute("UPDATE units SET agent='error', error_hook=?2 WHERE name=?1", params![unit, why])?;
         }

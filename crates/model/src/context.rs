@@ -86,10 +86,15 @@ pub(crate) struct Pending {
     pub(crate) state: Vec<(String, Option<String>)>,
     pub(crate) action_results: serde_json::Map<String, Value>,
     pub(crate) action_fail: Option<String>,
+    /// Errors Juju reports only when it flushes the context: the hook then fails although
+    /// its process exited 0 (`secret-set`/`secret-remove` of an unknown secret, §6.5, §8.5).
+    pub(crate) commit_errors: Vec<String>,
     /// juju-log ERROR lines: ops reports an uncaught exception there, not on stderr (D18).
     pub(crate) error_lines: Vec<String>,
     /// Tool calls served, for the benchmark's overhead figures.
     pub(crate) calls: usize,
+    /// Time the server spent answering them (parse, store, render), same purpose.
+    pub(crate) serving: std::time::Duration,
 }
 
 /// One running hook.

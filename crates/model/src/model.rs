@@ -629,7 +629,7 @@ impl Model {
             return Err(UsageError::NotInError(unit.to_owned()).into());
         }
         self.tx(|c| {
-            c.execute("UPDATE hooks SET failed=0, started=0 WHERE unit=?1", [unit])?;
+            c.execute("UPDATE hooks SET failed=0 WHERE unit=?1", [unit])?;
             c.execute(
                 "UPDATE units SET agent='idle', error_hook=NULL WHERE name=?1",
                 [unit],

@@ -57,6 +57,8 @@ pub struct HookRecord {
     pub elapsed: Duration,
     /// Hook-tool calls it made.
     pub tool_calls: usize,
+    /// Time the hook-tool server spent answering them (not counting the shims' start-up).
+    pub tool_time: Duration,
 }
 
 /// What a settle did.
@@ -76,6 +78,10 @@ impl Model {
             report.errors = self.errors()?;
             return Ok(report);
         }
+        // Hooks left marked running by a process that died are simply pending again: only the
+        // holder of the model lock runs hooks.
+        self.db()
+            .execute("UPDATE hooks SET running=0 WHERE running=1", [])?;
         let server = Arc::new(Server::start(self.clone())?);
         let jobs = if opts.serial { 1 } else { opts.jobs.max(1) };
         let (tx, rx) = mpsc::channel::<Result<HookRecord>>();
@@ -185,8 +191,6 @@ impl Model {
                 .unwrap_or_default();
             (unit, app, relation, label, endpoint)
         };
-        self.db()
-            .execute("UPDATE hooks SET started=1 WHERE seq=?1", [hook.seq])?;
         self.before_hook(&hook, &unit, relation.as_ref())?;
         let context_id = format!("{}-{}-{}", unit.name, hook.hook.replace('/', "-"), hook.seq);
         let ctx = Arc::new(HookContext::new(
@@ -211,9 +215,23 @@ impl Model {
         let outcome = runner::run(&launch);
         server.unregister(&context_id);
         let outcome = outcome?;
-        let calls = ctx.pending().calls;
-        if outcome.code == Some(0) {
+        let (calls, serving) = {
+            let p = ctx.pending();
+            (p.calls, p.serving)
+        };
+        let commit_errors = std::mem::take(&mut ctx.pending().commit_errors);
+        if outcome.code == Some(0) && commit_errors.is_empty() {
             commit::succeed(self, &ctx, &outcome)?;
+        } else if outcome.code == Some(0) {
+            // The process succeeded but Juju's flush would fail: nothing is committed.
+            let mut failed = outcome.clone();
+            for e in &commit_errors {
+                failed
+                    .stderr
+                    .push_str(&format!("hook commit failed: {e}\n"));
+            }
+            failed.code = Some(1);
+            commit::fail(self, &ctx, &failed)?;
         } else {
             commit::fail(self, &ctx, &outcome)?;
         }
@@ -224,6 +242,7 @@ impl Model {
             timed_out: outcome.timed_out,
             elapsed: outcome.elapsed,
             tool_calls: calls,
+            tool_time: serving,
         })
     }
 
@@ -238,6 +257,7 @@ impl Model {
     ) -> Result<()> {
         self.tx(|c| {
             c.execute("UPDATE units SET agent='executing' WHERE name=?1 AND agent<>'error'", [&unit.name])?;
+            c.execute("UPDATE hooks SET running=1 WHERE seq=?1", [hook.seq])?;
             match hook.hook.as_str() {
                 "install" if !unit.status_ever_set => {
                     c.execute("UPDATE units SET status='maintenance', message='installing charm software' WHERE name=?1", [&unit.name])?;

@@ -235,6 +235,20 @@ pub(crate) fn add(
     Ok(Some(Value::String(crate::secret_id::uri(model_uuid, &xid))))
 }
 
+/// A `secret-set` / `secret-remove` of a secret the hook cannot see "succeeds" and fails the
+/// hook at commit, as Juju's flush does (§6.5, §8.5); other refusals are immediate.
+fn managed_or_deferred(
+    c: &Connection,
+    ctx: &HookContext,
+    xid: &str,
+) -> std::result::Result<bool, ToolError> {
+    if view(c, ctx, xid)?.is_none() {
+        ctx.pending().commit_errors.push(msg::secret_not_found(xid));
+        return Ok(false);
+    }
+    managed(c, ctx, xid).map(|_| true)
+}
+
 /// `secret-set`: buffered. `--owner` is ignored, as Juju does (D6).
 pub(crate) fn set(
     c: &Connection,
@@ -243,7 +257,9 @@ pub(crate) fn set(
     meta: &SecretMeta,
     content: BTreeMap<String, String>,
 ) -> ToolResult {
-    managed(c, ctx, xid)?;
+    if !managed_or_deferred(c, ctx, xid)? {
+        return Ok(None);
+    }
     let expiry = expiry_of(c, meta)?;
     ctx.pending().secrets.push(SecretOp::Set {
         xid: xid.to_owned(),
@@ -512,7 +528,9 @@ pub(crate) fn remove(
     xid: &str,
     revision: Option<i64>,
 ) -> ToolResult {
-    managed(c, ctx, xid)?;
+    if !managed_or_deferred(c, ctx, xid)? {
+        return Ok(None);
+    }
     ctx.pending().secrets.push(SecretOp::Remove {
         xid: xid.to_owned(),
         revision,

@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS hooks(
   seq INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, hook TEXT NOT NULL,
   relation_id INTEGER, remote_unit TEXT NOT NULL DEFAULT '', remote_app TEXT NOT NULL DEFAULT '',
   departing TEXT NOT NULL DEFAULT '', secret TEXT, secret_rev INTEGER, action_id INTEGER,
-  failed INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0);
+  failed INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS actions(
   id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, name TEXT NOT NULL, params TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'pending', message TEXT NOT NULL DEFAULT '', results TEXT NOT NULL DEFAULT '{}',
@@ -72,11 +72,15 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
-    // Stores made before `started` existed gain it (the error for an existing column is expected).
-    let _ = conn.execute(
-        "ALTER TABLE hooks ADD COLUMN started INTEGER NOT NULL DEFAULT 0",
+    // Stores made before hooks had a `running` flag.
+    let has_running: bool = conn.query_row(
+        "SELECT COUNT(*)>0 FROM pragma_table_info('hooks') WHERE name='running'",
         [],
-    );
+        |r| r.get(0),
+    )?;
+    if !has_running {
+        conn.execute_batch("ALTER TABLE hooks ADD COLUMN running INTEGER NOT NULL DEFAULT 0")?;
+    }
     Ok(conn)
 }
 
@@ -407,17 +411,14 @@ pub(crate) fn hooks(c: &Connection) -> Result<Vec<Hook>> {
 }
 
 /// Queues a hook unless the same hook is already waiting (Juju collapses repeated changes: the
-/// observer compares versions, it does not replay a queue).
-/// Queues a hook, unless the same hook is already queued and not yet started: a queued hook
-/// will read the latest data when it runs, but one already running may have read the bags before
-/// the change that queues this one, so that change needs a hook of its own (as Juju's uniter
-/// delivers relation-changed again when a version moved during a hook).
+/// observer compares versions, it does not replay a queue). A hook that is already running does
+/// not count: it may have read the data before this change, so it runs again afterwards.
 pub(crate) fn enqueue(c: &Connection, h: &Hook) -> Result<()> {
     if h.action_id.is_none() {
         let dup: Option<i64> = c
             .query_row(
                 "SELECT seq FROM hooks WHERE unit=?1 AND hook=?2 AND relation_id IS ?3 AND remote_unit=?4 \
-                 AND departing=?5 AND secret IS ?6 AND secret_rev IS ?7 AND failed=0 AND started=0",
+                 AND departing=?5 AND secret IS ?6 AND secret_rev IS ?7 AND failed=0 AND running=0",
                 params![h.unit, h.hook, h.relation_id, h.remote_unit, h.departing, h.secret, h.secret_rev],
                 |r| r.get(0),
             )

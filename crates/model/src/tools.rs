@@ -48,7 +48,21 @@ pub(crate) fn execute(
     stdin: Option<&[u8]>,
     cwd: &Path,
 ) -> Reply {
-    ctx.pending().calls += 1;
+    let started = std::time::Instant::now();
+    let reply = serve(model, ctx, argv, stdin, cwd);
+    let mut p = ctx.pending();
+    p.calls += 1;
+    p.serving += started.elapsed();
+    reply
+}
+
+fn serve(
+    model: &Model,
+    ctx: &HookContext,
+    argv: &[String],
+    stdin: Option<&[u8]>,
+    cwd: &Path,
+) -> Reply {
     let parsed = match hook_tools::parse_argv(argv) {
         Ok(p) => p,
         Err(e) => return fail(&e.into_tool_error()),
