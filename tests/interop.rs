@@ -353,7 +353,6 @@ fn certs(held: &[Value]) -> Vec<String> {
 /// Our provider serving the Python requirer in all three modes, through renewal, CA key
 /// rotation, scaling, leader changes on both sides and relation removal.
 #[test]
-#[ignore = "slow opt-in suite (Python charms under the local model, minutes): cargo nextest run --release --test interop --run-ignored only"]
 fn rust_provider_serves_python_requirer_in_every_mode() {
     let m = Model::new();
     let ss = m.rust_charm("self-signed-certificates");
@@ -479,7 +478,6 @@ fn rust_provider_serves_python_requirer_in_every_mode() {
 /// used for mutual TLS from a root; from an intermediate CA the helper's issuer defect is logged
 /// by our requirer as a warning that names it.
 #[test]
-#[ignore = "slow opt-in suite (Python charms under the local model, minutes): cargo nextest run --release --test interop --run-ignored only"]
 fn python_provider_serves_tls_demo() {
     let m = Model::new();
     let prov = m.python_charm("tls-provider");
@@ -555,7 +553,6 @@ fn python_provider_serves_tls_demo() {
 
 /// certificate_transfer from our provider to the PyPI v1 requirer and a hand-written v0 one.
 #[test]
-#[ignore = "slow opt-in suite (Python charms under the local model, minutes): cargo nextest run --release --test interop --run-ignored only"]
 fn certificate_transfer_to_python_v1_and_v0() {
     let m = Model::new();
     let ss = m.rust_charm("self-signed-certificates");
@@ -608,7 +605,6 @@ fn certificate_transfer_to_python_v1_and_v0() {
 /// A unit running the Python requirer is refreshed in place to tls-demo (same endpoint, mode and
 /// request attributes): it keeps its key and certificates, and no new CSR reaches the provider.
 #[test]
-#[ignore = "slow opt-in suite (Python charms under the local model, minutes): cargo nextest run --release --test interop --run-ignored only"]
 fn python_requirer_migrates_to_rust_in_place() {
     let m = Model::new();
     let ss = m.rust_charm("self-signed-certificates");
