@@ -24,7 +24,7 @@ use crate::wire::tls_certificates::{
     CAPABILITIES_KEY, CERTIFICATES_KEY, CSRS_KEY, Capabilities, CertificateEntry, ErrorBody,
     ErrorCode, REQUEST_ERRORS_KEY, RequestEntry, RequestErrorEntry,
 };
-use crate::wire::{Warning, read_list, read_value};
+use crate::wire::{Warning, csr_der, read_list, read_value};
 
 /// The provider side of one `tls-certificates` endpoint.
 #[derive(Debug, Clone)]
@@ -86,10 +86,10 @@ impl RelationState {
             .and_then(|i| self.certificates[*i].as_ref())
     }
 
-    fn remove_errors_for(&mut self, csr_der: &[u8]) {
+    fn remove_errors_for(&mut self, der: &[u8]) {
         let before = self.errors.len();
         self.errors
-            .retain(|e| csr_der_of(&e.csr).as_deref() != Some(csr_der));
+            .retain(|e| csr_der(&e.csr).as_deref() != Some(der));
         self.errors_changed |= self.errors.len() != before;
     }
 }
@@ -199,7 +199,7 @@ impl TlsProvider {
                     &mut warnings,
                 );
                 for entry in certificates {
-                    match csr_der_of(&entry.certificate_signing_request) {
+                    match csr_der(&entry.certificate_signing_request) {
                         Some(der) => {
                             state
                                 .certificate_index
@@ -324,16 +324,6 @@ fn read_requests(
     }
 }
 
-/// DER of a PEM CSR, without verifying it.
-fn csr_der_of(pem_text: &str) -> Option<Vec<u8>> {
-    pki::pem::parse_one(
-        pem_text,
-        &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"],
-    )
-    .ok()
-    .map(|b| b.der)
-}
-
 impl ProviderState {
     /// Whether this unit leads (only the leader publishes).
     pub fn is_leader(&self) -> bool {
@@ -378,7 +368,7 @@ impl ProviderState {
                     .map(move |c| IssuedCertificate {
                         relation: r.id.clone(),
                         remote_app: r.remote_app.clone(),
-                        requester: csr_der_of(&c.certificate_signing_request)
+                        requester: csr_der(&c.certificate_signing_request)
                             .and_then(|d| requesters.get(d.as_slice()).map(|o| (*o).clone())),
                         entry: c.clone(),
                     })
@@ -446,7 +436,7 @@ impl ProviderState {
     ) -> Result<(), Error> {
         let code = error.code;
         let state = self.relation_mut(relation)?;
-        let der = csr_der_of(csr_text);
+        let der = csr_der(csr_text);
         if let Some(der) = &der {
             if let Some(i) = state.certificate_index.remove(der) {
                 state.certificates[i] = None;
@@ -516,7 +506,7 @@ impl ProviderState {
                 r.bad_requests.iter().map(|b| b.csr_text.as_str()).collect();
             let before = r.errors.len();
             r.errors.retain(|e| {
-                csr_der_of(&e.csr).is_some_and(|d| wanted.contains(d.as_slice()))
+                csr_der(&e.csr).is_some_and(|d| wanted.contains(d.as_slice()))
                     || bad.contains(e.csr.trim())
             });
             r.errors_changed |= r.errors.len() != before;

@@ -38,7 +38,7 @@ use crate::wire::tls_certificates::{
     CAPABILITIES_KEY, CERTIFICATES_KEY, CSRS_KEY, Capabilities, CapabilitiesState,
     CertificateEntry, ErrorBody, REQUEST_ERRORS_KEY, RequestEntry, RequestErrorEntry,
 };
-use crate::wire::{Warning, read_list, read_value};
+use crate::wire::{Warning, csr_der, read_list, read_value};
 
 /// Who a certificate is for: the Python library's `Mode.UNIT` and `Mode.APP`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -643,17 +643,6 @@ impl ProviderData {
     fn error_for(&self, csr: &Csr) -> Option<&RequestErrorEntry> {
         self.errors_by_csr.get(csr.der()).map(|i| &self.errors[*i])
     }
-}
-
-/// DER of a PEM CSR without verifying it (the provider echoes our own CSRs back; equality of
-/// DER is equality of requests on the wire).
-fn csr_der(pem_text: &str) -> Option<Vec<u8>> {
-    pki::pem::parse_one(
-        pem_text,
-        &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"],
-    )
-    .ok()
-    .map(|b| b.der)
 }
 
 /// The state of one hook's work on our relation.

@@ -67,6 +67,17 @@ pub(crate) fn read_list<T: DeserializeOwned>(
     out
 }
 
+/// DER of a PEM CSR, without verifying it: on the wire a request is identified by its CSR, and
+/// equality of DER is equality of requests (both sides only compare, they never trust it here).
+pub(crate) fn csr_der(pem_text: &str) -> Option<Vec<u8>> {
+    pki::pem::parse_one(
+        pem_text,
+        &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"],
+    )
+    .ok()
+    .map(|b| b.der)
+}
+
 /// Reads one JSON value of type `T`; a bad value becomes a warning and `None`.
 pub(crate) fn read_value<T: DeserializeOwned>(
     value: Option<&String>,
