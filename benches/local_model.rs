@@ -161,7 +161,7 @@ fn hooks_and_serving(registry: &Registry, charm: &Path, app: &str) -> (Duration,
     };
     let started = Instant::now();
     model.deploy(charm, Some(app), 10, &[]).expect("deploy");
-    model.refresh(app, charm).expect("refresh");
+    model.refresh(app, charm, &[]).expect("refresh");
     let report = model.settle(&opts).expect("settle");
     let elapsed = started.elapsed();
     assert!(report.errors.is_empty(), "{:?}", report.errors);

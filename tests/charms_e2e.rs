@@ -187,6 +187,29 @@ fn provider_leader_change_and_requirer_scaling() {
     let units: Vec<&str> = list.iter().filter_map(|c| c["unit"].as_str()).collect();
     assert!(!units.contains(&"tls-demo/2"), "{units:?}");
     assert_eq!(list.len(), 3, "two unit certificates and the app's");
+
+    // A port another process holds blocks the unit (no failed hook); a free one serves again,
+    // and peers learn the new port.
+    let address = m.status()["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["units"].as_array().unwrap().iter())
+        .find(|u| u["name"] == "tls-demo/0")
+        .and_then(|u| u["address"].as_str())
+        .unwrap()
+        .to_owned();
+    let squatter = std::net::TcpListener::bind(format!("{address}:9445")).unwrap();
+    m.ok(&["config", "tls-demo", "port=9445"]);
+    let blocked = m.unit_message("tls-demo/0");
+    assert!(
+        blocked.starts_with("blocked") && blocked.contains(&format!("{address}:9445")),
+        "{blocked}"
+    );
+    drop(squatter);
+    m.ok(&["config", "tls-demo", "port=9446"]);
+    assert!(m.unit_message("tls-demo/0").starts_with("active"));
+    assert!(m.probe("tls-demo/1").contains("1/1 peers ok"));
 }
 
 #[test]

@@ -621,8 +621,15 @@ fn python_requirer_migrates_to_rust_in_place() {
     assert_eq!(issued.len(), 3, "{issued:#?}");
 
     let demo = m.rust_charm("tls-demo");
-    m.ok(&["refresh", "mig", "--path", demo.to_str().expect("utf-8")]);
-    m.ok(&["config", "mig", "port=9621"]);
+    // Models share the loopback addresses: this test's servers get their own port.
+    m.ok(&[
+        "refresh",
+        "mig",
+        "--path",
+        demo.to_str().expect("utf-8"),
+        "--config",
+        "port=9621",
+    ]);
     let issued_after = m.issued("ca/0");
     assert_eq!(
         issued_after.len(),

@@ -177,6 +177,9 @@ pub(crate) struct Refresh {
     /// The new charm (directory or .charm).
     #[arg(long)]
     path: PathBuf,
+    /// Config option `key=value` (repeatable), checked against the new charm's options.
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    config: Vec<String>,
     #[command(flatten)]
     target: Target,
     #[command(flatten)]
@@ -434,7 +437,8 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Refresh(r) => {
             let model = open(&r.target)?;
             let _lock = model.lock()?;
-            model.refresh(&r.app, &r.path)?;
+            let config = pairs(&r.config)?;
+            model.refresh(&r.app, &r.path, &config)?;
             settle(&model, &r.settle)?;
         }
         Command::Integrate(p) => {

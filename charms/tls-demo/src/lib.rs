@@ -201,7 +201,10 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
         model.set_unit_status(Status::blocked("no address on the certificates binding"))?;
         return Ok(());
     };
-    ensure_server(model, &dir, ip, config.port)?;
+    if let Some(problem) = ensure_server(model, &dir, ip, config.port)? {
+        model.set_unit_status(Status::blocked(problem))?;
+        return Ok(());
+    }
     model.open_port(charm::PortSpec::tcp(config.port))?;
     let message = format!(
         "https://{ip}:{}: unit cert {} until {}{app_part}; trusting {} CA(s)",
@@ -227,29 +230,42 @@ fn pidfile(charm_dir: &Path) -> PathBuf {
     charm_dir.join(PIDFILE)
 }
 
-/// The pid of the running server, if it is running.
-fn running(charm_dir: &Path) -> Option<u32> {
+/// The pid of the running server and its command line, if it is running.
+fn running(charm_dir: &Path) -> Option<(u32, String)> {
     let pid: u32 = std::fs::read_to_string(pidfile(charm_dir))
         .ok()?
         .trim()
         .parse()
         .ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    String::from_utf8_lossy(&cmdline)
-        .contains("serve")
-        .then_some(pid)
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    cmdline.contains(" serve ").then_some((pid, cmdline))
 }
 
-/// Starts the server detached (own session, output to a log, a pidfile) unless it runs.
+/// Starts the server detached (own session, output to a log, a pidfile) unless it already
+/// serves on `ip:port`; a server on another address is replaced. Returns why it cannot serve
+/// when that is the operator's to fix (the port is taken), so the unit goes blocked instead of
+/// failing the hook.
 fn ensure_server(
     model: &mut Model<'_>,
     dir: &Path,
     ip: IpAddr,
     port: u16,
-) -> Result<(), HandlerError> {
+) -> Result<Option<String>, HandlerError> {
     let charm_dir = model.context().charm_dir.clone();
-    if running(&charm_dir).is_some() {
-        return Ok(());
+    let listen = std::net::SocketAddr::new(ip, port);
+    match running(&charm_dir) {
+        Some((_, cmdline)) if cmdline.contains(&format!(" --listen {listen} ")) => {
+            return Ok(None);
+        }
+        Some(_) => stop_server(&charm_dir),
+        None => {}
+    }
+    // Find a taken port now rather than after a server start that can take seconds.
+    if let Err(e) = std::net::TcpListener::bind(listen) {
+        return Ok(Some(format!(
+            "cannot serve on {listen}: {e}; set the `port` option to a free port"
+        )));
     }
     let exe = std::env::current_exe()?;
     std::fs::create_dir_all(charm_dir.join("workloads"))?;
@@ -276,7 +292,7 @@ fn ensure_server(
         .arg(dir)
         .args([
             "--listen",
-            &format!("{ip}:{port}"),
+            &listen.to_string(),
             "--name",
             &model.unit().to_string(),
             "--pidfile",
@@ -292,9 +308,9 @@ fn ensure_server(
         if running(&charm_dir).is_some() {
             model.log(
                 LogLevel::Info,
-                &format!("started the HTTPS server on {ip}:{port}"),
+                &format!("started the HTTPS server on {listen}"),
             )?;
-            return Ok(());
+            return Ok(None);
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -306,8 +322,15 @@ fn ensure_server(
 }
 
 fn stop_server(charm_dir: &Path) {
-    if let Some(pid) = running(charm_dir) {
+    if let Some((pid, _)) = running(charm_dir) {
         let _ = Command::new("kill").arg(pid.to_string()).status();
+        // The port must be free before a replacement binds it.
+        for _ in 0..100 {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
     let _ = std::fs::remove_file(pidfile(charm_dir));
 }

@@ -56,9 +56,10 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     if let Some(parent) = args.pidfile.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&args.pidfile, std::process::id().to_string())?;
     let listener =
         TcpListener::bind(args.listen).with_context(|| format!("binding {}", args.listen))?;
+    // The pidfile says "serving": written only once the port is ours.
+    std::fs::write(&args.pidfile, std::process::id().to_string())?;
     eprintln!("tls-demo {}: serving https://{}", args.name, args.listen);
     let mut current: Option<(Vec<Option<SystemTime>>, Arc<ServerConfig>)> = None;
     for stream in listener.incoming() {

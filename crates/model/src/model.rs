@@ -499,13 +499,20 @@ impl Model {
 
     /// Replaces an application's charm; units keep their state and run upgrade-charm then
     /// config-changed.
-    pub fn refresh(&self, app: &str, source: &Path) -> Result<()> {
+    pub fn refresh(&self, app: &str, source: &Path, config: &[(String, String)]) -> Result<()> {
         let a =
             store::app(&self.db(), app)?.ok_or_else(|| UsageError::UnknownApp(app.to_owned()))?;
         let rev = a.charm_rev + 1;
         let staging = self.dir.join("charms").join(format!("{app}-{rev}"));
         let dir = charm::resolve_source(source, &staging)?;
         let meta = CharmMeta::load(&dir)?;
+        // Like Juju: settings the new charm does not declare are dropped, `--config` values are
+        // checked against the new charm's options.
+        let mut settings = a.config.clone();
+        settings.retain(|k, _| meta.config.contains_key(k));
+        for (k, v) in config {
+            settings.insert(k.clone(), meta.parse_config_value(k, v)?);
+        }
         for r in store::relations(&self.db())?
             .iter()
             .filter(|r| r.involves(app) && !r.dying)
@@ -525,12 +532,13 @@ impl Model {
         }
         self.tx(|c| {
             c.execute(
-                "UPDATE apps SET charm_dir=?2, meta=?3, charm_rev=?4 WHERE name=?1",
+                "UPDATE apps SET charm_dir=?2, meta=?3, charm_rev=?4, config=?5 WHERE name=?1",
                 params![
                     app,
                     dir.to_string_lossy(),
                     serde_json::to_string(&meta).unwrap_or_default(),
-                    rev
+                    rev,
+                    serde_json::to_string(&settings).unwrap_or_default()
                 ],
             )?;
             for u in units.iter().filter(|u| !u.dying) {

@@ -204,7 +204,7 @@ fn remove_relation_departs_then_breaks_and_refresh_upgrades() {
         f.model.status().expect("status").relations.is_empty(),
         "the relation is gone once every unit broke"
     );
-    f.model.refresh("a", Path::new(&a)).expect("refresh");
+    f.model.refresh("a", Path::new(&a), &[]).expect("refresh");
     f.settle();
     assert_eq!(
         f.take(),
@@ -275,4 +275,37 @@ fn a_failed_hook_blocks_its_unit_until_resolved() {
     f.model.resolve("a/0").expect("resolve");
     f.settle();
     assert_eq!(f.take(), lines(&["a/0 config-changed", "a/0 start"]));
+}
+
+#[test]
+fn refresh_keeps_declared_settings_drops_the_rest_and_checks_new_ones() {
+    let f = Fixture::new();
+    let old = f.charm("a", "");
+    std::fs::write(
+        old.join("config.yaml"),
+        "options:\n  mode: {type: string}\n  port: {type: int, default: 1}\n",
+    )
+    .expect("config.yaml");
+    let new = f.charm("a2", "");
+    std::fs::write(
+        new.join("config.yaml"),
+        "options:\n  port: {type: int, default: 1}\n  name: {type: string}\n",
+    )
+    .expect("config.yaml");
+    let set = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    f.model
+        .deploy(&old, None, 1, &[set("mode", "unit"), set("port", "7")])
+        .expect("deploy");
+    f.settle();
+    let bad = f.model.refresh("a", &new, &[set("mode", "app")]);
+    assert!(bad.is_err(), "an option the new charm lacks is refused");
+    f.model
+        .refresh("a", &new, &[set("name", "x")])
+        .expect("refresh");
+    f.settle();
+    let config = f.model.config("a").expect("config");
+    let value = |k: &str| config[k].value.clone();
+    assert_eq!(value("port"), Some(serde_json::json!(7)), "kept");
+    assert_eq!(value("name"), Some(serde_json::json!("x")), "set");
+    assert!(!config.contains_key("mode"), "dropped");
 }
