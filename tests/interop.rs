@@ -317,6 +317,59 @@ impl Model {
         held
     }
 
+    /// The TLS directory of a tls-demo unit.
+    fn demo_tls(&self, unit: &str) -> PathBuf {
+        self.data
+            .path()
+            .join("models/interop/units")
+            .join(unit.replace('/', "-"))
+            .join("charm/tls")
+    }
+
+    /// A tls-demo unit's `unit` or `app` certificate verifies against its `ca.pem` (the chain's
+    /// intermediates untrusted) and is for the key next to it; returns its PEM.
+    fn verify_demo(&self, unit: &str, identity: &str) -> String {
+        let dir = self.demo_tls(unit);
+        let read = |name: String| {
+            std::fs::read_to_string(dir.join(&name))
+                .unwrap_or_else(|e| panic!("{unit}: no {name}: {e}"))
+        };
+        let cert = read(format!("{identity}.crt"));
+        let chain = read(format!("{identity}-chain.pem"));
+        self.verify(
+            &format!("{unit} {identity}"),
+            &cert,
+            &read("ca.pem".into()),
+            &[&chain],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let public = |args: &[&str], file: String| {
+            let out = Command::new("openssl")
+                .args(args)
+                .arg(dir.join(file))
+                .output()
+                .expect("openssl");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let from_cert = public(
+            &["x509", "-noout", "-pubkey", "-in"],
+            format!("{identity}.crt"),
+        );
+        let from_key = public(&["pkey", "-pubout", "-in"], format!("{identity}.key"));
+        assert!(
+            !from_cert.is_empty() && from_cert == from_key,
+            "{unit}: {identity}.crt is not for {identity}.key"
+        );
+        cert
+    }
+
+    /// What the Python provider lists as issued (its `get-issued` action).
+    fn py_issued(&self, unit: &str) -> Vec<Value> {
+        let v = self.action(unit, "get-issued", &[]);
+        serde_json::from_str(v["results"]["certificates"].as_str().expect("certificates"))
+            .expect("issued JSON")
+    }
+
     fn debug_log(&self) -> String {
         self.ok(&["debug-log", "-n", "100000"])
     }
@@ -474,81 +527,214 @@ fn rust_provider_serves_python_requirer_in_every_mode() {
     );
 }
 
-/// The Python provider (library signing helper) serving tls-demo (APP_AND_UNIT): accepted and
-/// used for mutual TLS from a root; from an intermediate CA the helper's issuer defect is logged
-/// by our requirer as a warning that names it.
+/// The Python provider (library signing helper) serving tls-demo in its three modes: every
+/// certificate verifies and is used for mutual TLS; renewal through the clock (same keys),
+/// revocation, leader changes on both sides, scaling, relation removal (both sides clean up).
+/// From an intermediate CA, the helper's issuer defect is logged by our requirer as a warning
+/// that names it.
 #[test]
-fn python_provider_serves_tls_demo() {
+fn python_provider_serves_tls_demo_in_every_mode() {
     let m = Model::new();
     let prov = m.python_charm("tls-provider");
     let demo = m.rust_charm("tls-demo");
     m.deploy(&prov, "pyca", &["-n", "2"]);
-    m.deploy(&demo, "demo", &["-n", "2", "--config", "port=9611"]);
-    m.ok(&["integrate", "demo:certificates", "pyca:certificates"]);
-    for u in ["demo/0", "demo/1"] {
-        let (w, msg) = m.unit_status(u);
-        assert_eq!(w, "active", "{u}: {msg}");
+    // Models share the loopback addresses: this test's servers get their own ports.
+    m.deploy(&demo, "both", &["-n", "2", "--config", "port=9611"]);
+    m.deploy(
+        &demo,
+        "units",
+        &["-n", "2", "--config", "port=9613", "--config", "mode=unit"],
+    );
+    m.deploy(
+        &demo,
+        "app",
+        &["-n", "2", "--config", "port=9614", "--config", "mode=app"],
+    );
+    for app in ["both", "units", "app"] {
+        m.ok(&[
+            "integrate",
+            &format!("{app}:certificates"),
+            "pyca:certificates",
+        ]);
     }
-    let probe = m.action("demo/0", "probe", &[]);
-    assert!(
-        probe.to_string().contains("demo/1"),
-        "probe did not reach demo/1: {probe:#}"
+    // APP_AND_UNIT: unit certs everywhere, the app cert on the leader; UNIT: unit certs only;
+    // APP: the leader alone holds (and serves) the app cert, the follower stands by.
+    let check = |label: &str| -> Vec<String> {
+        let held = vec![
+            m.verify_demo("both/0", "unit"),
+            m.verify_demo("both/0", "app"),
+            m.verify_demo("both/1", "unit"),
+            m.verify_demo("units/0", "unit"),
+            m.verify_demo("units/1", "unit"),
+            m.verify_demo("app/0", "app"),
+        ];
+        for (unit, absent) in [
+            ("both/1", "app.crt"),
+            ("units/0", "app.crt"),
+            ("units/1", "app.crt"),
+            ("app/1", "app.crt"),
+            ("app/1", "unit.crt"),
+            ("app/0", "unit.crt"),
+        ] {
+            assert!(
+                !m.demo_tls(unit).join(absent).exists(),
+                "{label}: {unit} must not hold {absent}"
+            );
+        }
+        for unit in ["both/0", "both/1", "units/0", "units/1", "app/0"] {
+            let (w, msg) = m.unit_status(unit);
+            assert!(
+                w == "active" && msg.starts_with("https://"),
+                "{label}: {unit}: {w} {msg}"
+            );
+        }
+        let (w, msg) = m.unit_status("app/1");
+        assert!(
+            w == "active" && msg.contains("standby"),
+            "{label}: app/1: {w} {msg}"
+        );
+        for unit in ["both/0", "units/1"] {
+            let probe = m.action(unit, "probe", &[]);
+            assert_eq!(
+                probe["results"]["summary"], "1/1 peers ok",
+                "{label}: {probe:#}"
+            );
+        }
+        eprintln!("{label}: every certificate verifies, mutual TLS works");
+        held
+    };
+    let first = check("issued");
+    assert_eq!(
+        m.py_issued("pyca/0").len(),
+        6,
+        "3 + 2 unit certs, 1 app cert"
     );
     assert!(
-        !probe.to_string().to_lowercase().contains("fail"),
-        "mutual TLS failed with the Python provider's certificates: {probe:#}"
+        !m.debug_log().contains("does not chain"),
+        "root-signed certificates must not warn"
     );
-    let log = m.debug_log();
-    assert!(
-        !log.contains("does not chain"),
-        "root-signed certificates must not warn:\n{log}"
-    );
+    let keys = |units: &[(&str, &str)]| -> Vec<String> {
+        units
+            .iter()
+            .map(|(u, id)| {
+                std::fs::read_to_string(m.demo_tls(u).join(format!("{id}.key"))).expect("key")
+            })
+            .collect()
+    };
+    let all = [
+        ("both/0", "unit"),
+        ("both/0", "app"),
+        ("both/1", "unit"),
+        ("units/0", "unit"),
+        ("units/1", "unit"),
+        ("app/0", "app"),
+    ];
+    let keys_before = keys(&all);
 
-    // Renewal through the clock, and a provider leader change: still served.
+    // Renewal by the virtual clock (the library's secrets expire at 90 % of the validity):
+    // every certificate replaced, every key kept.
     m.ok(&["advance", "82d"]);
-    m.ok(&["set-leader", "pyca/1"]);
-    m.ok(&["set-leader", "demo/1"]);
-    m.ok(&["add-unit", "demo"]);
-    for u in m.units("demo") {
-        let (w, msg) = m.unit_status(&u);
-        assert_eq!(w, "active", "{u}: {msg}");
+    let renewed = check("renewed");
+    for (old, new) in first.iter().zip(&renewed) {
+        assert_ne!(old, new, "a certificate was not renewed after 82 days");
     }
-    let probe = m.action("demo/1", "probe", &[]);
-    assert!(
-        !probe.to_string().to_lowercase().contains("fail"),
-        "after renewal and leader change: {probe:#}"
+    assert_eq!(keys(&all), keys_before, "renewal changed a key");
+
+    // Revocation by the Python provider: our requirer drops and asks again.
+    m.action("pyca/0", "revoke-all", &[]);
+    let fresh = check("after revoke-all");
+    for (old, new) in renewed.iter().zip(&fresh) {
+        assert_ne!(old, new, "a revoked certificate was not replaced");
+    }
+
+    // Leader changes: provider side, then requirer side. A new APP-mode leader serves the same
+    // application certificate with the same key (app-owned secret): no new CSR.
+    m.ok(&["set-leader", "pyca/1"]);
+    let issued = m.py_issued("pyca/1").len();
+    m.ok(&["set-leader", "app/1"]);
+    let app_cert = m.verify_demo("app/1", "app");
+    assert_eq!(
+        app_cert, fresh[5],
+        "the new leader serves another app certificate"
+    );
+    let (w, msg) = m.unit_status("app/0");
+    assert!(w == "active" && msg.contains("standby"), "app/0: {w} {msg}");
+    m.ok(&["set-leader", "both/1"]);
+    m.verify_demo("both/1", "app");
+    assert_eq!(
+        m.py_issued("pyca/1").len(),
+        issued,
+        "a leader change made new CSRs"
     );
 
-    // Revocation by the Python provider: our requirer asks again and gets fresh certificates.
-    let cert_before = std::fs::read_to_string(
-        m.data
-            .path()
-            .join("models/interop/units/demo-0/charm/tls/unit.crt"),
-    )
-    .expect("unit.crt");
-    m.action("pyca/1", "revoke-all", &[]);
-    let cert_after = std::fs::read_to_string(
-        m.data
-            .path()
-            .join("models/interop/units/demo-0/charm/tls/unit.crt"),
-    )
-    .expect("unit.crt");
-    assert_ne!(cert_before, cert_after, "revoked certificate not replaced");
+    // Scaling the requirer. The library provider drops a departed unit's certificate on its
+    // next relation-changed or update-status (not on departed; ours does), so give it one.
+    m.ok(&["add-unit", "units"]);
+    m.verify_demo("units/2", "unit");
+    assert!(m.action("units/2", "probe", &[])["results"]["summary"] == "2/2 peers ok");
+    assert_eq!(m.py_issued("pyca/1").len(), issued + 1);
+    m.ok(&["remove-unit", "units/2"]);
+    m.ok(&["advance", "10m"]);
+    assert_eq!(
+        m.py_issued("pyca/1").len(),
+        issued,
+        "departed unit's certificate kept"
+    );
+
+    // Removing a relation: the provider forgets its certificates, our units their secrets.
+    let relation_of = |app: &str| -> i64 {
+        m.status()["relations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                (r["app_a"] == app && r["app_b"] == "pyca")
+                    || (r["app_b"] == app && r["app_a"] == "pyca")
+            })
+            .and_then(|r| r["id"].as_i64())
+            .unwrap_or_else(|| panic!("no relation for {app}"))
+    };
+    let owned_by_units = || -> Vec<Value> {
+        let secrets: Value =
+            serde_json::from_str(&m.ok(&["secrets", "--json"])).expect("secrets JSON");
+        secrets
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["owner"].as_str().is_some_and(|o| o.starts_with("units/")))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        owned_by_units().len(),
+        4,
+        "a key and a certificate secret per unit"
+    );
+    let rel = relation_of("units");
+    m.ok(&["remove-relation", "units:certificates", "pyca:certificates"]);
+    assert!(
+        m.py_issued("pyca/1")
+            .iter()
+            .all(|c| c["relation-id"].as_i64() != Some(rel)),
+        "the library provider kept certificates of a removed relation"
+    );
+    let left = owned_by_units();
+    assert!(
+        left.is_empty(),
+        "secrets left after relation removal: {left:#?}"
+    );
+    let (w, msg) = m.unit_status("units/0");
+    assert_eq!(w, "waiting", "units/0 without a provider: {msg}");
 
     // Intermediate CA: the library helper writes the root's name as the leaf's issuer.
     m.deploy(&prov, "pyinter", &["--config", "intermediate=true"]);
-    m.deploy(&demo, "demo2", &["--config", "port=9612"]);
-    m.ok(&["integrate", "demo2:certificates", "pyinter:certificates"]);
+    m.deploy(&demo, "inter", &["--config", "port=9612"]);
+    m.ok(&["integrate", "inter:certificates", "pyinter:certificates"]);
     let log = m.debug_log();
     assert!(
         log.contains("intermediate-CA defect"),
         "the intermediate-CA defect must be logged by our requirer:\n{log}"
     );
-
-    // Removing the relation cleans both sides.
-    m.ok(&["remove-relation", "demo:certificates", "pyca:certificates"]);
-    let (w, msg) = m.unit_status("demo/0");
-    assert_ne!(w, "active", "demo/0 still active without a provider: {msg}");
 }
 
 /// certificate_transfer from our provider to the PyPI v1 requirer and a hand-written v0 one.

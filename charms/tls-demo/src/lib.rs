@@ -13,14 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use charm::{BagOwner, Charm, Endpoint, Event, HandlerError, LogLevel, Model, Status};
-use pki::{Certificate, RequestAttributes};
+use pki::{Certificate, PrivateKey, RequestAttributes};
 use rustls::RootCertStore;
 use serde::Deserialize;
 use tls_interfaces::{CertificateRequest, Mode, Scope, TlsRequirer, TransferRequirer};
 
-use crate::files::{
-    APP_CERT, APP_KEY, CA_BUNDLE, UNIT_CERT, UNIT_CHAIN, UNIT_KEY, tls_dir, write_if_changed,
-};
+use crate::files::{CA_BUNDLE, Identity, tls_dir, write_if_changed};
 
 /// The charm.
 #[derive(Debug, Default)]
@@ -31,7 +29,48 @@ pub struct TlsDemo;
 struct Config {
     port: u16,
     #[serde(default)]
+    mode: DemoMode,
+    #[serde(default)]
     request_ca_certificate: bool,
+}
+
+/// The `mode` option: which certificates the unit asks for, as the library's modes.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum DemoMode {
+    /// Every unit asks for its own certificate and serves it.
+    Unit,
+    /// The leader asks for the application's certificate and serves it; followers stand by.
+    App,
+    /// Both: units serve their own, the leader also holds the application's.
+    #[default]
+    AppAndUnit,
+}
+
+impl DemoMode {
+    fn library_mode(self) -> Mode {
+        match self {
+            Self::Unit => Mode::Unit,
+            Self::App => Mode::App,
+            Self::AppAndUnit => Mode::AppAndUnit,
+        }
+    }
+
+    /// The certificate this unit serves and presents.
+    fn identity(self) -> Identity {
+        match self {
+            Self::App => Identity::App,
+            Self::Unit | Self::AppAndUnit => Identity::Unit,
+        }
+    }
+
+    fn scopes(self) -> &'static [Scope] {
+        match self {
+            Self::Unit => &[Scope::Unit],
+            Self::App => &[Scope::App],
+            Self::AppAndUnit => &[Scope::Unit, Scope::App],
+        }
+    }
 }
 
 const PEERS: &str = "peers";
@@ -55,41 +94,109 @@ fn endpoint(name: &str) -> Result<Endpoint, HandlerError> {
     Ok(name.parse()?)
 }
 
-/// What this unit asks for: its own certificate for its name and address, and (leader) one for
-/// the application.
+/// What this unit asks for, by mode: its own certificate for its name and address, and (leader)
+/// one for the application.
 fn requirer(
     model: &mut Model<'_>,
     config: &Config,
 ) -> Result<(TlsRequirer, Option<IpAddr>), HandlerError> {
     let address = model.binding_address("certificates", None)?;
-    let unit_name = model.unit().to_string().replace('/', "-");
-    let mut unit = RequestAttributes::new(unit_name.clone());
-    unit.sans.push_str(&format!("DNS:{unit_name}"))?;
-    if let Some(ip) = address {
-        unit.sans.ip.insert(ip);
+    let mut requirer = TlsRequirer::new(endpoint("certificates")?, config.mode.library_mode());
+    if config.mode.scopes().contains(&Scope::Unit) {
+        let unit_name = model.unit().to_string().replace('/', "-");
+        let mut unit = RequestAttributes::new(unit_name.clone());
+        unit.sans.push_str(&format!("DNS:{unit_name}"))?;
+        if let Some(ip) = address {
+            unit.sans.ip.insert(ip);
+        }
+        requirer = requirer.with_request(Scope::Unit, CertificateRequest::leaf(unit))?;
     }
-    let app_name = model.app().to_string();
-    let mut app = RequestAttributes::new(app_name.clone());
-    app.sans.push_str(&format!("DNS:{app_name}"))?;
-    let mut requirer = TlsRequirer::new(endpoint("certificates")?, Mode::AppAndUnit)
-        .with_request(Scope::Unit, CertificateRequest::leaf(unit))?
-        .with_request(Scope::App, CertificateRequest::leaf(app))?;
-    if config.request_ca_certificate {
-        let mut ca = RequestAttributes::new(format!("{app_name} intermediate CA"));
-        ca.add_unique_id_to_subject_name = false;
-        requirer = requirer.with_request(
-            Scope::App,
-            CertificateRequest {
-                attributes: ca,
-                is_ca: true,
-            },
-        )?;
+    if config.mode.scopes().contains(&Scope::App) {
+        let app_name = model.app().to_string();
+        let mut app = RequestAttributes::new(app_name.clone());
+        app.sans.push_str(&format!("DNS:{app_name}"))?;
+        requirer = requirer.with_request(Scope::App, CertificateRequest::leaf(app))?;
+        if config.request_ca_certificate {
+            let mut ca = RequestAttributes::new(format!("{app_name} intermediate CA"));
+            ca.add_unique_id_to_subject_name = false;
+            requirer = requirer.with_request(
+                Scope::App,
+                CertificateRequest {
+                    attributes: ca,
+                    is_ca: true,
+                },
+            )?;
+        }
     }
     Ok((requirer, address))
 }
 
+/// A certificate this unit holds, with the files it goes to.
+struct Held {
+    certificate: Certificate,
+    chain: Vec<String>,
+    ca: String,
+    key: PrivateKey,
+}
+
+/// The leaf certificate of `scope` and its key, when this unit holds both.
+fn held(
+    requirer: &TlsRequirer,
+    model: &mut Model<'_>,
+    scope: Scope,
+) -> Result<Option<Held>, HandlerError> {
+    let certs = requirer.assigned_certificates(model, scope)?;
+    let Some(cert) = certs.into_iter().find(|c| !c.request.is_ca) else {
+        return Ok(None);
+    };
+    let Some(key) = requirer.private_key(model, scope)? else {
+        return Ok(None);
+    };
+    let chain = if cert.chain.is_empty() {
+        vec![cert.certificate.pem().trim().to_owned()]
+    } else {
+        cert.chain.iter().map(|c| c.trim().to_owned()).collect()
+    };
+    Ok(Some(Held {
+        ca: cert.ca.trim().to_owned(),
+        certificate: cert.certificate,
+        chain,
+        key,
+    }))
+}
+
+/// Writes a held certificate, its chain and its key (0600) under the names of `identity`.
+fn write_held(dir: &Path, identity: Identity, held: &Held) -> Result<(), HandlerError> {
+    write_if_changed(
+        dir,
+        identity.cert_file(),
+        &format!("{}\n", held.certificate.pem().trim()),
+        0o644,
+    )?;
+    write_if_changed(
+        dir,
+        identity.chain_file(),
+        &format!("{}\n", held.chain.join("\n")),
+        0o644,
+    )?;
+    write_if_changed(dir, identity.key_file(), &held.key.to_pkcs8_pem(), 0o600)?;
+    Ok(())
+}
+
 fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
-    let config: Config = model.config()?;
+    let config: Config = match model.config() {
+        Ok(config) => config,
+        Err(e) => {
+            model.set_unit_status(Status::blocked(format!("invalid config: {e}")))?;
+            return Ok(());
+        }
+    };
+    if config.request_ca_certificate && config.mode == DemoMode::Unit {
+        model.set_unit_status(Status::blocked(
+            "request-ca-certificate needs mode app or app-and-unit",
+        ))?;
+        return Ok(());
+    }
     let (requirer, address) = requirer(model, &config)?;
     let mut denied = Vec::new();
     for e in requirer.handle(event, model)? {
@@ -104,54 +211,40 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     let transfer = TransferRequirer::new(endpoint("receive-ca-cert")?);
     transfer.handle(event, model)?;
 
-    // Tell peers where this unit serves.
-    if let Some(ip) = address {
-        let me = model.own_unit_bag();
-        for peer in model.relations(&endpoint(PEERS)?)? {
-            let bag = model.relation_data(&peer.id, &me)?;
-            if bag.get("address") != Some(&ip.to_string())
-                || bag.get("port") != Some(&config.port.to_string())
-            {
-                let changes = BTreeMap::from([
-                    ("address".to_owned(), ip.to_string()),
-                    ("port".to_owned(), config.port.to_string()),
-                ]);
-                model.update_relation_data(&peer.id, &me, &changes)?;
-            }
-        }
-    }
-
     let dir = tls_dir(&model.context().charm_dir);
-    let unit_certs = requirer.assigned_certificates(model, Scope::Unit)?;
-    let Some(unit_cert) = unit_certs.first() else {
+    let leader = model.is_leader()?;
+    let identity = config.mode.identity();
+    let serving = match identity {
+        Identity::Unit => held(&requirer, model, Scope::Unit)?,
+        Identity::App => held(&requirer, model, Scope::App)?,
+    };
+    // In app mode only the leader holds a certificate: followers neither serve nor advertise.
+    let standby = identity == Identity::App && !leader;
+    publish_address(
+        model,
+        if standby || serving.is_none() {
+            None
+        } else {
+            address
+        },
+        config.port,
+    )?;
+    if standby {
+        stop_server(&model.context().charm_dir);
+        model.set_unit_status(Status::active(
+            "standby: in app mode the leader holds and serves the application certificate",
+        ))?;
+        return Ok(());
+    }
+    let Some(serving) = serving else {
         model.set_unit_status(Status::waiting(
             "waiting for a certificate from the tls-certificates provider",
         ))?;
         return Ok(());
     };
-    let Some(unit_key) = requirer.private_key(model, Scope::Unit)? else {
-        model.set_unit_status(Status::waiting("waiting for the private key"))?;
-        return Ok(());
-    };
-    let mut cas: BTreeSet<String> = BTreeSet::from([unit_cert.ca.trim().to_owned()]);
+    write_held(&dir, identity, &serving)?;
+    let mut cas: BTreeSet<String> = BTreeSet::from([serving.ca.clone()]);
     cas.extend(transfer.certificates(model)?);
-    let chain = if unit_cert.chain.is_empty() {
-        vec![unit_cert.certificate.pem().trim().to_owned()]
-    } else {
-        unit_cert
-            .chain
-            .iter()
-            .map(|c| c.trim().to_owned())
-            .collect()
-    };
-    write_if_changed(
-        &dir,
-        UNIT_CERT,
-        &format!("{}\n", unit_cert.certificate.pem().trim()),
-        0o644,
-    )?;
-    write_if_changed(&dir, UNIT_CHAIN, &format!("{}\n", chain.join("\n")), 0o644)?;
-    write_if_changed(&dir, UNIT_KEY, &unit_key.to_pkcs8_pem(), 0o600)?;
     write_if_changed(
         &dir,
         CA_BUNDLE,
@@ -160,60 +253,81 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     )?;
 
     let mut app_part = String::new();
-    let app_certs = if model.is_leader()? {
-        requirer.assigned_certificates(model, Scope::App)?
-    } else {
-        Vec::new()
-    };
-    if let Some(ca_cert) = app_certs.iter().find(|c| c.request.is_ca) {
-        write_if_changed(
-            &dir,
-            "app-ca.crt",
-            &format!("{}\n", ca_cert.certificate.pem().trim()),
-            0o644,
-        )?;
-        app_part.push_str(&format!(
-            "; CA certificate {} granted",
-            short(&ca_cert.certificate)
-        ));
+    if leader && config.mode == DemoMode::AppAndUnit {
+        if let Some(app) = held(&requirer, model, Scope::App)? {
+            write_held(&dir, Identity::App, &app)?;
+            app_part = format!(
+                "; app cert {} until {}",
+                short(&app.certificate),
+                until(&app.certificate)
+            );
+        }
+    }
+    if leader && config.request_ca_certificate {
+        let granted = requirer.assigned_certificates(model, Scope::App)?;
+        if let Some(ca_cert) = granted.iter().find(|c| c.request.is_ca) {
+            write_if_changed(
+                &dir,
+                "app-ca.crt",
+                &format!("{}\n", ca_cert.certificate.pem().trim()),
+                0o644,
+            )?;
+            app_part.push_str(&format!(
+                "; CA certificate {} granted",
+                short(&ca_cert.certificate)
+            ));
+        }
     }
     if let Some(message) = denied.first() {
         app_part.push_str(&format!("; denied: {message}"));
-    }
-    if let Some(app_cert) = app_certs.iter().find(|c| !c.request.is_ca)
-        && let Some(app_key) = requirer.private_key(model, Scope::App)?
-    {
-        write_if_changed(
-            &dir,
-            APP_CERT,
-            &format!("{}\n", app_cert.certificate.pem().trim()),
-            0o644,
-        )?;
-        write_if_changed(&dir, APP_KEY, &app_key.to_pkcs8_pem(), 0o600)?;
-        app_part = format!(
-            "; app cert {} until {}{app_part}",
-            short(&app_cert.certificate),
-            until(&app_cert.certificate)
-        );
     }
 
     let Some(ip) = address else {
         model.set_unit_status(Status::blocked("no address on the certificates binding"))?;
         return Ok(());
     };
-    if let Some(problem) = ensure_server(model, &dir, ip, config.port)? {
+    if let Some(problem) = ensure_server(model, &dir, ip, config.port, identity)? {
         model.set_unit_status(Status::blocked(problem))?;
         return Ok(());
     }
     model.open_port(charm::PortSpec::tcp(config.port))?;
     let message = format!(
-        "https://{ip}:{}: unit cert {} until {}{app_part}; trusting {} CA(s)",
+        "https://{ip}:{}: {} cert {} until {}{app_part}; trusting {} CA(s)",
         config.port,
-        short(&unit_cert.certificate),
-        until(&unit_cert.certificate),
+        identity.as_str(),
+        short(&serving.certificate),
+        until(&serving.certificate),
         cas.len()
     );
     model.set_unit_status(Status::active(message))?;
+    Ok(())
+}
+
+/// Tells peers where this unit serves (or, with `None`, that it does not).
+fn publish_address(
+    model: &mut Model<'_>,
+    address: Option<IpAddr>,
+    port: u16,
+) -> Result<(), HandlerError> {
+    let wanted = BTreeMap::from([
+        (
+            "address".to_owned(),
+            address.map(|ip| ip.to_string()).unwrap_or_default(),
+        ),
+        (
+            "port".to_owned(),
+            address.map(|_| port.to_string()).unwrap_or_default(),
+        ),
+    ]);
+    let me = model.own_unit_bag();
+    for peer in model.relations(&endpoint(PEERS)?)? {
+        let bag = model.relation_data(&peer.id, &me)?;
+        let current = |k: &str| bag.get(k).cloned().unwrap_or_default();
+        if wanted.iter().any(|(k, v)| current(k) != *v) {
+            // An empty value deletes the key, as with relation-set.
+            model.update_relation_data(&peer.id, &me, &wanted)?;
+        }
+    }
     Ok(())
 }
 
@@ -243,7 +357,7 @@ fn running(charm_dir: &Path) -> Option<(u32, String)> {
 }
 
 /// Starts the server detached (own session, output to a log, a pidfile) unless it already
-/// serves on `ip:port`; a server on another address is replaced. Returns why it cannot serve
+/// serves `identity` on `ip:port`; a server on another address or identity is replaced. Returns why it cannot serve
 /// when that is the operator's to fix (the port is taken), so the unit goes blocked instead of
 /// failing the hook.
 fn ensure_server(
@@ -251,11 +365,17 @@ fn ensure_server(
     dir: &Path,
     ip: IpAddr,
     port: u16,
+    identity: Identity,
 ) -> Result<Option<String>, HandlerError> {
     let charm_dir = model.context().charm_dir.clone();
     let listen = std::net::SocketAddr::new(ip, port);
+    let name = model.unit().to_string();
+    let wanted = format!(
+        " --listen {listen} --name {name} --identity {} ",
+        identity.as_str()
+    );
     match running(&charm_dir) {
-        Some((_, cmdline)) if cmdline.contains(&format!(" --listen {listen} ")) => {
+        Some((_, cmdline)) if cmdline.contains(&wanted) => {
             return Ok(None);
         }
         Some(_) => stop_server(&charm_dir),
@@ -294,7 +414,9 @@ fn ensure_server(
             "--listen",
             &listen.to_string(),
             "--name",
-            &model.unit().to_string(),
+            &name,
+            "--identity",
+            identity.as_str(),
             "--pidfile",
         ])
         .arg(pidfile(&charm_dir))
@@ -335,12 +457,14 @@ fn stop_server(charm_dir: &Path) {
     let _ = std::fs::remove_file(pidfile(charm_dir));
 }
 
-/// The `probe` action: mutual TLS to every peer with this unit's certificate.
+/// The `probe` action: mutual TLS to every serving peer with the certificate this unit serves.
 fn probe(model: &mut Model<'_>) -> Result<(), HandlerError> {
+    let config: Config = model.config()?;
+    let identity = config.mode.identity();
     let dir = tls_dir(&model.context().charm_dir);
     let (chain, key) = match (
-        tls::read_chain(&dir.join(UNIT_CHAIN)),
-        tls::read_key(&dir.join(UNIT_KEY)),
+        tls::read_chain(&dir.join(identity.chain_file())),
+        tls::read_key(&dir.join(identity.key_file())),
     ) {
         (Ok(c), Ok(k)) => (c, k),
         _ => {
@@ -359,6 +483,10 @@ fn probe(model: &mut Model<'_>) -> Result<(), HandlerError> {
         for unit in &peer.units {
             let bag = model.relation_data(&peer.id, &BagOwner::Unit(unit.clone()))?;
             let key_name = unit.to_string().replace('/', "-");
+            if identity == Identity::App && !bag.contains_key("address") {
+                results.insert(key_name, "skipped: app mode, only the leader serves".into());
+                continue;
+            }
             count += 1;
             let outcome = match (
                 bag.get("address").and_then(|a| a.parse::<IpAddr>().ok()),

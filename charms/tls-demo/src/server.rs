@@ -2,7 +2,7 @@
 //! by a CA of `ca.pem`, and reloads its certificate and trust whenever the files change (checked
 //! on each connection: a renewal or a CA rotation is picked up without a restart).
 //!
-//! `tls-demo serve --dir DIR --listen IP:PORT --name UNIT --pidfile FILE`
+//! `tls-demo serve --dir DIR --listen IP:PORT --name UNIT --identity unit|app --pidfile FILE`
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -14,13 +14,14 @@ use anyhow::{Context as _, bail};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
 
-use crate::files::{CA_BUNDLE, UNIT_CHAIN, UNIT_KEY};
+use crate::files::{CA_BUNDLE, Identity};
 use crate::tls;
 
 struct Args {
     dir: PathBuf,
     listen: SocketAddr,
     name: String,
+    identity: Identity,
     pidfile: PathBuf,
 }
 
@@ -29,6 +30,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
     let mut listen = None;
     let mut name = None;
     let mut pidfile = None;
+    let mut identity = Identity::Unit;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
@@ -39,6 +41,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
             }
             "--name" => name = Some(value.clone()),
             "--pidfile" => pidfile = Some(PathBuf::from(value)),
+            "--identity" => identity = value.parse().map_err(anyhow::Error::msg)?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -46,6 +49,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
         dir: dir.context("--dir is required")?,
         listen: listen.context("--listen is required")?,
         name: name.context("--name is required")?,
+        identity,
         pidfile: pidfile.context("--pidfile is required")?,
     })
 }
@@ -64,9 +68,9 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let mut current: Option<(Vec<Option<SystemTime>>, Arc<ServerConfig>)> = None;
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        let stamp = stamps(&args.dir);
+        let stamp = stamps(&args.dir, args.identity);
         if current.as_ref().is_none_or(|(s, _)| *s != stamp) {
-            match server_config(&args.dir) {
+            match server_config(&args.dir, args.identity) {
                 Ok(config) => {
                     eprintln!(
                         "tls-demo {}: (re)loaded certificate and trust from {}",
@@ -91,8 +95,8 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn stamps(dir: &Path) -> Vec<Option<SystemTime>> {
-    [UNIT_CHAIN, UNIT_KEY, CA_BUNDLE]
+fn stamps(dir: &Path, identity: Identity) -> Vec<Option<SystemTime>> {
+    [identity.chain_file(), identity.key_file(), CA_BUNDLE]
         .iter()
         .map(|f| {
             std::fs::metadata(dir.join(f))
@@ -102,10 +106,10 @@ fn stamps(dir: &Path) -> Vec<Option<SystemTime>> {
         .collect()
 }
 
-fn server_config(dir: &Path) -> anyhow::Result<ServerConfig> {
+fn server_config(dir: &Path, identity: Identity) -> anyhow::Result<ServerConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let chain = tls::read_chain(&dir.join(UNIT_CHAIN))?;
-    let key = tls::read_key(&dir.join(UNIT_KEY))?;
+    let chain = tls::read_chain(&dir.join(identity.chain_file()))?;
+    let key = tls::read_key(&dir.join(identity.key_file()))?;
     let mut roots = RootCertStore::empty();
     for ca in tls::read_chain(&dir.join(CA_BUNDLE))? {
         roots.add(ca).context("adding a trusted CA")?;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Interop provider: the published TLSCertificatesProvidesV4 and its signing helper."""
 
+import json
 import logging
 from datetime import timedelta
 
@@ -32,6 +33,7 @@ class ProviderCharm(ops.CharmBase):
             framework.observe(ev, self._sign_outstanding)
         framework.observe(self.on.revoke_all_action, self._on_revoke_all)
         framework.observe(self.on.get_ca_action, self._on_get_ca)
+        framework.observe(self.on.get_issued_action, self._on_get_issued)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
 
     def _ca(self) -> dict[str, str] | None:
@@ -95,6 +97,17 @@ class ProviderCharm(ops.CharmBase):
     def _on_get_ca(self, event: ops.ActionEvent):
         ca = self._ca() or {}
         event.set_results({"ca": ca.get("cert", ""), "root": ca.get("root", "")})
+
+    def _on_get_issued(self, event: ops.ActionEvent):
+        issued = [
+            {
+                "relation-id": c.relation_id,
+                "common-name": c.certificate.common_name,
+                "revoked": bool(c.revoked),
+            }
+            for c in self.certificates.get_issued_certificates()
+        ]
+        event.set_results({"certificates": json.dumps(issued)})
 
     def _on_collect_status(self, event: ops.CollectStatusEvent):
         n = len(self.certificates.get_issued_certificates()) if self.unit.is_leader() else 0
