@@ -19,7 +19,7 @@
 //!
 //! Call [`TlsRequirer::handle`] on every event (reconcile on every hook).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use charm::{
@@ -34,6 +34,7 @@ use crate::json::to_python_json;
 use crate::labels;
 use crate::security_log::SecurityEvent;
 use crate::time_fmt;
+use crate::wire::certificate_index::CertificateIndex;
 use crate::wire::tls_certificates::{
     CAPABILITIES_KEY, CERTIFICATES_KEY, CSRS_KEY, Capabilities, CapabilitiesState,
     CertificateEntry, ErrorBody, REQUEST_ERRORS_KEY, RequestEntry, RequestErrorEntry,
@@ -392,7 +393,7 @@ impl TlsRequirer {
         };
         let data = session.provider_data();
         session.flush_warnings();
-        Ok(data.certificates)
+        Ok(data.certificates.all())
     }
 
     /// What the provider advertised, keeping "not yet advertised" apart from "unsupported".
@@ -495,7 +496,7 @@ impl TlsRequirer {
                         scope,
                         csr,
                         entry.wire.ca.unwrap_or(false),
-                        cert_entry,
+                        &cert_entry,
                         &key,
                     )?
                 {
@@ -613,31 +614,16 @@ struct OwnBag {
 /// The provider's app bag, read once per hook.
 #[derive(Default)]
 struct ProviderData {
-    certificates: Vec<CertificateEntry>,
+    /// Indexed, not parsed: only our own entries are deserialized.
+    certificates: CertificateIndex,
     errors: Vec<RequestErrorEntry>,
     capabilities: Option<Capabilities>,
-    /// Trimmed CSR text of each certificate entry -> index (the fast path: both libraries write
-    /// the canonical PEM, so text equality is the usual way to find ours).
-    by_text: HashMap<String, usize>,
-    /// DER of each certificate entry's CSR -> index, for entries whose text differs only in
-    /// formatting; built (one base64 pass per entry) only when a text lookup misses.
-    by_csr: std::cell::OnceCell<BTreeMap<Vec<u8>, usize>>,
     errors_by_csr: BTreeMap<Vec<u8>, usize>,
 }
 
 impl ProviderData {
-    fn certificate_for(&self, csr: &Csr) -> Option<&CertificateEntry> {
-        if let Some(i) = self.by_text.get(csr.pem().trim()) {
-            return Some(&self.certificates[*i]);
-        }
-        let by_csr = self.by_csr.get_or_init(|| {
-            self.certificates
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| csr_der(&c.certificate_signing_request).map(|d| (d, i)))
-                .collect()
-        });
-        by_csr.get(csr.der()).map(|i| &self.certificates[*i])
+    fn certificate_for(&self, csr: &Csr) -> Option<CertificateEntry> {
+        self.certificates.find(csr.pem(), csr.der())
     }
 
     fn error_for(&self, csr: &Csr) -> Option<&RequestErrorEntry> {
@@ -857,8 +843,9 @@ impl<'r, 'm, 'a> Session<'r, 'm, 'a> {
             }
         };
         let at = |key: &str| format!("relation {}, app {app}, key {key}", self.relation);
-        let certificates: Vec<CertificateEntry> = read_list(
-            bag.get(CERTIFICATES_KEY),
+        let certificates = CertificateIndex::new(
+            Arc::clone(&bag),
+            CERTIFICATES_KEY,
             &at(CERTIFICATES_KEY),
             &mut self.warnings,
         );
@@ -872,23 +859,6 @@ impl<'r, 'm, 'a> Session<'r, 'm, 'a> {
             &at(CAPABILITIES_KEY),
             &mut self.warnings,
         );
-        let by_text: HashMap<String, usize> = certificates
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.certificate_signing_request.trim().to_owned(), i))
-            .collect();
-        for (i, c) in certificates.iter().enumerate() {
-            if !c
-                .certificate_signing_request
-                .trim_start()
-                .starts_with("-----BEGIN")
-            {
-                self.warnings.push(Warning {
-                    location: format!("{}[{i}]", at(CERTIFICATES_KEY)),
-                    problem: "certificate_signing_request is not a PEM CSR".into(),
-                });
-            }
-        }
         let errors_by_csr = errors
             .iter()
             .enumerate()
@@ -898,8 +868,6 @@ impl<'r, 'm, 'a> Session<'r, 'm, 'a> {
             certificates,
             errors,
             capabilities,
-            by_text,
-            by_csr: std::cell::OnceCell::new(),
             errors_by_csr,
         }
     }

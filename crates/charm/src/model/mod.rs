@@ -12,6 +12,7 @@ mod secret;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use hook_tools::error::msg;
 use hook_tools::values::PortSpec;
@@ -37,7 +38,7 @@ pub struct Model<'a> {
     /// dispatch, as ops trusts it for its 30-second lease.
     leader: Option<bool>,
     config: Option<serde_json::Map<String, serde_json::Value>>,
-    bags: HashMap<(RelationId, BagOwner), Databag>,
+    bags: HashMap<(RelationId, BagOwner), Arc<Databag>>,
     current: Option<Event>,
     defer_requested: bool,
     emitted: Vec<CustomEvent>,

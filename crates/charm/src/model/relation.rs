@@ -10,6 +10,7 @@
 //! In `relation-broken`, writes to the app bag fail as Juju fails them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hook_tools::error::msg;
 
@@ -65,19 +66,20 @@ impl Model<'_> {
         BagOwner::App(self.app().clone())
     }
 
-    /// Reads a whole bag (cached for the dispatch; own bags include this hook's writes).
+    /// Reads a whole bag (cached for the dispatch; own bags include this hook's writes). Shared,
+    /// not copied: a provider's bag can hold megabytes of certificates.
     pub fn relation_data(
         &mut self,
         relation: &RelationId,
         owner: &BagOwner,
-    ) -> Result<Databag, Error> {
+    ) -> Result<Arc<Databag>, Error> {
         self.check_read(relation, owner)?;
         let key = (relation.clone(), owner.clone());
         if let Some(bag) = self.bags.get(&key) {
-            return Ok(bag.clone());
+            return Ok(Arc::clone(bag));
         }
-        let bag = self.backend.relation_get(relation, owner)?;
-        self.bags.insert(key, bag.clone());
+        let bag = Arc::new(self.backend.relation_get(relation, owner)?);
+        self.bags.insert(key, Arc::clone(&bag));
         Ok(bag)
     }
 
@@ -105,6 +107,7 @@ impl Model<'_> {
         let app = self.check_write(relation, owner)?;
         self.backend.relation_set(relation, app, changes)?;
         if let Some(bag) = self.bags.get_mut(&(relation.clone(), owner.clone())) {
+            let bag = Arc::make_mut(bag);
             for (k, v) in changes {
                 if v.is_empty() {
                     bag.remove(k);

@@ -102,7 +102,24 @@ impl<C: Charm> Context<C> {
     pub fn run(&self, event: Event, state: State) -> Result<State, RunError> {
         self.check(&event, &state)?;
         let ctx = self.dispatch_context(&event, &state)?;
+        // The hook cannot change remote bags: move them into the working copy rather than copy
+        // them (a provider's bag can hold megabytes), and back if the hook fails.
+        let mut state = state;
+        let remote: Vec<_> = state
+            .relations
+            .iter_mut()
+            .map(|r| {
+                (
+                    std::mem::take(&mut r.remote_app_data),
+                    std::mem::take(&mut r.remote_units),
+                )
+            })
+            .collect();
         let mut working = state.clone();
+        for (r, (app, units)) in working.relations.iter_mut().zip(remote) {
+            r.remote_app_data = app;
+            r.remote_units = units;
+        }
         for (k, v) in self.meta.config_defaults() {
             working.config.entry(k).or_insert(v);
         }
@@ -150,6 +167,10 @@ impl<C: Charm> Context<C> {
             }
             Err(error) => {
                 let mut kept = state;
+                for (k, w) in kept.relations.iter_mut().zip(&mut working.relations) {
+                    k.remote_app_data = std::mem::take(&mut w.remote_app_data);
+                    k.remote_units = std::mem::take(&mut w.remote_units);
+                }
                 kept.unit_status = working.unit_status;
                 kept.app_status = working.app_status;
                 kept.logs = working.logs;

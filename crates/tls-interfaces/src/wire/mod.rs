@@ -4,6 +4,7 @@
 //! tolerant per entry: a malformed entry is skipped with a [`Warning`] that names it, and the
 //! valid entries are still returned (the Python library drops the whole databag instead).
 
+pub(crate) mod certificate_index;
 pub mod certificate_transfer;
 pub mod tls_certificates;
 
