@@ -528,7 +528,8 @@ fn rust_provider_serves_python_requirer_in_every_mode() {
 }
 
 /// The Python provider (library signing helper) serving tls-demo in its three modes: every
-/// certificate verifies and is used for mutual TLS; renewal through the clock (same keys),
+/// certificate verifies, unit certificates carry mutual TLS between peers and the app-mode
+/// leader serves the application certificate; renewal through the clock (same keys),
 /// revocation, leader changes on both sides, scaling, relation removal (both sides clean up).
 /// From an intermediate CA, the helper's issuer defect is logged by our requirer as a warning
 /// that names it.
@@ -659,8 +660,16 @@ fn python_provider_serves_tls_demo_in_every_mode() {
     );
     let (w, msg) = m.unit_status("app/0");
     assert!(w == "active" && msg.contains("standby"), "app/0: {w} {msg}");
+    assert!(
+        !m.demo_tls("app/0").join("app.key").exists(),
+        "the former leader keeps the application key"
+    );
     m.ok(&["set-leader", "both/1"]);
-    m.verify_demo("both/1", "app");
+    assert_eq!(
+        m.verify_demo("both/1", "app"),
+        fresh[1],
+        "the new leader holds another app certificate"
+    );
     assert_eq!(
         m.py_issued("pyca/1").len(),
         issued,

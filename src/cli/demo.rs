@@ -72,7 +72,7 @@ impl Steps {
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut steps = Steps {
         table: Table::new(["step", "result", "took"]),
-        total: 12,
+        total: 13,
         done: 0,
         started: Instant::now(),
     };
@@ -227,6 +227,20 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         check_errors(&report.errors)?;
         let secrets_after = model.secrets()?.len();
         Ok(((), format!("secrets {secrets_before} -> {secrets_after} (keys and certificates of the relation removed); {}", unit_summary(&model)?)))
+    })?;
+
+    steps.run("integrate again: new keys and certificates", || {
+        model.integrate(
+            &format!("{DEMO}:certificates"),
+            &format!("{CA}:certificates"),
+        )?;
+        let report = model.settle(&settle)?;
+        check_errors(&report.errors)?;
+        let probes = probe_all(&model, &settle)?;
+        Ok((
+            (),
+            format!("{}\n{}", unit_summary(&model)?, probe_summary(&probes)),
+        ))
     })?;
 
     steps.run("leave the model for inspection", || {

@@ -1,6 +1,7 @@
-//! The tls-demo charm: requests a unit and an application certificate, writes them to files,
-//! runs a mutual-TLS HTTPS server with them, and probes its peers. It exists to prove the
-//! certificates are real: every handshake is a real `rustls` handshake between processes.
+//! The tls-demo charm: requests a unit and/or an application certificate (option `mode`), writes
+//! them to files, runs a mutual-TLS HTTPS server with the one it serves, and probes its peers.
+//! It exists to prove the certificates are real: every handshake is a real `rustls` handshake
+//! between processes.
 #![deny(missing_docs)]
 
 pub mod files;
@@ -214,35 +215,43 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     let dir = tls_dir(&model.context().charm_dir);
     let leader = model.is_leader()?;
     let identity = config.mode.identity();
-    let serving = match identity {
-        Identity::Unit => held(&requirer, model, Scope::Unit)?,
-        Identity::App => held(&requirer, model, Scope::App)?,
-    };
-    // In app mode only the leader holds a certificate: followers neither serve nor advertise.
+    // In app mode only the leader holds a certificate: followers stand by.
     let standby = identity == Identity::App && !leader;
-    publish_address(
-        model,
-        if standby || serving.is_none() {
-            None
-        } else {
-            address
-        },
-        config.port,
-    )?;
+    let serving = if standby {
+        None
+    } else {
+        held(&requirer, model, scope_of(identity))?
+    };
+    let app_held = if leader && config.mode == DemoMode::AppAndUnit {
+        held(&requirer, model, Scope::App)?
+    } else {
+        None
+    };
+    // The files hold exactly what this unit holds now: nothing stale, no key it lost.
+    let (other, other_held) = match identity {
+        Identity::Unit => (Identity::App, app_held.as_ref()),
+        Identity::App => (Identity::Unit, None),
+    };
+    for (id, h) in [(identity, serving.as_ref()), (other, other_held)] {
+        match h {
+            Some(h) => write_held(&dir, id, h)?,
+            None => forget(&dir, id),
+        }
+    }
     if standby {
-        stop_server(&model.context().charm_dir);
-        model.set_unit_status(Status::active(
-            "standby: in app mode the leader holds and serves the application certificate",
-        ))?;
-        return Ok(());
+        return stand_down(
+            model,
+            Status::active(
+                "standby: in app mode the leader holds and serves the application certificate",
+            ),
+        );
     }
     let Some(serving) = serving else {
-        model.set_unit_status(Status::waiting(
-            "waiting for a certificate from the tls-certificates provider",
-        ))?;
-        return Ok(());
+        return stand_down(
+            model,
+            Status::waiting("waiting for a certificate from the tls-certificates provider"),
+        );
     };
-    write_held(&dir, identity, &serving)?;
     let mut cas: BTreeSet<String> = BTreeSet::from([serving.ca.clone()]);
     cas.extend(transfer.certificates(model)?);
     write_if_changed(
@@ -253,15 +262,12 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     )?;
 
     let mut app_part = String::new();
-    if leader && config.mode == DemoMode::AppAndUnit {
-        if let Some(app) = held(&requirer, model, Scope::App)? {
-            write_held(&dir, Identity::App, &app)?;
-            app_part = format!(
-                "; app cert {} until {}",
-                short(&app.certificate),
-                until(&app.certificate)
-            );
-        }
+    if let Some(app) = &app_held {
+        app_part = format!(
+            "; app cert {} until {}",
+            short(&app.certificate),
+            until(&app.certificate)
+        );
     }
     if leader && config.request_ca_certificate {
         let granted = requirer.assigned_certificates(model, Scope::App)?;
@@ -283,14 +289,23 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     }
 
     let Some(ip) = address else {
-        model.set_unit_status(Status::blocked("no address on the certificates binding"))?;
-        return Ok(());
+        return stand_down(
+            model,
+            Status::blocked("no address on the certificates binding"),
+        );
     };
     if let Some(problem) = ensure_server(model, &dir, ip, config.port, identity)? {
-        model.set_unit_status(Status::blocked(problem))?;
-        return Ok(());
+        return stand_down(model, Status::blocked(problem));
     }
-    model.open_port(charm::PortSpec::tcp(config.port))?;
+    // Advertised only once the server holds the port.
+    publish_address(model, Some(ip), config.port)?;
+    let port = charm::PortSpec::tcp(config.port);
+    for old in model.opened_ports()? {
+        if old != port {
+            model.close_port(old)?;
+        }
+    }
+    model.open_port(port)?;
     let message = format!(
         "https://{ip}:{}: {} cert {} until {}{app_part}; trusting {} CA(s)",
         config.port,
@@ -301,6 +316,35 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     );
     model.set_unit_status(Status::active(message))?;
     Ok(())
+}
+
+fn scope_of(identity: Identity) -> Scope {
+    match identity {
+        Identity::Unit => Scope::Unit,
+        Identity::App => Scope::App,
+    }
+}
+
+/// This unit does not serve: no server, no advertised address, no open port; `status` says why.
+fn stand_down(model: &mut Model<'_>, status: Status) -> Result<(), HandlerError> {
+    stop_server(&model.context().charm_dir);
+    publish_address(model, None, 0)?;
+    for port in model.opened_ports()? {
+        model.close_port(port)?;
+    }
+    model.set_unit_status(status)?;
+    Ok(())
+}
+
+/// Removes the files of an identity this unit does not hold (any more).
+fn forget(dir: &Path, identity: Identity) {
+    for file in [
+        identity.cert_file(),
+        identity.chain_file(),
+        identity.key_file(),
+    ] {
+        let _ = std::fs::remove_file(dir.join(file));
+    }
 }
 
 /// Tells peers where this unit serves (or, with `None`, that it does not).
@@ -344,22 +388,38 @@ fn pidfile(charm_dir: &Path) -> PathBuf {
     charm_dir.join(PIDFILE)
 }
 
-/// The pid of the running server and its command line, if it is running.
+/// The pid of this unit's running server and its command line, if it is running. The command
+/// line must name this unit's pidfile: a recycled pid is never taken for our server.
 fn running(charm_dir: &Path) -> Option<(u32, String)> {
-    let pid: u32 = std::fs::read_to_string(pidfile(charm_dir))
+    let pidfile = pidfile(charm_dir);
+    let pid: u32 = std::fs::read_to_string(&pidfile)
         .ok()?
         .trim()
         .parse()
         .ok()?;
+    if !alive(pid) {
+        return None;
+    }
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    cmdline.contains(" serve ").then_some((pid, cmdline))
+    let named = format!(" --pidfile {} ", pidfile.display());
+    (cmdline.contains(" serve ") && cmdline.contains(&named)).then_some((pid, cmdline))
+}
+
+/// Whether `pid` exists and is not a zombie (an exited server nobody reaped yet).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // `pid (comm) S ...`: the state follows the last parenthesis.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X')
+    })
 }
 
 /// Starts the server detached (own session, output to a log, a pidfile) unless it already
-/// serves `identity` on `ip:port`; a server on another address or identity is replaced. Returns why it cannot serve
-/// when that is the operator's to fix (the port is taken), so the unit goes blocked instead of
-/// failing the hook.
+/// serves `identity` on `ip:port`; a server on another address or identity is replaced.
+/// Returns why it cannot serve when that is the operator's to fix (the port is taken), so the
+/// unit goes blocked instead of failing the hook.
 fn ensure_server(
     model: &mut Model<'_>,
     dir: &Path,
@@ -389,10 +449,12 @@ fn ensure_server(
     }
     let exe = std::env::current_exe()?;
     std::fs::create_dir_all(charm_dir.join("workloads"))?;
+    let log_path = charm_dir.join("workloads/tls-demo.log");
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(charm_dir.join("workloads/tls-demo.log"))?;
+        .open(&log_path)?;
+    let log_start = log.metadata()?.len();
     // libfaketime (the local model's virtual clock) shares a semaphore between a process and
     // its children (FAKETIME_SHARED) and removes it when the creating process exits. `setsid
     // --fork` exits at once, so the server could start after that semaphore is gone and die in
@@ -425,7 +487,7 @@ fn ensure_server(
         .stderr(log)
         .status()?;
     // Wait for the pidfile so the next hook sees the server (a loaded machine may take seconds
-    // to start a process).
+    // to start a process), or for the server's own error (say the port was taken meanwhile).
     for _ in 0..300 {
         if running(&charm_dir).is_some() {
             model.log(
@@ -434,27 +496,44 @@ fn ensure_server(
             )?;
             return Ok(None);
         }
+        if let Some(error) = server_error(&log_path, log_start) {
+            return Ok(Some(format!(
+                "the HTTPS server on {listen} failed: {error}"
+            )));
+        }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    Err(format!(
-        "the HTTPS server did not start; see {}",
-        charm_dir.join("workloads/tls-demo.log").display()
-    )
-    .into())
+    Err(format!("the HTTPS server did not start; see {}", log_path.display()).into())
 }
 
+/// The error a server started after `offset` of its log exited with, if any.
+fn server_error(log: &Path, offset: u64) -> Option<String> {
+    let text = std::fs::read(log).ok()?;
+    let new = String::from_utf8_lossy(text.get(usize::try_from(offset).ok()?..)?).into_owned();
+    new.lines()
+        .find_map(|l| l.strip_prefix("tls-demo server: "))
+        .map(str::to_owned)
+}
+
+/// Stops this unit's server: TERM, then KILL if it is still there after two seconds, so the port
+/// is free for a replacement.
 fn stop_server(charm_dir: &Path) {
-    if let Some((pid, _)) = running(charm_dir) {
-        let _ = Command::new("kill").arg(pid.to_string()).status();
-        // The port must be free before a replacement binds it.
+    let Some((pid, _)) = running(charm_dir) else {
+        let _ = std::fs::remove_file(pidfile(charm_dir));
+        return;
+    };
+    for signal in ["-TERM", "-KILL"] {
+        let _ = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status();
         for _ in 0..100 {
-            if !Path::new(&format!("/proc/{pid}")).exists() {
-                break;
+            if !alive(pid) {
+                let _ = std::fs::remove_file(pidfile(charm_dir));
+                return;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
-    let _ = std::fs::remove_file(pidfile(charm_dir));
 }
 
 /// The `probe` action: mutual TLS to every serving peer with the certificate this unit serves.

@@ -508,10 +508,28 @@ impl Model {
         let meta = CharmMeta::load(&dir)?;
         // Like Juju: settings the new charm does not declare are dropped, `--config` values are
         // checked against the new charm's options.
-        let mut settings = a.config.clone();
-        settings.retain(|k, _| meta.config.contains_key(k));
+        let mut settings = BTreeMap::new();
         for (k, v) in config {
             settings.insert(k.clone(), meta.parse_config_value(k, v)?);
+        }
+        for (k, v) in a
+            .config
+            .iter()
+            .filter(|(k, _)| meta.config.contains_key(*k))
+        {
+            if settings.contains_key(k) {
+                continue;
+            }
+            // A kept setting must still fit the option's type in the new charm.
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            let value = meta.parse_config_value(k, &text).map_err(|_| {
+                UsageError::BadConfig(format!(
+                    "option \"{k}\" is set to {v}, which the new charm's {} option does not \
+                     accept: pass --config {k}=... or reset it first",
+                    meta.config[k].kind
+                ))
+            })?;
+            settings.insert(k.clone(), value);
         }
         for r in store::relations(&self.db())?
             .iter()

@@ -308,4 +308,20 @@ fn refresh_keeps_declared_settings_drops_the_rest_and_checks_new_ones() {
     assert_eq!(value("port"), Some(serde_json::json!(7)), "kept");
     assert_eq!(value("name"), Some(serde_json::json!("x")), "set");
     assert!(!config.contains_key("mode"), "dropped");
+
+    // A kept value the new charm's type does not accept is refused, naming the option.
+    let typed = f.charm("a3", "");
+    std::fs::write(
+        typed.join("config.yaml"),
+        "options:\n  port: {type: int, default: 1}\n  name: {type: int}\n",
+    )
+    .expect("config.yaml");
+    let refused = f
+        .model
+        .refresh("a", &typed, &[])
+        .expect_err("x is not an int");
+    assert!(refused.to_string().contains("\"name\""), "{refused}");
+    f.model
+        .refresh("a", &typed, &[set("name", "3")])
+        .expect("the new value replaces it");
 }

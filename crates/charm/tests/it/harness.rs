@@ -348,6 +348,11 @@ fn failed_hook_discards_writes_and_state() {
         state.logs,
         [(charm::LogLevel::Info, "about to fail".to_owned())]
     );
+    assert_eq!(
+        state.relation(7).unwrap().remote_app_data,
+        cert_relation().remote_app_data,
+        "the remote bags the hook saw come back with the kept state"
+    );
 }
 
 #[test]

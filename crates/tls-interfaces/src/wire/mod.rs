@@ -32,11 +32,23 @@ pub(crate) fn read_list<T: DeserializeOwned>(
     location: &str,
     warnings: &mut Vec<Warning>,
 ) -> Vec<T> {
+    read_list_positioned(value, location, warnings)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// [`read_list`], each element with its position in the list.
+pub(crate) fn read_list_positioned<T: DeserializeOwned>(
+    value: Option<&String>,
+    location: &str,
+    warnings: &mut Vec<Warning>,
+) -> Vec<(usize, T)> {
     let Some(text) = value else { return Vec::new() };
     // Fast path: the whole list is well formed (the usual case, and the one that must be fast
     // for a provider bag of thousands of certificates).
     if let Ok(all) = serde_json::from_str::<Vec<T>>(text) {
-        return all;
+        return all.into_iter().enumerate().collect();
     }
     let items: Vec<serde_json::Value> = match serde_json::from_str(text) {
         Ok(serde_json::Value::Array(items)) => items,
@@ -58,7 +70,7 @@ pub(crate) fn read_list<T: DeserializeOwned>(
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         match serde_json::from_value(item) {
-            Ok(v) => out.push(v),
+            Ok(v) => out.push((i, v)),
             Err(e) => warnings.push(Warning {
                 location: format!("{location}[{i}]"),
                 problem: e.to_string(),
