@@ -13,6 +13,10 @@
 //!
 //! Each test destroys its model (and every workload process) when it ends, pass or fail.
 
+#[path = "common/python.rs"]
+mod python;
+
+use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,88 +27,18 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The `python3` a hook finds on Juju's PATH (system dirs, not the caller's).
-fn hook_python() -> PathBuf {
-    for dir in ["/usr/local/bin", "/usr/bin", "/bin"] {
-        let p = Path::new(dir).join("python3");
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!(
-        "no python3 in the system directories of a hook's PATH: apt-get install python3 python3-pip"
-    );
-}
-
 /// The pinned Python libraries (`tests/requirements.txt`) installed once per target dir with the
-/// hook's python3, byte-compiled, then made read-only: every Python unit links it as `venv/`.
+/// hook's python3, byte-compiled and read-only: every Python unit links it as `venv/`.
 fn python_libs() -> PathBuf {
-    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = ONCE.lock().unwrap_or_else(|p| p.into_inner());
-    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-pylibs");
-    let req = std::fs::read(root().join("tests/requirements.txt")).expect("requirements");
+    let req = root().join("tests/requirements.txt");
+    let pins = std::fs::read(&req).expect("requirements");
     // The pins name the directory, so a changed pin gets a fresh install.
-    let tag = format!("{:016x}", fnv(&req));
-    let dir = base.join(&tag);
-    if dir.join(".complete").exists() {
-        return dir;
-    }
-    std::fs::create_dir_all(&base).expect("libs dir");
-    let staging = base.join(format!("{tag}.{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    let out = Command::new(hook_python())
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-warn-script-location",
-            "--target",
-        ])
-        .arg(&staging)
-        .arg("-r")
-        .arg(root().join("tests/requirements.txt"))
-        .output()
-        .expect("running pip");
-    assert!(
-        out.status.success(),
-        "pip install -r tests/requirements.txt failed (scripts/test installs python3-pip; \
-         the machine needs PyPI access):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let compiled = Command::new(hook_python())
-        .args(["-m", "compileall", "-q"])
-        .arg(&staging)
-        .output()
-        .expect("compileall");
-    assert!(compiled.status.success(), "compileall failed");
-    std::fs::write(staging.join(".complete"), "").expect("marker");
-    make_read_only(&staging);
-    if std::fs::rename(&staging, &dir).is_err() {
-        let _ = Command::new("chmod")
-            .arg("-R")
-            .arg("u+w")
-            .arg(&staging)
-            .status();
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    dir
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-fn make_read_only(dir: &Path) {
-    let st = Command::new("chmod")
-        .args(["-R", "a-w"])
-        .arg(dir)
-        .status()
-        .expect("chmod");
-    assert!(st.success(), "chmod -R a-w {}", dir.display());
+    python::pip_target(
+        "interop-pylibs",
+        &python::tag(&pins),
+        &[OsStr::new("-r"), req.as_os_str()],
+        python::Finish::SharedReadOnly,
+    )
 }
 
 fn copy_dir(src: &Path, dest: &Path) {

@@ -73,7 +73,8 @@ cp "$target/release/self-signed-certificates" "$rust_src/bin/"
 py_src="$work/src-py"; cp -r tests/interop/tls-provider "$py_src"; ln -s "$libs" "$py_src/venv"
 req_src="$work/src-req"; cp -r tests/interop/tls-requirer "$req_src"; ln -s "$libs" "$req_src/venv"
 
-# One run: prints "wall_s hooks provider_hook_s provider_hooks peak_rss_kb cold_ms"
+# One run: prints "wall_s hooks provider_hook_s provider_hooks peak_rss_kb cold_ms delivered
+# wanted" (delivered < wanted when a hook failed, e.g. the provider's hit the hook timeout).
 run_one() { # provider-kind N
   local kind=$1 n=$2 per=$(( $2 / units ))
   "$bin" model destroy bench >/dev/null 2>&1 || true
@@ -97,13 +98,16 @@ run_one() { # provider-kind N
   : >"$work/rss-prov"
   local t0 t1
   t0=$(date +%s.%N)
-  "$bin" integrate req:certificates prov:certificates >/dev/null
+  # A failed hook (a unit in error) is a result to report, not a reason to stop.
+  "$bin" integrate req:certificates prov:certificates >/dev/null 2>"$work/integrate.err" || true
   t1=$(date +%s.%N)
   # Delivered = what the requirer units hold (their status, "K certificates", computed by the
   # library's get_assigned_certificates; the action's JSON is too large for argv at N=500).
   local got
-  got=$("$bin" status --json | jq '[.applications[] | select(.name=="req") | .units[] | .message | capture("^(?<n>[0-9]+) certificates").n | tonumber] | add')
-  [ "$got" -eq $((per * units)) ] || die "$kind N=$n: $got certificates delivered, wanted $((per * units))"
+  got=$("$bin" status --json | jq '[.applications[] | select(.name=="req") | .units[] | .message | (capture("^(?<n>[0-9]+) certificates").n // "0") | tonumber] | add // 0')
+  if [ "$got" -ne $((per * units)) ]; then
+    echo "  $kind N=$n: $got of $((per * units)) certificates delivered; $(head -c 300 "$work/integrate.err")" >&2
+  fi
   local log
   log=$("$bin" debug-log --hooks --json -n 1000000)
   local hooks phs phn
@@ -112,9 +116,10 @@ run_one() { # provider-kind N
   phn=$(jq --argjson b "$before" '[.[$b:][] | select(.unit|startswith("prov/"))] | length' <<<"$log")
   local rss
   rss=$(awk '$1 ~ /^[0-9]+$/ {if ($1>m) m=$1} END {print m+0}' "$work/rss-prov")
-  echo "$(echo "$t1 - $t0" | bc) $hooks $phs $phn $rss $cold"
+  echo "$(echo "$t1 - $t0" | bc) $hooks $phs $phn $rss $cold $got $((per * units))"
 }
 
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A R
 for n in $ns; do
   for kind in rust python; do
@@ -130,13 +135,17 @@ table=$(
   printf '|---:|---|---:|---:|---:|---:|---:|\n'
   for n in $ns; do
     for kind in rust python; do
-      read -r w h phs phn rss _ <<<"${R[$kind,$n]}"
-      printf '| %s | %s | %.2f | %s | %s | %.3f | %.1f |\n' "$n" "$kind" "$w" "$h" "$phn" "$phs" "$(echo "$rss / 1024" | bc -l)"
+      read -r w h phs phn rss _ got want <<<"${R[$kind,$n]}"
+      note=""
+      [ "$got" -lt "$want" ] && note=" (did not finish: $got of $want delivered, a hook failed)"
+      printf '| %s | %s%s | %.2f | %s | %s | %.3f | %.1f |\n' "$n" "$kind" "$note" "$w" "$h" "$phn" "$phs" "$(echo "$rss / 1024" | bc -l)"
     done
     read -r wr _ psr _ rssr _ <<<"${R[rust,$n]}"
-    read -r wp _ psp _ rssp _ <<<"${R[python,$n]}"
-    printf '| %s | **python / rust** | **%.1fx** | | | **%.1fx** | **%.1fx** |\n' "$n" \
-      "$(echo "$wp / $wr" | bc -l)" "$(echo "$psp / ($psr + 0.0005)" | bc -l)" "$(echo "$rssp / $rssr" | bc -l)"
+    read -r wp _ psp _ rssp _ gotp wantp <<<"${R[python,$n]}"
+    more=""
+    [ "$gotp" -lt "$wantp" ] && more="> "
+    printf '| %s | **python / rust** | **%s%.1fx** | | | **%s%.1fx** | **%.1fx** |\n' "$n" \
+      "$more" "$(echo "$wp / $wr" | bc -l)" "$more" "$(echo "$psp / ($psr + 0.0005)" | bc -l)" "$(echo "$rssp / $rssr" | bc -l)"
   done
   first=$(echo $ns | awk '{print $1}')
   read -r _ _ _ _ _ cr <<<"${R[rust,$first]}"
@@ -151,8 +160,8 @@ if [ "$write" = 1 ]; then
   section=$(
     echo "## Interop and local-model benchmarks"
     echo
-    echo "Measured by \`bench/interop/run.sh --write\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(uname -m), shared with other"
-    echo "builds, so absolute figures are noisy; ratios are from one run). Scenario: a Python requirer"
+    echo "Measured by \`bench/interop/run.sh --write\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(uname -m), load average"
+    echo "$load at the start; one run per size). Scenario: a Python requirer"
     echo "application ($units units, published \`charmlibs-interfaces-tls-certificates\` 1.12.0, mode unit) whose"
     echo "units together ask for N certificates; timed from \`integrate\` until the local model settles with every"
     echo "certificate delivered (checked). Providers: our Rust \`self-signed-certificates\` vs the Python test"

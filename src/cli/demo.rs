@@ -137,16 +137,8 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )?;
 
     steps.run(&format!("integrate {DEMO}:certificates with {CA}"), || {
-        model.integrate(
-            &format!("{DEMO}:certificates"),
-            &format!("{CA}:certificates"),
-        )?;
-        let report = model.settle(&settle)?;
-        check_errors(&report.errors)?;
-        Ok((
-            (),
-            format!("{} hooks run; {}", report.runs.len(), unit_summary(&model)?),
-        ))
+        let hooks = integrate(&model, &settle)?;
+        Ok(((), format!("{hooks} hooks run; {}", unit_summary(&model)?)))
     })?;
 
     let first = steps.run(
@@ -230,12 +222,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     })?;
 
     steps.run("integrate again: new keys and certificates", || {
-        model.integrate(
-            &format!("{DEMO}:certificates"),
-            &format!("{CA}:certificates"),
-        )?;
-        let report = model.settle(&settle)?;
-        check_errors(&report.errors)?;
+        integrate(&model, &settle)?;
         let probes = probe_all(&model, &settle)?;
         Ok((
             (),
@@ -347,6 +334,17 @@ fn check_errors(errors: &[(String, String)]) -> anyhow::Result<()> {
         "units in error: {}; see juju-tls debug-log --hooks",
         list.join(", ")
     )
+}
+
+/// Relates the demo to the CA and settles; returns how many hooks ran.
+fn integrate(model: &Arc<Model>, settle: &SettleOptions) -> anyhow::Result<usize> {
+    model.integrate(
+        &format!("{DEMO}:certificates"),
+        &format!("{CA}:certificates"),
+    )?;
+    let report = model.settle(settle)?;
+    check_errors(&report.errors)?;
+    Ok(report.runs.len())
 }
 
 fn unit_summary(model: &Model) -> anyhow::Result<String> {

@@ -10,4 +10,6 @@ mod cli;
 mod interop;
 mod lifecycle;
 mod ops_charms;
+#[path = "../common/python.rs"]
+mod python;
 mod support;

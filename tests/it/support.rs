@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::python;
+
 /// The binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_juju-tls");
 
@@ -125,24 +127,6 @@ impl Drop for TestModel {
     }
 }
 
-/// The `python3` a hook finds on Juju's PATH (system dirs, not the caller's).
-pub(crate) fn hook_python() -> PathBuf {
-    for dir in [
-        "/usr/local/sbin",
-        "/usr/local/bin",
-        "/usr/sbin",
-        "/usr/bin",
-        "/sbin",
-        "/bin",
-    ] {
-        let p = Path::new(dir).join("python3");
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("no python3 in the system directories a hook's PATH holds");
-}
-
 /// A directory with `ops==version` installed (pip --target), made once per target dir.
 pub(crate) fn ops_install(version: &str) -> PathBuf {
     pip_target(version, &[&format!("ops=={version}")])
@@ -151,42 +135,7 @@ pub(crate) fn ops_install(version: &str) -> PathBuf {
 /// A directory with `packages` installed by the hook PATH's python3 (pip --target), made once
 /// per target dir under `key`.
 pub(crate) fn pip_target(key: &str, packages: &[&str]) -> PathBuf {
-    // One install at a time in this process; across processes the rename below decides.
-    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ops");
-    let dir = root.join(key);
-    if dir.join(".complete").exists() {
-        return dir;
-    }
-    std::fs::create_dir_all(&root).expect("ops dir");
-    let staging = root.join(format!("{key}.{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    let out = Command::new(hook_python())
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-warn-script-location",
-            "--target",
-        ])
-        .arg(&staging)
-        .args(packages)
-        .output()
-        .expect("running pip");
-    assert!(
-        out.status.success(),
-        "pip install {packages:?} failed (scripts/test installs python3-pip):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(staging.join(".complete"), "").expect("marker");
-    // Another test process may have won the race; either copy is complete.
-    if std::fs::rename(&staging, &dir).is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    dir
+    python::pip_target("ops", key, packages, python::Finish::Plain)
 }
 
 /// A test charm from `tests/charms/<name>` copied to a temp dir, `venv/` linked to `venv`.
