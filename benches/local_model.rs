@@ -13,6 +13,9 @@
 //!
 //! Figures go to docs/performance.md ("Local model").
 
+#[path = "../tests/common/python.rs"]
+mod python;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -92,30 +95,26 @@ fn main() {
         ms(rust)
     );
 
-    match python_ops() {
-        Some(ops) => {
-            let py_a = python_charm(
-                "py-ca",
-                &ops,
-                "provides:\n  certificates:\n    interface: tls-certificates\n",
-            );
-            let py_b = python_charm(
-                "py-web",
-                &ops,
-                "requires:\n  certificates:\n    interface: tls-certificates\npeers:\n  cluster:\n    interface: web-peer\n",
-            );
-            let (py, py_hooks) = best(rounds, || scenario(&registry, py_a.path(), py_b.path()));
-            println!(
-                "deploy+integrate+settle, 3-unit + 1-unit Python ops 3.9.0 charms: {:.0} ms ({py_hooks} hooks)",
-                ms(py)
-            );
-            println!(
-                "=> Python / Rust: {:.1}x",
-                py.as_secs_f64() / rust.as_secs_f64()
-            );
-        }
-        None => println!("(Python ops charms skipped: pip install of ops 3.9.0 failed)"),
-    }
+    let ops = python_ops();
+    let py_a = python_charm(
+        "py-ca",
+        &ops,
+        "provides:\n  certificates:\n    interface: tls-certificates\n",
+    );
+    let py_b = python_charm(
+        "py-web",
+        &ops,
+        "requires:\n  certificates:\n    interface: tls-certificates\npeers:\n  cluster:\n    interface: web-peer\n",
+    );
+    let (py, py_hooks) = best(rounds, || scenario(&registry, py_a.path(), py_b.path()));
+    println!(
+        "deploy+integrate+settle, 3-unit + 1-unit Python ops 3.9.0 charms: {:.0} ms ({py_hooks} hooks)",
+        ms(py)
+    );
+    println!(
+        "=> Python / Rust: {:.1}x",
+        py.as_secs_f64() / rust.as_secs_f64()
+    );
 }
 
 fn ms(d: Duration) -> f64 {
@@ -159,9 +158,11 @@ fn hooks_and_serving(registry: &Registry, charm: &Path, app: &str) -> (Duration,
         jobs: 1,
         ..SettleOptions::default()
     };
-    let started = Instant::now();
+    // Deploy and refresh copy the charm into every unit: set-up, not per-hook work. Only the
+    // settle that runs the queued hooks is timed.
     model.deploy(charm, Some(app), 10, &[]).expect("deploy");
     model.refresh(app, charm, &[]).expect("refresh");
+    let started = Instant::now();
     let report = model.settle(&opts).expect("settle");
     let elapsed = started.elapsed();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
@@ -258,32 +259,9 @@ fn rust_charm() {
     tool(&["status-set", "--application=False", "active", "--", ""]);
 }
 
-fn python_ops() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("ops")
-        .join("3.9.0");
-    if dir.join(".complete").exists() {
-        return Some(dir);
-    }
-    let staging = dir.with_extension("bench");
-    let ok = Command::new("/usr/bin/python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--target",
-        ])
-        .arg(&staging)
-        .arg("ops==3.9.0")
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        return None;
-    }
-    std::fs::write(staging.join(".complete"), "").ok()?;
-    std::fs::rename(&staging, &dir).ok().map(|_| dir)
+/// `ops` 3.9.0 installed with the hook's python3 (shared with the tests' install).
+fn python_ops() -> PathBuf {
+    python::pip_target("ops", "3.9.0", &["ops==3.9.0"], python::Finish::Plain)
 }
 
 fn python_charm(name: &str, ops: &Path, relations: &str) -> tempfile::TempDir {

@@ -148,8 +148,8 @@ table=$(
       "$more" "$(echo "$wp / $wr" | bc -l)" "$more" "$(echo "$psp / ($psr + 0.0005)" | bc -l)" "$(echo "$rssp / $rssr" | bc -l)"
   done
   first=$(echo $ns | awk '{print $1}')
-  read -r _ _ _ _ _ cr <<<"${R[rust,$first]}"
-  read -r _ _ _ _ _ cp <<<"${R[python,$first]}"
+  read -r _ _ _ _ _ cr _ <<<"${R[rust,$first]}"
+  read -r _ _ _ _ _ cp _ <<<"${R[python,$first]}"
   printf '\nCold start of one hook (the cheapest provider hook before integrate, from the model hook log): Rust %s ms, Python %s ms (%.1fx).\n' \
     "$cr" "$cp" "$(echo "$cp / $cr" | bc -l)"
 )
