@@ -13,8 +13,7 @@ use tls_interfaces::{
     Capabilities, CertificateRequest, Mode, RequirerEvent, Scope, Signer, TlsProvider, TlsRequirer,
 };
 
-pub(crate) const REQUIRER_META: &str =
-    "name: req\nrequires:\n  certificates:\n    interface: tls-certificates\n";
+pub(crate) const REQUIRER_META: &str = "name: req\nrequires:\n  certificates:\n    interface: tls-certificates\nactions:\n  renew: {}\n  regenerate-key: {}\n";
 pub(crate) const PROVIDER_META: &str =
     "name: ca\nprovides:\n  certificates:\n    interface: tls-certificates\n";
 pub(crate) const RELATION_ID: u32 = 7;
@@ -61,12 +60,19 @@ pub(crate) struct RequirerCharm {
     pub(crate) mode: Mode,
     pub(crate) wants: Rc<RefCell<Wants>>,
     pub(crate) events: Rc<RefCell<Vec<RequirerEvent>>>,
+    /// A private key the charm supplies instead of letting the library generate one.
+    pub(crate) supplied_key: Rc<RefCell<Option<String>>>,
+    /// Errors of the `renew` / `regenerate-key` actions, as the library returned them.
+    pub(crate) action_errors: Rc<RefCell<Vec<String>>>,
 }
 
 impl RequirerCharm {
     pub(crate) fn requirer(&self) -> TlsRequirer {
         let mut r =
             TlsRequirer::new(endpoint(), self.mode).with_key_algorithm(KeyAlgorithm::EcdsaP256);
+        if let Some(pem) = self.supplied_key.borrow().as_deref() {
+            r = r.with_private_key(pem).unwrap();
+        }
         for (scope, cn, is_ca) in &self.wants.borrow().0 {
             r = r
                 .with_request(
@@ -84,8 +90,27 @@ impl RequirerCharm {
 
 impl Charm for RequirerCharm {
     fn handle(&mut self, event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
-        let events = self.requirer().handle(event, model)?;
-        self.events.borrow_mut().extend(events);
+        let requirer = self.requirer();
+        let events = match event {
+            // The on-demand paths a charm exposes as actions.
+            Event::Action(a) if a.name == "renew" => {
+                let mut events = Vec::new();
+                for scope in [Scope::Unit, Scope::App] {
+                    for cert in requirer.assigned_certificates(model, scope)? {
+                        events.extend(requirer.renew(model, &cert.csr)?);
+                    }
+                }
+                Ok(events)
+            }
+            Event::Action(a) if a.name == "regenerate-key" => {
+                requirer.regenerate_private_key(model, None)
+            }
+            _ => Ok(requirer.handle(event, model)?),
+        };
+        match events {
+            Ok(events) => self.events.borrow_mut().extend(events),
+            Err(e) => self.action_errors.borrow_mut().push(e.to_string()),
+        }
         Ok(())
     }
 }
@@ -133,6 +158,8 @@ pub(crate) struct World {
     pub(crate) provider: State,
     pub(crate) wants: Rc<RefCell<Wants>>,
     pub(crate) events: Rc<RefCell<Vec<RequirerEvent>>>,
+    pub(crate) supplied_key: Rc<RefCell<Option<String>>>,
+    pub(crate) action_errors: Rc<RefCell<Vec<String>>>,
 }
 
 impl World {
@@ -145,11 +172,20 @@ impl World {
     ) -> Self {
         let wants = Rc::new(RefCell::new(wants));
         let events = Rc::new(RefCell::new(Vec::new()));
-        let (w, e) = (wants.clone(), events.clone());
+        let supplied_key = Rc::new(RefCell::new(None));
+        let action_errors = Rc::new(RefCell::new(Vec::new()));
+        let (w, e, k, a) = (
+            wants.clone(),
+            events.clone(),
+            supplied_key.clone(),
+            action_errors.clone(),
+        );
         let requirer_ctx = Context::from_charmcraft_yaml(REQUIRER_META, move || RequirerCharm {
             mode,
             wants: w.clone(),
             events: e.clone(),
+            supplied_key: k.clone(),
+            action_errors: a.clone(),
         })
         .unwrap();
         let policy2 = policy.clone();
@@ -184,6 +220,8 @@ impl World {
             provider,
             wants,
             events,
+            supplied_key,
+            action_errors,
         }
     }
 
