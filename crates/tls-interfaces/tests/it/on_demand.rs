@@ -222,3 +222,69 @@ fn both_sides_log_security_events_in_the_owasp_shape() {
         assert!(provided.get(key).is_some(), "{key} missing: {provided}");
     }
 }
+
+/// An APP key stored by an older Python library under the legacy label (unit-owned, no `-app-`)
+/// is taken over by the leader: same key on the wire, moved to the current label, legacy gone.
+#[test]
+fn the_leader_moves_a_legacy_app_key_to_the_current_label_and_keeps_it() {
+    use charm::testing::{Secret, SecretOwnerEntity};
+    let mut w = World::new(
+        tls_interfaces::Mode::App,
+        &["req/0"],
+        "req/0",
+        crate::world::Wants(vec![(
+            tls_interfaces::Scope::App,
+            "app.example".into(),
+            false,
+        )]),
+        IssuingPolicy::default(),
+    );
+    let legacy_key = PrivateKey::generate(pki::KeyAlgorithm::Rsa2048).expect("key");
+    let legacy_label = labels::legacy_app_private_key("certificates");
+    let content = std::collections::BTreeMap::from([(
+        "private-key".to_owned(),
+        legacy_key.to_traditional_pem().expect("pem").to_string(),
+    )]);
+    w.requirers
+        .get_mut(&crate::world::unit("req/0"))
+        .expect("req/0")
+        .secrets
+        .push(
+            Secret::new(
+                "d4mk5kvmp25c77s8jdl0",
+                SecretOwnerEntity::Unit(crate::world::unit("req/0")),
+                content,
+            )
+            .with_label(legacy_label.clone()),
+        );
+    w.round();
+    assert_eq!(available(&w), 1);
+    let csrs = list(&w.app_csrs("req/0").expect("app CSRs"));
+    let csr = Csr::from_pem(
+        csrs[0]["certificate_signing_request"]
+            .as_str()
+            .expect("pem"),
+    )
+    .expect("CSR");
+    let expected = crate::world::attributes("app.example")
+        .to_csr(&legacy_key)
+        .expect("CSR");
+    assert_eq!(
+        csr.public_key_der(),
+        expected.public_key_der(),
+        "the legacy key is kept"
+    );
+    let secrets = &w.requirer("req/0").secrets;
+    let current = labels::private_key(tls_interfaces::Scope::App, 0, "certificates");
+    assert!(
+        secrets
+            .iter()
+            .any(|s| s.label.as_deref() == Some(current.as_str()))
+    );
+    assert!(
+        secrets
+            .iter()
+            .all(|s| s.label.as_deref() != Some(legacy_label.as_str())),
+        "the legacy secret is removed"
+    );
+}
