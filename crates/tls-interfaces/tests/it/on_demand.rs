@@ -16,16 +16,22 @@ fn action(name: &str) -> Event {
     })
 }
 
-/// The public key of the CSR `unit` has on the relation.
-fn csr_key(w: &World, unit: &str) -> Vec<u8> {
-    let csrs = list(&w.unit_csrs(unit).expect("CSRs"));
-    let csr = Csr::from_pem(
+/// The first CSR of a `certificate_signing_requests` value.
+fn first_csr(csrs: &str) -> Csr {
+    let csrs = list(csrs);
+    Csr::from_pem(
         csrs[0]["certificate_signing_request"]
             .as_str()
             .expect("pem"),
     )
-    .expect("CSR");
-    csr.public_key_der().to_vec()
+    .expect("CSR")
+}
+
+/// The public key of the CSR `unit` has on the relation.
+fn csr_key(w: &World, unit: &str) -> Vec<u8> {
+    first_csr(&w.unit_csrs(unit).expect("CSRs"))
+        .public_key_der()
+        .to_vec()
 }
 
 fn available(w: &World) -> usize {
@@ -77,13 +83,7 @@ fn a_key_the_charm_supplies_is_used_kept_out_of_secrets_and_never_regenerated() 
     *w.supplied_key.borrow_mut() = Some(key.to_pkcs8_pem().to_string());
     w.round();
     assert_eq!(available(&w), 1);
-    let csrs = list(&w.unit_csrs("req/0").expect("CSRs"));
-    let csr = Csr::from_pem(
-        csrs[0]["certificate_signing_request"]
-            .as_str()
-            .expect("pem"),
-    )
-    .expect("CSR");
+    let csr = first_csr(&w.unit_csrs("req/0").expect("CSRs"));
     let expected = crate::world::attributes("supplied.example")
         .to_csr(&key)
         .expect("CSR");
@@ -259,13 +259,7 @@ fn the_leader_moves_a_legacy_app_key_to_the_current_label_and_keeps_it() {
         );
     w.round();
     assert_eq!(available(&w), 1);
-    let csrs = list(&w.app_csrs("req/0").expect("app CSRs"));
-    let csr = Csr::from_pem(
-        csrs[0]["certificate_signing_request"]
-            .as_str()
-            .expect("pem"),
-    )
-    .expect("CSR");
+    let csr = first_csr(&w.app_csrs("req/0").expect("app CSRs"));
     let expected = crate::world::attributes("app.example")
         .to_csr(&legacy_key)
         .expect("CSR");
