@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use model::{Model, Registry, SettleOptions};
+use model::{LockKind, LockWait, Model, ModelLock, Registry, SettleOptions};
 
 use crate::ui::{self, Table};
 
@@ -73,6 +73,9 @@ pub(crate) enum ModelCommand {
     Destroy {
         /// Model name.
         name: String,
+        /// Give up waiting for the model's locks after this long (`30s`, `5m`; default: wait).
+        #[arg(long)]
+        timeout: Option<String>,
     },
     /// List models; `*` marks the current one.
     List,
@@ -106,6 +109,9 @@ pub(crate) struct Settle {
     /// Kill a hook running longer than this (`300s`, `5m`; default $JUJU_TLS_HOOK_TIMEOUT or 5m).
     #[arg(long)]
     hook_timeout: Option<String>,
+    /// Give up waiting for the model's locks after this long (`30s`, `5m`; default: wait).
+    #[arg(long)]
+    timeout: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -316,9 +322,38 @@ fn pairs(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
+fn say_waiting(pid: u32) {
+    if pid == 0 {
+        eprintln!("waiting for the model lock (held by another process)");
+    } else {
+        eprintln!("waiting for the model lock held by pid {pid}");
+    }
+}
+
+fn duration(text: &str) -> anyhow::Result<Duration> {
+    let secs = model::parse_duration(text).or_else(|_| {
+        text.parse::<i64>()
+            .map_err(|_| anyhow::anyhow!("invalid duration {text:?} (try 30s, 5m)"))
+    })?;
+    Ok(Duration::from_secs(secs.max(0) as u64))
+}
+
+fn lock_wait(timeout: Option<&str>) -> anyhow::Result<LockWait> {
+    Ok(LockWait {
+        timeout: timeout.map(duration).transpose()?,
+        notice: Some(say_waiting),
+    })
+}
+
+/// The model's change lock, for recording one change (released before settling).
+fn change_lock(model: &Model, s: &Settle) -> anyhow::Result<ModelLock> {
+    Ok(model.lock_with(LockKind::Change, lock_wait(s.timeout.as_deref())?)?)
+}
+
 fn options(s: &Settle) -> anyhow::Result<SettleOptions> {
     let mut o = SettleOptions {
         serial: s.serial,
+        lock_wait: lock_wait(s.timeout.as_deref())?,
         ..SettleOptions::default()
     };
     if let Some(j) = s.jobs {
@@ -340,11 +375,15 @@ fn options(s: &Settle) -> anyhow::Result<SettleOptions> {
 }
 
 /// Runs hooks until the model settles (unless `--no-wait`); fails naming each unit in error.
+/// SIGINT or SIGTERM meanwhile ends the running hooks (they rerun from scratch next settle)
+/// and exits 130 or 143.
 fn settle(model: &Arc<Model>, s: &Settle) -> anyhow::Result<()> {
     if s.no_wait {
         return Ok(());
     }
-    let report = model.settle(&options(s)?)?;
+    let opts = options(s)?;
+    interrupt_on_signals(model)?;
+    let report = model.settle(&opts)?;
     if !report.errors.is_empty() {
         let mut msg = String::new();
         for (unit, hook) in &report.errors {
@@ -368,6 +407,30 @@ fn settle(model: &Arc<Model>, s: &Settle) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Installs (once per process) a thread that ends the model's running hooks on SIGINT/SIGTERM,
+/// then exits as the signal would have.
+fn interrupt_on_signals(model: &Arc<Model>) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let mut result = Ok(());
+    INSTALLED.call_once(|| match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        Ok(mut signals) => {
+            let model = model.clone();
+            std::thread::spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    let ended = model.interrupt();
+                    eprintln!(
+                        "juju-tls: interrupted; ended {ended} running hook(s), which run again from the start on the next `wait`"
+                    );
+                    std::process::exit(128 + sig);
+                }
+            });
+        }
+        Err(e) => result = Err(anyhow::anyhow!("installing signal handlers: {e}")),
+    });
+    result
+}
+
 /// Runs a verb.
 pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     let registry = Registry::from_env();
@@ -377,12 +440,8 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 registry.add(&name)?;
                 eprintln!("Added model {name:?} (now current)");
             }
-            ModelCommand::Destroy { name } => {
-                let model = registry.open(Some(&name))?;
-                let lock = model.lock()?;
-                drop(model);
-                registry.destroy(&name)?;
-                drop(lock);
+            ModelCommand::Destroy { name, timeout } => {
+                registry.destroy_with(&name, lock_wait(timeout.as_deref())?)?;
                 eprintln!("Destroyed model {name:?}");
             }
             ModelCommand::List => {
@@ -403,9 +462,10 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         },
         Command::Deploy(d) => {
             let model = open(&d.target)?;
-            let _lock = model.lock()?;
             let config = pairs(&d.config)?;
+            let lock = change_lock(&model, &d.settle)?;
             let app = model.deploy(&d.charm, d.app.as_deref(), d.num_units, &config)?;
+            drop(lock);
             eprintln!(
                 "Deployed {app:?} ({} unit{})",
                 d.num_units,
@@ -415,43 +475,49 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::AddUnit(a) => {
             let model = open(&a.target)?;
-            let _lock = model.lock()?;
+            let lock = change_lock(&model, &a.settle)?;
             let units = model.add_units(&a.app, a.num_units)?;
+            drop(lock);
             eprintln!("Added {}", units.join(", "));
             settle(&model, &a.settle)?;
         }
         Command::RemoveUnit(r) => {
             let model = open(&r.target)?;
-            let _lock = model.lock()?;
+            let lock = change_lock(&model, &r.settle)?;
             for u in &r.units {
                 model.remove_unit(u)?;
             }
+            drop(lock);
             settle(&model, &r.settle)?;
         }
         Command::RemoveApplication(a) => {
             let model = open(&a.target)?;
-            let _lock = model.lock()?;
+            let lock = change_lock(&model, &a.settle)?;
             model.remove_application(&a.app)?;
+            drop(lock);
             settle(&model, &a.settle)?;
         }
         Command::Refresh(r) => {
             let model = open(&r.target)?;
-            let _lock = model.lock()?;
             let config = pairs(&r.config)?;
+            let lock = change_lock(&model, &r.settle)?;
             model.refresh(&r.app, &r.path, &config)?;
+            drop(lock);
             settle(&model, &r.settle)?;
         }
         Command::Integrate(p) => {
             let model = open(&p.target)?;
-            let _lock = model.lock()?;
+            let lock = change_lock(&model, &p.settle)?;
             let id = model.integrate(&p.a, &p.b)?;
+            drop(lock);
             eprintln!("Integrated {} and {} (relation {id})", p.a, p.b);
             settle(&model, &p.settle)?;
         }
         Command::RemoveRelation(p) => {
             let model = open(&p.target)?;
-            let _lock = model.lock()?;
+            let lock = change_lock(&model, &p.settle)?;
             model.remove_relation(&p.a, &p.b)?;
+            drop(lock);
             settle(&model, &p.settle)?;
         }
         Command::Config(c) => {
@@ -486,14 +552,16 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let _lock = model.lock()?;
+            let lock = change_lock(&model, &c.settle)?;
             model.set_config(&c.app, &pairs(&c.pairs)?, &c.reset)?;
+            drop(lock);
             settle(&model, &c.settle)?;
         }
         Command::Run(r) => {
             let model = open(&r.target)?;
-            let _lock = model.lock()?;
+            let lock = change_lock(&model, &r.settle)?;
             let id = model.queue_action(&r.unit, &r.action, &pairs(&r.params)?)?;
+            drop(lock);
             if r.settle.no_wait {
                 println!("{id}");
                 return Ok(ExitCode::SUCCESS);
@@ -580,18 +648,18 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Advance(a) => {
             let model = open(&a.target)?;
-            let _lock = model.lock()?;
             let secs = model::parse_duration(&a.duration)?;
             if model::faketime_library().is_none() {
                 return Err(model::Error::from(model::UsageError::NoFaketime).into());
             }
+            let lock = change_lock(&model, &a.settle)?;
             let now = model.advance(secs)?;
+            drop(lock);
             eprintln!("Virtual time is now {}", time_text(now));
             settle(&model, &a.settle)?;
         }
         Command::Wait(w) => {
             let model = open(&w.target)?;
-            let _lock = model.lock()?;
             settle(
                 &model,
                 &Settle {
@@ -602,14 +670,16 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Resolve(u) => {
             let model = open(&u.target)?;
-            let _lock = model.lock()?;
+            let lock = change_lock(&model, &u.settle)?;
             model.resolve(&u.unit)?;
+            drop(lock);
             settle(&model, &u.settle)?;
         }
         Command::SetLeader(u) => {
             let model = open(&u.target)?;
-            let _lock = model.lock()?;
+            let lock = change_lock(&model, &u.settle)?;
             model.set_leader(&u.unit)?;
+            drop(lock);
             settle(&model, &u.settle)?;
         }
     }

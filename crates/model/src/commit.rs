@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use crate::context::HookContext;
@@ -76,8 +76,11 @@ pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Re
             finish_action(c, id, status, &message, &pending.action_results, outcome)?;
         }
         react(c, ctx, now)?;
-        log_hook(c, now, unit, &hook.hook, outcome, &pending.error_lines)
+        log_hook(c, now, unit, &hook.hook, outcome, &pending.error_lines)?;
+        crate::failpoints::hit("commit");
+        Ok(())
     })?;
+    crate::failpoints::hit("after-commit");
     match hook.hook.as_str() {
         "stop" => crate::workloads::kill_unit(model, unit),
         "remove" => {
@@ -167,6 +170,10 @@ fn log_hook(
     c.execute(
         "INSERT INTO hook_log(at,unit,hook,code,millis,output) VALUES(?1,?2,?3,?4,?5,?6)",
         params![now, unit, hook, code, o.elapsed.as_millis() as i64, output],
+    )?;
+    c.execute(
+        "DELETE FROM hook_log WHERE id <= last_insert_rowid() - ?1",
+        [store::LOG_CAP],
     )?;
     Ok(())
 }
@@ -382,6 +389,7 @@ fn react(c: &Connection, ctx: &HookContext, now: i64) -> Result<()> {
             let app = &ctx.app.name;
             let dying: bool = c
                 .query_row("SELECT dying FROM apps WHERE name=?1", [app], |r| r.get(0))
+                .optional()?
                 .unwrap_or(false);
             if dying && store::app_units(c, app)?.is_empty() {
                 delete_app(c, app)?;

@@ -20,6 +20,46 @@ pub enum Error {
     /// The SQLite store failed.
     #[error("model store: {0}")]
     Store(#[from] rusqlite::Error),
+    /// A stored cell does not decode: the store was damaged or written by something else.
+    /// Nothing is rewritten from a default.
+    #[error("model store: table {table}, row {row}, column {column} does not decode: {reason}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The row's key.
+        row: String,
+        /// The column.
+        column: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The store was made by a newer `juju-tls` whose schema this binary does not know.
+    #[error(
+        "{}: written by a newer juju-tls (store schema {found}; this binary knows up to {known}); use that version or destroy the model",
+        path.display()
+    )]
+    NewerStore {
+        /// The store file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest this binary knows.
+        known: i64,
+    },
+    /// Every loopback block a model can lease is taken.
+    #[error("no free loopback address block: {0}")]
+    NoAddressBlock(String),
+    /// A lock was not obtained within the timeout.
+    #[error("timed out after {secs}s waiting for the model lock held by pid {holder}")]
+    LockTimeout {
+        /// The timeout.
+        secs: u64,
+        /// Who holds it (0 when unknown).
+        holder: u32,
+    },
+    /// A signal or a failpoint ended the settle; interrupted hooks rerun from scratch.
+    #[error("interrupted: the running hooks were ended and will rerun from scratch")]
+    Interrupted,
     /// A file or process operation failed.
     #[error("{context} {}: {source}", path.display())]
     Io {
@@ -114,6 +154,12 @@ pub enum UsageError {
     /// The unit is not in error, so there is nothing to resolve.
     #[error("unit \"{0}\" is not in error")]
     NotInError(String),
+    /// The model is being destroyed.
+    #[error("model \"{0}\" is being destroyed")]
+    ModelDying(String),
+    /// The model has no room for more unit addresses.
+    #[error("model has no free unit address left (at most {0} units over its life)")]
+    UnitAddressesExhausted(i64),
     /// The virtual clock needs libfaketime, which is not installed.
     #[error(
         "libfaketime is not installed (apt-get install libfaketime): charms cannot see the virtual clock"

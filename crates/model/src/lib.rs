@@ -36,12 +36,15 @@
 //! ```
 #![deny(missing_docs)]
 
+mod addresses;
 mod charm;
 mod clock;
 mod commit;
 mod context;
 mod error;
+mod failpoints;
 pub mod hook_tool_server;
+mod locks;
 mod model;
 mod names;
 mod registry;
@@ -56,10 +59,13 @@ mod tools;
 mod views;
 mod workloads;
 
+pub use addresses::LEASE_DIR_ENV;
 pub use charm::{ActionSpec, CharmMeta, ConfigOption, Endpoint, Role};
 pub use clock::{faketime_library, parse_duration, parse_expiry};
 pub use error::{CharmError, Error, Result, UsageError};
-pub use model::{ConfigEntry, Model, ModelLock};
+pub use failpoints::FAILPOINT_ENV;
+pub use locks::{LockKind, LockWait, ModelLock};
+pub use model::{ConfigEntry, Model};
 pub use registry::{DATA_DIR_ENV, Registry};
 pub use runner::{JUJU_VERSION, TOOL_BINARY_ENV, TOOL_NAMES, tool_binary};
 pub use scheduler::{HookRecord, SettleOptions, SettleReport};

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, params};
@@ -12,8 +13,9 @@ use serde_json::Value;
 use crate::charm::{self, CharmMeta, Role};
 use crate::clock;
 use crate::error::{Error, Result, UsageError};
-use crate::names;
+use crate::locks::{self, LockKind, LockWait, ModelLock};
 use crate::store::{self, Hook};
+use crate::{addresses, failpoints, names};
 
 /// Seconds between two update-status hooks (Juju's default `update-status-hook-interval`).
 pub(crate) const UPDATE_STATUS_INTERVAL: i64 = 300;
@@ -25,32 +27,54 @@ pub struct Model {
     dir: PathBuf,
     uuid: String,
     conn: Mutex<Connection>,
+    /// Process groups of the hooks this process runs, by hook seq.
+    running: Mutex<BTreeMap<i64, i32>>,
+    /// Set by [`Model::interrupt`]: running hooks are being ended, nothing is recorded for them.
+    stopping: AtomicBool,
 }
 
 impl Model {
     pub(crate) fn create(name: &str, dir: &Path) -> Result<Self> {
         let conn = store::open(&dir.join("model.db"))?;
         let uuid = new_uuid();
+        let block = addresses::acquire(dir, &uuid, None)?;
         store::set_meta(&conn, "name", name)?;
         store::set_meta(&conn, "uuid", &uuid)?;
         store::set_meta(&conn, "clock_offset", "0")?;
+        store::set_meta(&conn, "address_block", &block.to_string())?;
         clock::write_offset_file(&dir.join("faketime"), 0)?;
         Ok(Self {
             name: name.to_owned(),
             dir: dir.to_owned(),
             uuid,
             conn: Mutex::new(conn),
+            running: Mutex::new(BTreeMap::new()),
+            stopping: AtomicBool::new(false),
         })
     }
 
     pub(crate) fn open(name: &str, dir: &Path) -> Result<Self> {
         let conn = store::open(&dir.join("model.db"))?;
-        let uuid = store::meta(&conn, "uuid")?.unwrap_or_default();
+        let uuid = store::meta(&conn, "uuid")?.ok_or_else(|| Error::Corrupt {
+            table: "meta",
+            row: "uuid".into(),
+            column: "value",
+            reason: "missing".into(),
+        })?;
+        // A model made before address leases gets its block the first time it is opened.
+        if store::meta_int(&conn, "address_block")?.is_none()
+            && !dir.join(locks::TOMBSTONE).exists()
+        {
+            let block = addresses::acquire(dir, &uuid, None)?;
+            store::set_meta(&conn, "address_block", &block.to_string())?;
+        }
         Ok(Self {
             name: name.to_owned(),
             dir: dir.to_owned(),
             uuid,
             conn: Mutex::new(conn),
+            running: Mutex::new(BTreeMap::new()),
+            stopping: AtomicBool::new(false),
         })
     }
 
@@ -102,19 +126,116 @@ impl Model {
         self.dir.join("faketime")
     }
 
-    /// Takes the model's lock: one process changes the model and runs its hooks at a time;
-    /// `status` and other readers never take it.
+    /// Takes the model's change lock, waiting as long as it takes: one process records a change
+    /// at a time; `status` and other readers never take it. Settling takes its own lock.
     pub fn lock(&self) -> Result<ModelLock> {
-        let path = self.dir.join("lock");
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("opening", &path, e))?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| Error::io("locking", &path, e.into()))?;
-        Ok(ModelLock { _file: file })
+        self.lock_with(LockKind::Change, LockWait::default())
+    }
+
+    /// Takes one of the model's locks (see [`LockKind`]), waiting as `wait` says. Fails when
+    /// the model is being destroyed. Taking the change lock also makes sure the model still
+    /// holds its address lease.
+    pub fn lock_with(&self, kind: LockKind, wait: LockWait) -> Result<ModelLock> {
+        let lock = locks::take(&self.dir, &self.name, kind, wait, false)?;
+        if kind == LockKind::Change {
+            let db = self.db();
+            if let Some(block) = store::meta_int(&db, "address_block")? {
+                let now = addresses::ensure(&self.dir, &self.uuid, block)?;
+                if now != block {
+                    store::set_meta(&db, "address_block", &now.to_string())?;
+                }
+            }
+        }
+        Ok(lock)
+    }
+
+    /// Records a started hook's process group (in the store, for a settle after a crash, and
+    /// here, for [`Model::interrupt`]).
+    pub(crate) fn hook_started(&self, seq: i64, pgid: i32) -> Result<()> {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(seq, pgid);
+        self.db()
+            .execute("UPDATE hooks SET pgid=?2 WHERE seq=?1", params![seq, pgid])?;
+        Ok(())
+    }
+
+    /// Forgets a hook's process group once it has been waited for.
+    pub(crate) fn hook_ended(&self, seq: i64) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&seq);
+    }
+
+    /// Whether [`Model::interrupt`] was called.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Ends the hooks this process is running (SIGINT/SIGTERM to a settling `juju-tls`): their
+    /// process groups are killed and the hooks marked not running, so the next settle runs them
+    /// again from scratch; nothing they buffered is committed. Returns how many were ended.
+    /// The caller is expected to exit soon after.
+    pub fn interrupt(&self) -> usize {
+        self.stopping.store(true, Ordering::SeqCst);
+        let groups: Vec<(i64, i32)> = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(s, g)| (*s, *g))
+            .collect();
+        for (_, pgid) in &groups {
+            crate::workloads::kill_group(*pgid);
+        }
+        let db = self.db();
+        for (seq, _) in &groups {
+            let _ = db.execute("UPDATE hooks SET running=0, pgid=NULL WHERE seq=?1", [seq]);
+        }
+        groups.len()
+    }
+
+    /// The lease of the model's address block, if it holds one.
+    pub(crate) fn address_block(&self) -> Result<Option<i64>> {
+        store::meta_int(&self.db(), "address_block")
+    }
+
+    /// Stages a unit's files (its charm copy and tool links) unless they are there: staged in a
+    /// temporary directory and renamed into place, so a crash never leaves half a copy that
+    /// looks complete, and two processes staging at once do not mix their copies.
+    pub(crate) fn stage_unit(&self, unit: &str, charm_dir: &Path) -> Result<()> {
+        let dest = self.unit_dir(unit).join("charm");
+        if !dest.exists() {
+            if !charm_dir.is_dir() {
+                return Err(Error::io(
+                    "reading the charm directory",
+                    charm_dir,
+                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                ));
+            }
+            let tmp = self
+                .unit_dir(unit)
+                .join(format!("charm.staging-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&tmp);
+            charm::install_unit_copy(charm_dir, &tmp)?;
+            if let Err(e) = fs::rename(&tmp, &dest) {
+                let _ = fs::remove_dir_all(&tmp);
+                if !dest.exists() {
+                    return Err(Error::io("moving", &tmp, e));
+                }
+            }
+        }
+        if !self
+            .unit_dir(unit)
+            .join("tools")
+            .join(crate::runner::TOOL_NAMES[0])
+            .exists()
+        {
+            self.install_tools(unit)?;
+        }
+        Ok(())
     }
 
     // ---- verbs ---------------------------------------------------------------------------
@@ -153,7 +274,7 @@ impl Model {
             let num: i64 = c.query_row("SELECT COALESCE(MAX(num),0)+1 FROM apps", [], |r| r.get(0))?;
             c.execute(
                 "INSERT INTO apps(name,num,charm_dir,meta,config) VALUES(?1,?2,?3,?4,?5)",
-                params![app, num, dir.to_string_lossy(), serde_json::to_string(&meta).unwrap_or_default(), serde_json::to_string(&set).unwrap_or_default()],
+                params![app, num, dir.to_string_lossy(), store::encode("apps", &app, "meta", &meta)?, store::encode("apps", &app, "config", &set)?],
             )?;
             for ep in meta.endpoints.iter().filter(|e| e.role == Role::Peers) {
                 let id = store::next_counter(c, "relation")?;
@@ -199,6 +320,8 @@ impl Model {
             store::app(&self.db(), app)?.ok_or_else(|| UsageError::UnknownApp(app.to_owned()))?;
         let mut added = Vec::new();
         for _ in 0..count {
+            // The unit and its start-up hooks in one transaction: a crash leaves either no
+            // unit or one with all its hooks (its files are staged again if missing).
             let name = self.tx(|c| {
                 let n: i64 =
                     c.query_row("SELECT next_unit FROM apps WHERE name=?1", [app], |r| {
@@ -214,15 +337,21 @@ impl Model {
                     [app],
                     |r| r.get(0),
                 )?;
+                let k = store::next_counter(c, "address")?;
+                if k >= addresses::UNITS_PER_MODEL {
+                    return Err(
+                        UsageError::UnitAddressesExhausted(addresses::UNITS_PER_MODEL).into(),
+                    );
+                }
                 c.execute(
-                    "INSERT INTO units(name,app,num,leader) VALUES(?1,?2,?3,?4)",
-                    params![name, app, n, !has_leader],
+                    "INSERT INTO units(name,app,num,leader,addr_index) VALUES(?1,?2,?3,?4,?5)",
+                    params![name, app, n, !has_leader, k],
                 )?;
+                queue_startup(c, &name)?;
                 Ok(name)
             })?;
-            charm::install_unit_copy(Path::new(&a.charm_dir), &self.unit_dir(&name).join("charm"))?;
-            self.install_tools(&name)?;
-            self.tx(|c| queue_startup(c, &name))?;
+            failpoints::hit("add-unit");
+            self.stage_unit(&name, Path::new(&a.charm_dir))?;
             added.push(name);
         }
         Ok(added)
@@ -459,7 +588,7 @@ impl Model {
         self.tx(|c| {
             c.execute(
                 "UPDATE apps SET config=?2 WHERE name=?1",
-                params![app, serde_json::to_string(&config).unwrap_or_default()],
+                params![app, store::encode("apps", app, "config", &config)?],
             )?;
             for u in store::app_units(c, app)?.into_iter().filter(|u| !u.dying) {
                 store::enqueue(
@@ -554,9 +683,9 @@ impl Model {
                 params![
                     app,
                     dir.to_string_lossy(),
-                    serde_json::to_string(&meta).unwrap_or_default(),
+                    store::encode("apps", app, "meta", &meta)?,
                     rev,
-                    serde_json::to_string(&settings).unwrap_or_default()
+                    store::encode("apps", app, "config", &settings)?
                 ],
             )?;
             for u in units.iter().filter(|u| !u.dying) {
@@ -703,21 +832,13 @@ impl Model {
 
 /// The clock offset read through a connection the caller already holds.
 pub(crate) fn clock_offset_in(c: &Connection) -> Result<i64> {
-    Ok(store::meta(c, "clock_offset")?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
+    Ok(store::meta_int(c, "clock_offset")?.unwrap_or(0))
 }
 
 /// Virtual time now, through a connection the caller already holds (the store mutex is not
 /// re-entrant).
 pub(crate) fn now_in(c: &Connection) -> Result<i64> {
     Ok(clock::real_now() + clock_offset_in(c)?)
-}
-
-/// The lock of a model; released when dropped.
-#[derive(Debug)]
-pub struct ModelLock {
-    _file: fs::File,
 }
 
 /// One config option as `config APP` shows it.

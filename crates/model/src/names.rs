@@ -46,16 +46,6 @@ pub(crate) fn split_unit(name: &str) -> Result<(&str, i64)> {
     Ok((app, n))
 }
 
-/// The loopback address of a unit: `127.0.<app>.<unit+1>`, its private and ingress address.
-/// Nothing ever targets real private ranges on these machines.
-pub(crate) fn unit_address(app_num: i64, unit_num: i64) -> String {
-    format!(
-        "127.0.{}.{}",
-        app_num.clamp(0, 255),
-        (unit_num + 1).clamp(1, 255)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +59,5 @@ mod tests {
         assert!(check_app("a-").is_err());
         assert_eq!(split_unit("web/3").unwrap(), ("web", 3));
         assert!(split_unit("web").is_err());
-        assert_eq!(unit_address(1, 0), "127.0.1.1");
     }
 }

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, UsageError};
+use crate::locks::{self, LockKind, LockWait};
 use crate::model::Model;
 
 /// The environment variable that overrides where models are kept.
@@ -71,6 +72,9 @@ impl Registry {
         if !dir.join("model.db").exists() {
             return Err(UsageError::UnknownModel(name).into());
         }
+        if dir.join(locks::TOMBSTONE).exists() {
+            return Err(UsageError::ModelDying(name).into());
+        }
         Model::open(&name, &dir)
     }
 
@@ -115,13 +119,38 @@ impl Registry {
         fs::write(&path, format!("{name}\n")).map_err(|e| Error::io("writing", path, e))
     }
 
-    /// Ends every workload of the model, then deletes it.
+    /// Destroys a model: under its change lock the model is tombstoned first (from then on every
+    /// verb on it fails cleanly, a deploy that was waiting for the lock included); then, under
+    /// its settle lock (a settling process finishes first; `wait` says whom it waits for), every
+    /// workload is ended, its address lease released and its directory deleted. A destroy that
+    /// dies midway is finished by running it again.
     pub fn destroy(&self, name: &str) -> Result<()> {
-        let model = self.open(Some(name))?;
-        model.kill_all_workloads();
-        drop(model);
+        self.destroy_with(name, LockWait::default())
+    }
+
+    /// [`Registry::destroy`], waiting for the model's locks as `wait` says.
+    pub fn destroy_with(&self, name: &str, wait: LockWait) -> Result<()> {
+        crate::names::check_model(name)?;
         let dir = self.model_dir(name);
+        if !dir.join("model.db").exists() {
+            return Err(UsageError::UnknownModel(name.to_owned()).into());
+        }
+        let change = locks::take(&dir, name, LockKind::Change, wait, true)?;
+        let tomb = dir.join(locks::TOMBSTONE);
+        fs::write(&tomb, format!("{}\n", std::process::id()))
+            .map_err(|e| Error::io("writing", &tomb, e))?;
+        let settle = locks::take(&dir, name, LockKind::Settle, wait, true)?;
+        let model = Model::open(name, &dir)?;
+        model.kill_all_workloads();
+        let block = model.address_block()?;
+        let uuid = model.uuid().to_owned();
+        drop(model);
+        if let Some(block) = block {
+            crate::addresses::release(&dir, &uuid, block);
+        }
         fs::remove_dir_all(&dir).map_err(|e| Error::io("removing", &dir, e))?;
+        drop(settle);
+        drop(change);
         if self.current()?.is_none() {
             let _ = fs::remove_file(self.root.join("current-model"));
         }

@@ -200,10 +200,32 @@ pub(crate) fn environment(l: &Launch<'_>) -> Vec<(String, String)> {
     env
 }
 
-/// Runs the hook and waits for it (or its timeout).
+/// A hook that could not start: it fails with `why` as its output.
+pub(crate) fn not_started(why: String, started: Instant) -> Outcome {
+    Outcome {
+        code: Some(1),
+        timed_out: false,
+        stdout: String::new(),
+        stderr: format!("{why}\n"),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Runs the hook and waits for it (or its timeout). The hook's process group is recorded in
+/// the store while it runs, so a later settle can end it if this process dies.
 pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
     let charm_dir = l.model.unit_dir(&l.unit.name).join("charm");
     let started = Instant::now();
+    if !charm_dir.is_dir() {
+        // Never a silent success: the hook did not run.
+        return Ok(not_started(
+            format!(
+                "the unit's charm directory {} is missing",
+                charm_dir.display()
+            ),
+            started,
+        ));
+    }
     let Some(exe) = handler(&charm_dir, &l.hook.hook) else {
         return Ok(Outcome {
             code: Some(0),
@@ -229,6 +251,9 @@ pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().map_err(|e| Error::io("running", &exe, e))?;
     let pid = child.id();
+    // process_group(0): the hook leads its own group, whose id is its pid.
+    let recorded = l.model.hook_started(l.hook.seq, pid as i32);
+    crate::failpoints::hit("settle");
     let (tx, rx) = mpsc::channel();
     let waiter = std::thread::spawn(move || {
         let status = child.wait();
@@ -249,6 +274,8 @@ pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
         )
     })?;
     let status = status.map_err(|e| Error::io("waiting for", &exe, e))?;
+    l.model.hook_ended(l.hook.seq);
+    recorded?;
     let read =
         |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
     Ok(Outcome {

@@ -14,6 +14,7 @@ use crate::commit;
 use crate::context::HookContext;
 use crate::error::{Result, UsageError};
 use crate::hook_tool_server::Server;
+use crate::locks::{LockKind, LockWait};
 use crate::model::Model;
 use crate::runner::{self, Launch};
 use crate::store::{self, Hook};
@@ -27,6 +28,8 @@ pub struct SettleOptions {
     pub jobs: usize,
     /// A hook running longer is killed (its process group) and the unit goes to error.
     pub hook_timeout: Duration,
+    /// How to wait for the settle lock when another process is settling the model.
+    pub lock_wait: LockWait,
 }
 
 impl Default for SettleOptions {
@@ -38,6 +41,7 @@ impl Default for SettleOptions {
             serial: false,
             jobs,
             hook_timeout: Duration::from_secs(300),
+            lock_wait: LockWait::default(),
         }
     }
 }
@@ -78,10 +82,8 @@ impl Model {
             report.errors = self.errors()?;
             return Ok(report);
         }
-        // Hooks left marked running by a process that died are simply pending again: only the
-        // holder of the model lock runs hooks.
-        self.db()
-            .execute("UPDATE hooks SET running=0 WHERE running=1", [])?;
+        let _lock = self.lock_with(LockKind::Settle, opts.lock_wait)?;
+        self.end_interrupted()?;
         let server = Arc::new(Server::start(self.clone())?);
         let jobs = if opts.serial { 1 } else { opts.jobs.max(1) };
         let (tx, rx) = mpsc::channel::<Result<HookRecord>>();
@@ -133,6 +135,40 @@ impl Model {
         }
         report.errors = self.errors()?;
         Ok(report)
+    }
+
+    /// Hooks left marked running by a settling process that died: only the holder of the
+    /// settle lock runs hooks, so they are not running for anyone now, though their processes
+    /// may be. Each one's recorded process group is killed (when its members are still the
+    /// unit's hook), then the hook is pending again and reruns from scratch: nothing it
+    /// buffered was committed.
+    fn end_interrupted(&self) -> Result<()> {
+        let stale: Vec<(i64, String, String, Option<i32>)> = {
+            let db = self.db();
+            let mut st =
+                db.prepare("SELECT seq, unit, hook, pgid FROM hooks WHERE running=1 ORDER BY seq")?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (seq, unit, hook, pgid) in stale {
+            if let Some(pgid) = pgid {
+                if crate::workloads::group_is_units(pgid, self.uuid(), &unit) {
+                    crate::workloads::kill_group(pgid);
+                }
+            }
+            self.tx(|c| {
+                c.execute("UPDATE hooks SET running=0, pgid=NULL WHERE seq=?1", [seq])?;
+                let now = crate::model::now_in(c)?;
+                store::log(
+                    c,
+                    now,
+                    &unit,
+                    "WARNING",
+                    &format!("hook {hook} was interrupted (its juju-tls process ended); running it again from the start"),
+                )
+            })?;
+        }
+        Ok(())
     }
 
     /// Units in error and their failed hooks.
@@ -192,6 +228,9 @@ impl Model {
             (unit, app, relation, label, endpoint)
         };
         self.before_hook(&hook, &unit, relation.as_ref())?;
+        // A unit whose files were never staged (a crash right after add-unit recorded it) gets
+        // them now; a charm that cannot be staged fails the hook.
+        let staged = self.stage_unit(&unit.name, std::path::Path::new(&app.charm_dir));
         let context_id = format!("{}-{}-{}", unit.name, hook.hook.replace('/', "-"), hook.seq);
         let ctx = Arc::new(HookContext::new(
             context_id.clone(),
@@ -212,9 +251,19 @@ impl Model {
             secret_label: &label,
             endpoint: &endpoint,
         };
-        let outcome = runner::run(&launch);
+        let outcome = match staged {
+            Ok(()) => runner::run(&launch),
+            Err(e) => Ok(runner::not_started(
+                format!("cannot stage the unit's charm: {e}"),
+                std::time::Instant::now(),
+            )),
+        };
         server.unregister(&context_id);
         let outcome = outcome?;
+        if self.stopping() {
+            // Interrupted: the hook reruns from scratch next settle; nothing is recorded.
+            return Err(crate::error::Error::Interrupted);
+        }
         let (calls, serving) = {
             let p = ctx.pending();
             (p.calls, p.serving)
@@ -273,8 +322,7 @@ impl Model {
             if let (Some(r), true) = (relation, hook.hook.ends_with("-relation-created")) {
                 let key = format!("seeded:{}:{}", r.id, unit.name);
                 if store::meta(c, &key)?.is_none() {
-                    let app_num: i64 = c.query_row("SELECT num FROM apps WHERE name=?1", [&unit.app], |r| r.get(0))?;
-                    let addr = crate::names::unit_address(app_num, unit.num);
+                    let addr = unit.address.clone();
                     for (k, v) in [("egress-subnets", format!("{addr}/32")), ("ingress-address", addr.clone()), ("private-address", addr.clone())] {
                         c.execute("INSERT OR REPLACE INTO bags(relation_id,owner,key,value) VALUES(?1,?2,?3,?4)", params![r.id, unit.name, k, v])?;
                     }

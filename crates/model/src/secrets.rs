@@ -50,7 +50,7 @@ fn load(c: &Connection, xid: &str) -> std::result::Result<Option<View>, ToolErro
              FROM secrets s JOIN secret_revisions r ON r.xid=s.xid AND r.rev=s.latest WHERE s.xid=?1",
             [xid],
             |r| {
-                Ok(View {
+                Ok((View {
                     xid: xid.to_owned(),
                     owner_app: r.get(0)?,
                     owner_unit: r.get(1)?,
@@ -58,17 +58,27 @@ fn load(c: &Connection, xid: &str) -> std::result::Result<Option<View>, ToolErro
                     description: r.get(3)?,
                     rotate: r.get(4)?,
                     latest: r.get(5)?,
-                    content: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+                    content: BTreeMap::new(),
                     expiry: r.get(7)?,
                     pending_content: None,
                     label_changed: false,
                     removed: false,
-                })
+                }, r.get::<_, i64>(5)?, r.get::<_, String>(6)?))
             },
         )
         .optional()
         .map_err(store_err)?;
-    Ok(row)
+    row.map(|(mut v, rev, content)| {
+        v.content = store::decode(
+            "secret_revisions",
+            &format!("{xid}/{rev}"),
+            "content",
+            &content,
+        )
+        .map_err(store_err)?;
+        Ok(v)
+    })
+    .transpose()
 }
 
 /// The secret after this hook's buffered operations.
@@ -395,7 +405,13 @@ fn consumer_read(
         .map_err(store_err)?
         .ok_or_else(|| ToolError::runtime(msg::secret_not_found(&v.xid)))?;
     queue_obsolete(c).map_err(store_err)?;
-    Ok(serde_json::from_str(&raw).unwrap_or_default())
+    store::decode(
+        "secret_revisions",
+        &format!("{}/{rev}", v.xid),
+        "content",
+        &raw,
+    )
+    .map_err(store_err)
 }
 
 /// Resolves a label: an owner label of the application's secrets first, then a consumer label
@@ -587,8 +603,12 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
                 };
                 if let Some(content) = content {
                     let text = serde_json::to_string(content).unwrap_or_default();
-                    let current: BTreeMap<String, String> =
-                        serde_json::from_str(&latest_content).unwrap_or_default();
+                    let current: BTreeMap<String, String> = store::decode(
+                        "secret_revisions",
+                        &format!("{xid}/{latest}"),
+                        "content",
+                        &latest_content,
+                    )?;
                     if new_revs.contains(xid) {
                         c.execute(
                             "UPDATE secret_revisions SET content=?3 WHERE xid=?1 AND rev=?2",

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::charm::CharmMeta;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS units(
   started INTEGER NOT NULL DEFAULT 0, status_ever_set INTEGER NOT NULL DEFAULT 0,
   status TEXT NOT NULL DEFAULT 'waiting', message TEXT NOT NULL DEFAULT 'agent initialising',
   agent TEXT NOT NULL DEFAULT 'allocating', error_hook TEXT, version TEXT NOT NULL DEFAULT '',
-  update_status_due INTEGER);
+  update_status_due INTEGER, addr_index INTEGER);
 CREATE TABLE IF NOT EXISTS relations(
   id INTEGER PRIMARY KEY, app_a TEXT NOT NULL, ep_a TEXT NOT NULL, app_b TEXT NOT NULL,
   ep_b TEXT NOT NULL, interface TEXT NOT NULL, peer INTEGER NOT NULL, dying INTEGER NOT NULL DEFAULT 0);
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS hooks(
   seq INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, hook TEXT NOT NULL,
   relation_id INTEGER, remote_unit TEXT NOT NULL DEFAULT '', remote_app TEXT NOT NULL DEFAULT '',
   departing TEXT NOT NULL DEFAULT '', secret TEXT, secret_rev INTEGER, action_id INTEGER,
-  failed INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0);
+  failed INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, pgid INTEGER);
 CREATE TABLE IF NOT EXISTS actions(
   id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, name TEXT NOT NULL, params TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'pending', message TEXT NOT NULL DEFAULT '', results TEXT NOT NULL DEFAULT '{}',
@@ -65,23 +65,124 @@ CREATE TABLE IF NOT EXISTS log(
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, unit TEXT NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
 "#;
 
-/// Opens (creating if needed) the store of one model.
+/// The schema this binary writes (`PRAGMA user_version`). 0: stores made before versioning
+/// (migrated); 1: hooks have `running`; 2: units have `addr_index`, hooks `pgid`.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
+
+/// Rows kept in each of `log` and `hook_log`: older ones are dropped as new ones come, so a
+/// long-lived model's store stays bounded.
+pub(crate) const LOG_CAP: i64 = 10_000;
+
+/// Opens (creating if needed) the store of one model, migrating one made by an older binary and
+/// refusing one made by a newer.
 pub(crate) fn open(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(SCHEMA)?;
-    // Stores made before hooks had a `running` flag.
-    let has_running: bool = conn.query_row(
-        "SELECT COUNT(*)>0 FROM pragma_table_info('hooks') WHERE name='running'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_running {
-        conn.execute_batch("ALTER TABLE hooks ADD COLUMN running INTEGER NOT NULL DEFAULT 0")?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::NewerStore {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version < SCHEMA_VERSION {
+        migrate(&mut conn)?;
     }
     Ok(conn)
+}
+
+/// Brings a store to [`SCHEMA_VERSION`] in one transaction: missing tables and columns are
+/// added, existing units are numbered for addresses in (application, unit) order.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Another process may have migrated while we waited for the write lock.
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    tx.execute_batch(SCHEMA)?;
+    let has = |table: &str, column: &str| -> rusqlite::Result<bool> {
+        tx.query_row(
+            "SELECT COUNT(*)>0 FROM pragma_table_info(?1) WHERE name=?2",
+            [table, column],
+            |r| r.get(0),
+        )
+    };
+    if !has("hooks", "running")? {
+        tx.execute_batch("ALTER TABLE hooks ADD COLUMN running INTEGER NOT NULL DEFAULT 0")?;
+    }
+    if !has("hooks", "pgid")? {
+        tx.execute_batch("ALTER TABLE hooks ADD COLUMN pgid INTEGER")?;
+    }
+    if !has("units", "addr_index")? {
+        tx.execute_batch("ALTER TABLE units ADD COLUMN addr_index INTEGER")?;
+    }
+    let unnumbered: Vec<String> = {
+        let mut st = tx.prepare(
+            "SELECT u.name FROM units u JOIN apps a ON a.name=u.app \
+             WHERE u.addr_index IS NULL ORDER BY a.num, u.num",
+        )?;
+        st.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for unit in unnumbered {
+        let k = next_counter(&tx, "address")?;
+        tx.execute(
+            "UPDATE units SET addr_index=?2 WHERE name=?1",
+            params![unit, k],
+        )?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Decodes a JSON cell. A cell that does not decode is an error naming its table, row and
+/// column: a default would be written back by the next change and lose what was there.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    row: &str,
+    column: &'static str,
+    text: &str,
+) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt {
+        table,
+        row: row.to_owned(),
+        column,
+        reason: e.to_string(),
+    })
+}
+
+/// Encodes a value for a JSON cell.
+pub(crate) fn encode<T: serde::Serialize>(
+    table: &'static str,
+    row: &str,
+    column: &'static str,
+    value: &T,
+) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Corrupt {
+        table,
+        row: row.to_owned(),
+        column,
+        reason: format!("cannot encode: {e}"),
+    })
+}
+
+/// Parses an integer kept as text in `meta`.
+pub(crate) fn meta_int(c: &Connection, key: &str) -> Result<Option<i64>> {
+    meta(c, key)?
+        .map(|v| {
+            v.trim().parse::<i64>().map_err(|e| Error::Corrupt {
+                table: "meta",
+                row: key.to_owned(),
+                column: "value",
+                reason: format!("{v:?} is not an integer: {e}"),
+            })
+        })
+        .transpose()
 }
 
 /// A row of `meta`.
@@ -104,9 +205,7 @@ pub(crate) fn set_meta(c: &Connection, key: &str, value: &str) -> Result<()> {
 /// Returns the next value of a named counter (relation ids, secret ids...).
 pub(crate) fn next_counter(c: &Connection, name: &str) -> Result<i64> {
     let key = format!("counter:{name}");
-    let n = meta(c, &key)?
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(0);
+    let n = meta_int(c, &key)?.unwrap_or(0);
     set_meta(c, &key, &(n + 1).to_string())?;
     Ok(n)
 }
@@ -134,39 +233,64 @@ pub struct App {
 
 const APP_COLS: &str = "name,num,charm_dir,meta,config,status,message,charm_rev";
 
-fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<App> {
-    let meta: String = r.get(3)?;
-    let config: String = r.get(4)?;
-    Ok(App {
+/// An `apps` row before its JSON cells are decoded.
+struct AppRow {
+    name: String,
+    num: i64,
+    charm_dir: String,
+    meta: String,
+    config: String,
+    status: String,
+    message: String,
+    charm_rev: i64,
+}
+
+fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppRow> {
+    Ok(AppRow {
         name: r.get(0)?,
         num: r.get(1)?,
         charm_dir: r.get(2)?,
-        meta: serde_json::from_str(&meta).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
-        })?,
-        config: serde_json::from_str(&config).unwrap_or_default(),
+        meta: r.get(3)?,
+        config: r.get(4)?,
         status: r.get(5)?,
         message: r.get(6)?,
         charm_rev: r.get(7)?,
     })
 }
 
+impl AppRow {
+    fn decode(self) -> Result<App> {
+        Ok(App {
+            meta: decode("apps", &self.name, "meta", &self.meta)?,
+            config: decode("apps", &self.name, "config", &self.config)?,
+            name: self.name,
+            num: self.num,
+            charm_dir: self.charm_dir,
+            status: self.status,
+            message: self.message,
+            charm_rev: self.charm_rev,
+        })
+    }
+}
+
 /// Every application, by name.
 pub(crate) fn apps(c: &Connection) -> Result<Vec<App>> {
     let mut st = c.prepare(&format!("SELECT {APP_COLS} FROM apps ORDER BY name"))?;
-    Ok(st
-        .query_map([], app_row)?
-        .collect::<rusqlite::Result<_>>()?)
+    st.query_map([], app_row)?
+        .map(|r| r.map_err(Error::from).and_then(AppRow::decode))
+        .collect()
 }
 
 /// One application.
 pub(crate) fn app(c: &Connection, name: &str) -> Result<Option<App>> {
-    Ok(c.query_row(
+    c.query_row(
         &format!("SELECT {APP_COLS} FROM apps WHERE name=?1"),
         [name],
         app_row,
     )
-    .optional()?)
+    .optional()?
+    .map(AppRow::decode)
+    .transpose()
 }
 
 /// A unit as stored.
@@ -196,10 +320,12 @@ pub struct Unit {
     pub version: String,
     /// Whether the charm ever set a status.
     pub status_ever_set: bool,
+    /// Its loopback address (private and ingress), for life: see `LEASE_DIR_ENV`.
+    pub address: String,
 }
 
-const UNIT_COLS: &str =
-    "name,app,num,leader,dying,started,status,message,agent,error_hook,version,status_ever_set";
+const UNIT_COLS: &str = "name,app,num,leader,dying,started,status,message,agent,error_hook,version,\
+     status_ever_set,addr_index,(SELECT value FROM meta WHERE key='address_block')";
 
 fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
     Ok(Unit {
@@ -215,6 +341,12 @@ fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
         error_hook: r.get(9)?,
         version: r.get(10)?,
         status_ever_set: r.get(11)?,
+        address: crate::addresses::unit_address(
+            r.get::<_, Option<String>>(13)?
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(0),
+            r.get::<_, Option<i64>>(12)?.unwrap_or(-1),
+        ),
     })
 }
 
@@ -440,6 +572,10 @@ pub(crate) fn log(c: &Connection, at: i64, unit: &str, level: &str, message: &st
     c.execute(
         "INSERT INTO log(at,unit,level,message) VALUES(?1,?2,?3,?4)",
         params![at, unit, level, message],
+    )?;
+    c.execute(
+        "DELETE FROM log WHERE id <= last_insert_rowid() - ?1",
+        [LOG_CAP],
     )?;
     Ok(())
 }

@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 
 use crate::context::{BagWrite, HookContext};
 use crate::model::Model;
-use crate::names;
 use crate::store::{self, Relation};
 
 /// What the shim prints and exits with.
@@ -339,10 +338,9 @@ fn call(
             *egress_subnets,
         ),
         Call::UnitGet { key } => match key.as_str() {
-            "private-address" | "public-address" => Ok(Some(Value::String(names::unit_address(
-                ctx.app.num,
-                ctx.unit.num,
-            )))),
+            "private-address" | "public-address" => {
+                Ok(Some(Value::String(ctx.unit.address.clone())))
+            }
             other => Err(runtime(format!("unknown setting {other:?}"))),
         },
         Call::StateGet { key, strict } => state_get(c, ctx, key.as_deref(), *strict),
@@ -645,7 +643,9 @@ fn leader_get(c: &Connection, ctx: &HookContext, key: Option<&str>) -> ToolResul
     let raw = store::meta(c, &format!("leader-settings:{}", ctx.app.name))
         .map_err(store_err)?
         .unwrap_or_else(|| "{}".into());
-    let map: BTreeMap<String, String> = serde_json::from_str(&raw).unwrap_or_default();
+    let row = format!("leader-settings:{}", ctx.app.name);
+    let map: BTreeMap<String, String> =
+        store::decode("meta", &row, "value", &raw).map_err(store_err)?;
     Ok(Some(match key {
         Some(k) => map
             .get(k)
@@ -665,7 +665,8 @@ fn leader_set(c: &Connection, ctx: &HookContext, settings: &[(String, String)]) 
     let raw = store::meta(c, &key)
         .map_err(store_err)?
         .unwrap_or_else(|| "{}".into());
-    let mut map: BTreeMap<String, String> = serde_json::from_str(&raw).unwrap_or_default();
+    let mut map: BTreeMap<String, String> =
+        store::decode("meta", &key, "value", &raw).map_err(store_err)?;
     let before = map.clone();
     for (k, v) in settings {
         if v.is_empty() {
@@ -812,7 +813,8 @@ fn action_get(c: &Connection, ctx: &HookContext, key: Option<&str>) -> ToolResul
     let raw: String = c
         .query_row("SELECT params FROM actions WHERE id=?1", [id], |r| r.get(0))
         .map_err(store_err)?;
-    let params: Value = serde_json::from_str(&raw).unwrap_or(json!({}));
+    let params: Value =
+        store::decode("actions", &id.to_string(), "params", &raw).map_err(store_err)?;
     Ok(Some(match key {
         None => params,
         Some(path) => path
@@ -872,7 +874,8 @@ fn action_log(c: &Connection, ctx: &HookContext, message: &str) -> ToolResult {
     let raw: String = c
         .query_row("SELECT log FROM actions WHERE id=?1", [id], |r| r.get(0))
         .map_err(store_err)?;
-    let mut log: Vec<String> = serde_json::from_str(&raw).unwrap_or_default();
+    let mut log: Vec<String> =
+        store::decode("actions", &id.to_string(), "log", &raw).map_err(store_err)?;
     log.push(message.to_owned());
     c.execute(
         "UPDATE actions SET log=?2 WHERE id=?1",
@@ -982,7 +985,7 @@ fn network_get(
     if ctx.app.meta.endpoint(binding).is_none() {
         return Err(runtime(msg::no_network_config(binding)));
     }
-    let addr = names::unit_address(ctx.app.num, ctx.unit.num);
+    let addr = ctx.unit.address.clone();
     let cidr = format!("{addr}/32");
     if ingress {
         return Ok(Some(Value::from(vec![addr])));

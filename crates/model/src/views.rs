@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::error::{Result, UsageError};
 use crate::model::Model;
-use crate::names;
 use crate::store::{self, Relation};
 
 /// `status`: the model at a glance.
@@ -218,7 +217,7 @@ impl Model {
                     },
                     message,
                     leader: u.leader,
-                    address: names::unit_address(a.num, u.num),
+                    address: u.address.clone(),
                     ports,
                     version: u.version.clone(),
                 });
@@ -358,23 +357,32 @@ impl Model {
     /// An action run.
     pub fn action(&self, id: i64) -> Result<ActionRun> {
         let db = self.db();
-        db.query_row(
-            "SELECT id,unit,name,status,message,results,log FROM actions WHERE id=?1",
-            [id],
-            |r| {
-                Ok(ActionRun {
-                    id: r.get(0)?,
-                    unit: r.get(1)?,
-                    name: r.get(2)?,
-                    status: r.get(3)?,
-                    message: r.get(4)?,
-                    results: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null),
-                    log: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
-                })
-            },
-        )
-        .optional()?
-        .ok_or_else(|| UsageError::BadAction(format!("action {id} not found")).into())
+        let row = db
+            .query_row(
+                "SELECT id,unit,name,status,message,results,log FROM actions WHERE id=?1",
+                [id],
+                |r| {
+                    Ok((
+                        ActionRun {
+                            id: r.get(0)?,
+                            unit: r.get(1)?,
+                            name: r.get(2)?,
+                            status: r.get(3)?,
+                            message: r.get(4)?,
+                            results: Value::Null,
+                            log: Vec::new(),
+                        },
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let (mut run, results, log) =
+            row.ok_or_else(|| UsageError::BadAction(format!("action {id} not found")))?;
+        run.results = store::decode("actions", &id.to_string(), "results", &results)?;
+        run.log = store::decode("actions", &id.to_string(), "log", &log)?;
+        Ok(run)
     }
 
     /// The last `limit` hook runs, oldest first, optionally of one unit.

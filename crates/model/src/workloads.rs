@@ -5,7 +5,11 @@
 //! Two ways to find them, because a charm may forget one: pidfiles (`*.pid` in the unit's
 //! charm directory or its `workloads/` directory), and any process whose environment carries
 //! this model's `JUJU_MODEL_UUID` and the unit's `JUJU_UNIT_NAME` (inherited from the hook that
-//! started it).
+//! started it). A pidfile is trusted only when its process is the unit's: its environment names
+//! the model and unit, or its command line names the unit's directory (a stale pidfile's pid
+//! may belong to anyone by now).
+//!
+//! Also here: ending the process group of a hook left running by a `juju-tls` that died.
 
 use std::fs;
 use std::path::Path;
@@ -20,7 +24,11 @@ pub(crate) fn kill_unit(model: &Model, unit: &str) {
     let dir = model.unit_dir(unit);
     let mut pids = Vec::new();
     for sub in [dir.join("charm"), dir.join("workloads")] {
-        pids.extend(pidfiles(&sub));
+        pids.extend(
+            pidfiles(&sub)
+                .into_iter()
+                .filter(|pid| is_units(*pid, model.uuid(), unit, &dir)),
+        );
     }
     pids.extend(by_environment(model.uuid(), Some(unit)));
     terminate(&pids);
@@ -41,6 +49,82 @@ fn pidfiles(dir: &Path) -> Vec<i32> {
         .filter_map(|e| fs::read_to_string(e.path()).ok())
         .filter_map(|s| s.trim().parse::<i32>().ok())
         .collect()
+}
+
+/// The NUL-separated entries of `/proc/<pid>/<file>`.
+fn proc_list(pid: i32, file: &str) -> Vec<Vec<u8>> {
+    fs::read(format!("/proc/{pid}/{file}"))
+        .map(|b| b.split(|c| *c == 0).map(<[u8]>::to_vec).collect())
+        .unwrap_or_default()
+}
+
+/// Whether `pid` is a process of `unit` of the model: its environment names both, or its
+/// command line names the unit's directory.
+fn is_units(pid: i32, uuid: &str, unit: &str, unit_dir: &Path) -> bool {
+    let env = proc_list(pid, "environ");
+    let has = |want: String| env.iter().any(|v| *v == want.as_bytes());
+    if has(format!("JUJU_MODEL_UUID={uuid}")) && has(format!("JUJU_UNIT_NAME={unit}")) {
+        return true;
+    }
+    let dir = unit_dir.to_string_lossy();
+    proc_list(pid, "cmdline")
+        .iter()
+        .any(|arg| String::from_utf8_lossy(arg).contains(dir.as_ref()))
+}
+
+/// The process group of `pid` (from `/proc/<pid>/stat`).
+fn pgrp(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name in parentheses: state ppid pgrp ...
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+fn all_pids() -> Vec<i32> {
+    fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The live members of process group `pgid`.
+fn members(pgid: i32) -> Vec<i32> {
+    all_pids()
+        .into_iter()
+        .filter(|p| pgrp(*p) == Some(pgid) && alive(*p))
+        .collect()
+}
+
+/// Whether process group `pgid` is a hook of `unit` left running (some member's environment
+/// names the model and unit): a recorded group id may have been reused by anyone since.
+pub(crate) fn group_is_units(pgid: i32, uuid: &str, unit: &str) -> bool {
+    let model = format!("JUJU_MODEL_UUID={uuid}");
+    let unit = format!("JUJU_UNIT_NAME={unit}");
+    members(pgid).into_iter().any(|p| {
+        let env = proc_list(p, "environ");
+        env.iter().any(|v| *v == model.as_bytes()) && env.iter().any(|v| *v == unit.as_bytes())
+    })
+}
+
+/// SIGKILL to a process group, then waits (up to 5 s) until none of its members is left, so
+/// whatever runs next for the unit never overlaps it.
+pub(crate) fn kill_group(pgid: i32) {
+    let Some(pid) = Pid::from_raw(pgid).filter(|_| pgid > 1) else {
+        return;
+    };
+    let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && !members(pgid).is_empty() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn by_environment(uuid: &str, unit: Option<&str>) -> Vec<i32> {
@@ -86,16 +170,24 @@ fn terminate(pids: &[i32]) {
     if pids.is_empty() {
         return;
     }
-    for pid in &pids {
-        let _ = rustix::process::kill_process_group(*pid, Signal::TERM);
+    // A process's group is signalled only when it leads it: a group id equal to some other
+    // pid is not ours to end.
+    let leads = |p: &Pid| pgrp(p.as_raw_nonzero().get()) == Some(p.as_raw_nonzero().get());
+    let leaders: Vec<bool> = pids.iter().map(leads).collect();
+    for (pid, leader) in pids.iter().zip(&leaders) {
+        if *leader {
+            let _ = rustix::process::kill_process_group(*pid, Signal::TERM);
+        }
         let _ = rustix::process::kill_process(*pid, Signal::TERM);
     }
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline && pids.iter().any(|p| alive(p.as_raw_nonzero().get())) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    for pid in &pids {
-        let _ = rustix::process::kill_process_group(*pid, Signal::KILL);
+    for (pid, leader) in pids.iter().zip(&leaders) {
+        if *leader {
+            let _ = rustix::process::kill_process_group(*pid, Signal::KILL);
+        }
         let _ = rustix::process::kill_process(*pid, Signal::KILL);
     }
 }

@@ -1,0 +1,197 @@
+//! Loopback addresses unique on the machine. Each live model leases a block `127.M.0.0/16`
+//! (M in 1..=254) machine-wide, and numbers its units sequentially inside it: unit k of the
+//! model (k counts every unit ever added, over all applications) is
+//! `127.M.(k / 254).(k % 254 + 1)`, so a model holds 65,024 units over its life and a unit keeps
+//! its address until it is removed (numbers are not reused).
+//!
+//! A lease is a file `juju-tls-lease-127.M` in `/tmp` (`$JUJU_TLS_LEASE_DIR` overrides it),
+//! created with `O_EXCL`, naming the model's directory and UUID; the model directory holds the
+//! matching claim (`address-lease`). `/tmp` rather than a directory of our own: it exists on
+//! every machine, is root-owned and sticky (1777), so every user can lease and nobody can
+//! delete or replace another user's leases, and no user can pre-create the directory with modes
+//! that lock others out. A lease is stale when its model is gone (no claim naming it); stale
+//! leases of the current user are reclaimed, so crashed tests cannot exhaust the blocks.
+//! Limits: 254 live models per machine; another user's stale lease cannot be removed (the
+//! sticky bit) and its block is skipped; any local user can hold blocks, as they can bind any
+//! loopback port.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Overrides the directory of lease files (tests of exhaustion; default `/tmp`).
+pub const LEASE_DIR_ENV: &str = "JUJU_TLS_LEASE_DIR";
+
+/// Units one model can number over its life: 256 third octets × 254 fourth octets.
+pub(crate) const UNITS_PER_MODEL: i64 = 254 * 256;
+
+/// The claim file in a model directory naming its block.
+const CLAIM: &str = "address-lease";
+
+/// The address of unit number `index` of the model holding `block`.
+pub(crate) fn unit_address(block: i64, index: i64) -> String {
+    if !(1..=254).contains(&block) || !(0..UNITS_PER_MODEL).contains(&index) {
+        // Not yet numbered (a store being migrated): no address rather than a shared one.
+        return String::new();
+    }
+    format!("127.{block}.{}.{}", index / 254, index % 254 + 1)
+}
+
+fn lease_dir() -> PathBuf {
+    std::env::var_os(LEASE_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
+fn lease_path(block: i64) -> PathBuf {
+    lease_dir().join(format!("juju-tls-lease-127.{block}"))
+}
+
+fn contents(model_dir: &Path, uuid: &str) -> String {
+    format!("{}\n{uuid}\n", model_dir.display())
+}
+
+/// Whether the lease file's model still claims it. Unreadable claims (another user's 0700
+/// model) count as live.
+fn live(lease_text: &str, block: i64) -> bool {
+    let mut lines = lease_text.lines();
+    let (Some(dir), Some(uuid)) = (lines.next(), lines.next()) else {
+        // Half-written by a process that died between create and write: stale.
+        return false;
+    };
+    match fs::read_to_string(Path::new(dir).join(CLAIM)) {
+        Ok(claim) => claim.trim() == format!("{block} {uuid}"),
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
+}
+
+fn write_claim(model_dir: &Path, block: i64, uuid: &str) -> Result<()> {
+    let path = model_dir.join(CLAIM);
+    fs::write(&path, format!("{block} {uuid}\n")).map_err(|e| Error::io("writing", &path, e))
+}
+
+/// Tries to create the lease of `block` for the model; reclaims it first when stale and ours.
+fn try_block(model_dir: &Path, uuid: &str, block: i64) -> Result<bool> {
+    let path = lease_path(block);
+    // The claim first: a process checking this lease between its creation and the claim would
+    // take it for stale.
+    write_claim(model_dir, block, uuid)?;
+    for _ in 0..2 {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                f.write_all(contents(model_dir, uuid).as_bytes())
+                    .map_err(|e| Error::io("writing", &path, e))?;
+                return Ok(true);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let Ok(text) = fs::read_to_string(&path) else {
+                    return Ok(false);
+                };
+                if text == contents(model_dir, uuid) {
+                    return Ok(true);
+                }
+                if live(&text, block) || !reclaim(&path, &text) {
+                    return Ok(false);
+                }
+            }
+            Err(e) => return Err(Error::io("creating", &path, e)),
+        }
+    }
+    Ok(false)
+}
+
+/// Removes a stale lease of ours. Renamed aside first, and put back if what was moved is not
+/// the stale lease we judged (another process reclaimed and re-leased it meanwhile).
+fn reclaim(path: &Path, stale: &str) -> bool {
+    let mine = fs::metadata(path).is_ok_and(|m| m.uid() == rustix::process::getuid().as_raw());
+    if !mine {
+        return false;
+    }
+    let aside = path.with_extension(format!("reclaim-{}", std::process::id()));
+    if fs::rename(path, &aside).is_err() {
+        return true; // gone already: try to create it
+    }
+    let moved = fs::read_to_string(&aside).unwrap_or_default();
+    if moved != stale {
+        let _ = fs::hard_link(&aside, path);
+    }
+    let _ = fs::remove_file(&aside);
+    moved == stale
+}
+
+/// Leases a block for the model (`preferred` first, the block it held before); returns it.
+pub(crate) fn acquire(model_dir: &Path, uuid: &str, preferred: Option<i64>) -> Result<i64> {
+    let model_dir =
+        fs::canonicalize(model_dir).map_err(|e| Error::io("resolving", model_dir, e))?;
+    // Start at a block derived from the directory, so parallel models rarely race for one.
+    let start = preferred.unwrap_or_else(|| {
+        let h = model_dir
+            .to_string_lossy()
+            .bytes()
+            .fold(5381u32, |h, b| h.wrapping_mul(33) ^ u32::from(b));
+        i64::from(h % 254) + 1
+    });
+    for i in 0..254 {
+        let block = (start - 1 + i) % 254 + 1;
+        if try_block(&model_dir, uuid, block)? {
+            return Ok(block);
+        }
+    }
+    let _ = fs::remove_file(model_dir.join(CLAIM));
+    Err(Error::NoAddressBlock(format!(
+        "all 254 blocks 127.1-254.0.0/16 are leased by live models (lease files {}/juju-tls-lease-127.*); destroy a model",
+        lease_dir().display()
+    )))
+}
+
+/// Makes sure the model still holds `block` (a cleaned `/tmp` loses lease files); re-leases it,
+/// or another block when a different model took it meanwhile.
+pub(crate) fn ensure(model_dir: &Path, uuid: &str, block: i64) -> Result<i64> {
+    let canonical =
+        fs::canonicalize(model_dir).map_err(|e| Error::io("resolving", model_dir, e))?;
+    let held = fs::read_to_string(lease_path(block)).is_ok_and(|t| t == contents(&canonical, uuid));
+    if held {
+        return Ok(block);
+    }
+    acquire(model_dir, uuid, Some(block))
+}
+
+/// Gives the block back (model destroy).
+pub(crate) fn release(model_dir: &Path, uuid: &str, block: i64) {
+    let Ok(canonical) = fs::canonicalize(model_dir) else {
+        return;
+    };
+    let path = lease_path(block);
+    if fs::read_to_string(&path).is_ok_and(|t| t == contents(&canonical, uuid)) {
+        let _ = fs::remove_file(path);
+    }
+    let _ = fs::remove_file(canonical.join(CLAIM));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_number_across_the_block() {
+        assert_eq!(unit_address(3, 0), "127.3.0.1");
+        assert_eq!(unit_address(3, 253), "127.3.0.254");
+        assert_eq!(unit_address(3, 254), "127.3.1.1");
+        assert_eq!(unit_address(3, 999), "127.3.3.238");
+        assert_eq!(unit_address(3, UNITS_PER_MODEL - 1), "127.3.255.254");
+        assert_eq!(unit_address(3, UNITS_PER_MODEL), "");
+        assert_eq!(unit_address(0, 1), "");
+        let all: std::collections::BTreeSet<String> =
+            (0..2000).map(|k| unit_address(7, k)).collect();
+        assert_eq!(all.len(), 2000, "distinct");
+    }
+}
