@@ -4,33 +4,12 @@
 //! is checked with `openssl verify -x509_strict` at the model's virtual time. Each test destroys
 //! its model (and the workload processes) when it ends.
 
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The release build of the test script holds the charm binaries; stage them as charm dirs.
-fn staged_charm(data: &Path, name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let binary = target.join("release").join(name);
-    assert!(
-        binary.exists(),
-        "{} is not built: run ./scripts/test (it builds every binary once)",
-        binary.display()
-    );
-    let src = root.join("charms").join(name);
-    let dest = data.join("charms").join(name);
-    std::fs::create_dir_all(dest.join("bin")).unwrap();
-    for f in ["charmcraft.yaml", "dispatch"] {
-        std::fs::copy(src.join(f), dest.join(f)).unwrap();
-    }
-    std::fs::copy(&binary, dest.join("bin").join(name)).unwrap();
-    for exe in [dest.join("dispatch"), dest.join("bin").join(name)] {
-        std::fs::set_permissions(exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    dest
-}
+#[path = "common/staged.rs"]
+mod staged;
+use staged::staged_charm;
 
 struct LocalModel {
     data: tempfile::TempDir,
@@ -144,8 +123,8 @@ impl Drop for LocalModel {
 fn provider_leader_change_and_requirer_scaling() {
     let m = LocalModel::new();
     m.deploy("self-signed-certificates", &["-n", "2"]);
-    // Models share the loopback addresses: each test of this file serves on its own port.
-    m.deploy("tls-demo", &["-n", "2", "--config", "port=9444"]);
+    // Every model leases its own loopback block: the default port, whatever else serves.
+    m.deploy("tls-demo", &["-n", "2"]);
     m.ok(&[
         "integrate",
         "tls-demo:certificates",
@@ -216,15 +195,7 @@ fn provider_leader_change_and_requirer_scaling() {
 fn ca_requests_follow_the_option_and_invalid_config_loses_nothing() {
     let m = LocalModel::new();
     m.deploy("self-signed-certificates", &[]);
-    m.deploy(
-        "tls-demo",
-        &[
-            "--config",
-            "request-ca-certificate=true",
-            "--config",
-            "port=9443",
-        ],
-    );
+    m.deploy("tls-demo", &["--config", "request-ca-certificate=true"]);
     m.ok(&[
         "integrate",
         "tls-demo:certificates",

@@ -1,9 +1,16 @@
 //! The README's main job, run as a user runs it: `juju-tls demo` on a fresh local model, then
 //! every chain the demo's units hold is checked by `openssl verify -x509_strict` at the model's
 //! virtual time. The model is destroyed afterwards (its workload processes with it).
+//!
+//! Meanwhile another model of the same charms, application names and ports serves in another
+//! data dir (as the README's `demo` leaves one serving): models lease their own loopback blocks,
+//! so both serve side by side.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+#[path = "common/staged.rs"]
+mod staged;
 
 struct Model {
     data: tempfile::TempDir,
@@ -17,6 +24,29 @@ impl Model {
             .args(args)
             .output()
             .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.juju_tls(args);
+        assert!(
+            out.status.success(),
+            "juju-tls {args:?}:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn addresses(&self) -> Vec<String> {
+        let st: serde_json::Value =
+            serde_json::from_str(&self.ok(&["status", "-m", self.name, "--json"])).unwrap();
+        st["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["units"].as_array().unwrap().iter())
+            .map(|u| u["address"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     fn unit_dir(&self, unit: &str) -> PathBuf {
@@ -58,8 +88,36 @@ fn openssl_verify(dir: &Path, at: i64) {
     );
 }
 
+/// A model like the demo's, serving: the same charms, application names and default port.
+fn serving_neighbour() -> Model {
+    let m = Model {
+        data: tempfile::tempdir().unwrap(),
+        name: "demo",
+    };
+    m.ok(&["model", "add", m.name]);
+    for (charm, units) in [("self-signed-certificates", "1"), ("tls-demo", "3")] {
+        let dir = staged::staged_charm(m.data.path(), charm);
+        m.ok(&["deploy", dir.to_str().unwrap(), "-n", units]);
+    }
+    m.ok(&[
+        "integrate",
+        "tls-demo:certificates",
+        "self-signed-certificates:certificates",
+    ]);
+    m
+}
+
+fn probe_neighbour(m: &Model) {
+    for unit in ["tls-demo/0", "tls-demo/1", "tls-demo/2"] {
+        let out = m.ok(&["run", unit, "probe"]);
+        assert!(out.contains("2/2 peers ok"), "{unit}: {out}");
+    }
+}
+
 #[test]
 fn the_demo_runs_end_to_end_and_every_chain_verifies() {
+    let neighbour = serving_neighbour();
+    probe_neighbour(&neighbour);
     let model = Model {
         data: tempfile::tempdir().unwrap(),
         name: "demo-test",
@@ -73,8 +131,28 @@ fn the_demo_runs_end_to_end_and_every_chain_verifies() {
     );
     assert_eq!(
         stdout.matches("2/2 peers ok").count(),
-        3 * 3 + 3,
-        "three probe rounds of three units, and the final table:\n{stdout}"
+        3 * 3,
+        "three probe rounds of three units:\n{stdout}"
+    );
+    // The last round runs after tls-demo/2 is removed; the final table is the model at the end.
+    assert_eq!(
+        stdout.matches("1/1 peers ok").count(),
+        2 + 2,
+        "the last probe round of two units, and the final table:\n{stdout}"
+    );
+    let table = &stdout[stdout.rfind("certificate serial").expect("final table")..];
+    let table = &table[..table.find("step").unwrap_or(table.len())];
+    assert!(
+        !table.contains("tls-demo/2"),
+        "removed unit listed:\n{table}"
+    );
+    assert!(table.contains("tls-demo/1"), "{table}");
+    // Both models served side by side, on disjoint addresses.
+    probe_neighbour(&neighbour);
+    let mine = model.addresses();
+    assert!(
+        neighbour.addresses().iter().all(|a| !mine.contains(a)),
+        "{mine:?}"
     );
     assert!(stdout.contains("3/3 unit certificates renewed"), "{stdout}");
 

@@ -473,18 +473,10 @@ fn python_provider_serves_tls_demo_in_every_mode() {
     let prov = m.python_charm("tls-provider");
     let demo = m.rust_charm("tls-demo");
     m.deploy(&prov, "pyca", &["-n", "2"]);
-    // Models share the loopback addresses: this test's servers get their own ports.
-    m.deploy(&demo, "both", &["-n", "2", "--config", "port=9611"]);
-    m.deploy(
-        &demo,
-        "units",
-        &["-n", "2", "--config", "port=9613", "--config", "mode=unit"],
-    );
-    m.deploy(
-        &demo,
-        "app",
-        &["-n", "2", "--config", "port=9614", "--config", "mode=app"],
-    );
+    // Every unit of every model has its own loopback address: all serve on the default port.
+    m.deploy(&demo, "both", &["-n", "2"]);
+    m.deploy(&demo, "units", &["-n", "2", "--config", "mode=unit"]);
+    m.deploy(&demo, "app", &["-n", "2", "--config", "mode=app"]);
     for app in ["both", "units", "app"] {
         m.ok(&[
             "integrate",
@@ -671,7 +663,7 @@ fn python_provider_serves_tls_demo_in_every_mode() {
 
     // Intermediate CA: the library helper writes the root's name as the leaf's issuer.
     m.deploy(&prov, "pyinter", &["--config", "intermediate=true"]);
-    m.deploy(&demo, "inter", &["--config", "port=9612"]);
+    m.deploy(&demo, "inter", &[]);
     m.ok(&["integrate", "inter:certificates", "pyinter:certificates"]);
     let log = m.debug_log();
     assert!(
@@ -750,15 +742,7 @@ fn python_requirer_migrates_to_rust_in_place() {
     assert_eq!(issued.len(), 3, "{issued:#?}");
 
     let demo = m.rust_charm("tls-demo");
-    // Models share the loopback addresses: this test's servers get their own port.
-    m.ok(&[
-        "refresh",
-        "mig",
-        "--path",
-        demo.to_str().expect("utf-8"),
-        "--config",
-        "port=9621",
-    ]);
+    m.ok(&["refresh", "mig", "--path", demo.to_str().expect("utf-8")]);
     let issued_after = m.issued("ca/0");
     assert_eq!(
         issued_after.len(),

@@ -202,13 +202,10 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
 
-    let last_probes = steps.run("probe again under the new CA", || {
+    steps.run("probe again under the new CA", || {
         let probes = probe_all(&model, &settle)?;
-        let summary = probe_summary(&probes);
-        Ok((probes, summary))
+        Ok(((), probe_summary(&probes)))
     })?;
-    let final_serials = serials(&model)?;
-    let final_status = model.status()?;
 
     steps.run(&format!("remove {DEMO}/{} and the relation: cleanup", args.units.saturating_sub(1)), || {
         let secrets_before = model.secrets()?.len();
@@ -221,14 +218,15 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         Ok(((), format!("secrets {secrets_before} -> {secrets_after} (keys and certificates of the relation removed); {}", unit_summary(&model)?)))
     })?;
 
-    steps.run("integrate again: new keys and certificates", || {
+    let last_probes = steps.run("integrate again: new keys and certificates", || {
         integrate(&model, &settle)?;
         let probes = probe_all(&model, &settle)?;
-        Ok((
-            (),
-            format!("{}\n{}", unit_summary(&model)?, probe_summary(&probes)),
-        ))
+        let summary = format!("{}\n{}", unit_summary(&model)?, probe_summary(&probes));
+        Ok((probes, summary))
     })?;
+    // The final table is the model as it is now, with the last step's probes.
+    let final_serials = serials(&model)?;
+    let final_status = model.status()?;
 
     steps.run("leave the model for inspection", || {
         Ok(((), format!("juju-tls status -m {}", args.model)))
@@ -288,6 +286,7 @@ fn ensure_faketime() -> anyhow::Result<PathBuf> {
             "the virtual clock needs libfaketime: install it (Debian/Ubuntu: sudo apt-get install libfaketime) and run the demo again"
         );
     }
+    // One line for the whole install; apt's own output only when it fails.
     println!(
         "      installing libfaketime with apt-get (the local model's virtual clock needs it)"
     );
@@ -301,15 +300,19 @@ fn ensure_faketime() -> anyhow::Result<PathBuf> {
             "libfaketime",
         ][..],
     ] {
-        let status = std::process::Command::new("apt-get")
+        let out = std::process::Command::new("apt-get")
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
+            .stdin(std::process::Stdio::null())
+            .output()
             .context("running apt-get")?;
-        if !status.success() {
+        if !out.status.success() {
+            let text = String::from_utf8_lossy(&out.stderr);
+            let tail: Vec<&str> = text.lines().rev().take(10).collect();
             bail!(
-                "apt-get {} failed; install libfaketime by hand",
-                args.join(" ")
+                "apt-get {} failed; install libfaketime by hand:\n{}",
+                args.join(" "),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }
     }

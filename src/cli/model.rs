@@ -383,7 +383,13 @@ fn settle(model: &Arc<Model>, s: &Settle) -> anyhow::Result<()> {
     }
     let opts = options(s)?;
     interrupt_on_signals(model)?;
-    let report = model.settle(&opts)?;
+    let report = match model.settle(&opts) {
+        // The signal thread is ending the process with the signal's exit code.
+        Err(model::Error::Interrupted) => loop {
+            std::thread::park();
+        },
+        other => other?,
+    };
     if !report.errors.is_empty() {
         let mut msg = String::new();
         for (unit, hook) in &report.errors {

@@ -177,9 +177,11 @@ fn hooks_get_a_juju_environment_and_seeded_keys_stay_deleted() {
         &std::fs::read_to_string(unit_dir("client/0").join("own-bag")).expect("own bag"),
     )
     .expect("JSON");
+    let addr = m.address("client/0");
+    assert!(addr.starts_with("127.") && addr.ends_with(".0.2"), "{addr}");
     assert_eq!(
         own,
-        serde_json::json!({"egress-subnets": "127.0.2.1/32", "ingress-address": "127.0.2.1"})
+        serde_json::json!({"egress-subnets": format!("{addr}/32"), "ingress-address": addr})
     );
     let remote: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(unit_dir("client/0").join("remote-units")).expect("units"),

@@ -41,8 +41,8 @@ impl TestModel {
         self.data.path()
     }
 
-    /// Runs `juju-tls ARGS -m NAME` and returns its output.
-    pub(crate) fn run(&self, args: &[&str]) -> Output {
+    /// `juju-tls ARGS -m NAME`, ready to run or spawn.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.args(args)
             .env("JUJU_TLS_DATA_DIR", self.data.path())
@@ -50,7 +50,12 @@ impl TestModel {
         if args.first() != Some(&"model") && !args.contains(&"-m") {
             cmd.args(["-m", &self.name]);
         }
-        cmd.output().expect("running juju-tls")
+        cmd
+    }
+
+    /// Runs `juju-tls ARGS -m NAME` and returns its output.
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running juju-tls")
     }
 
     /// Runs and asserts success; returns stdout.
@@ -81,6 +86,19 @@ impl TestModel {
 
     pub(crate) fn status(&self) -> Value {
         serde_json::from_str(&self.ok(&["status", "--json"])).expect("status JSON")
+    }
+
+    /// A unit's address as `status --json` shows it.
+    pub(crate) fn address(&self, unit: &str) -> String {
+        let st = self.status();
+        for app in st["applications"].as_array().into_iter().flatten() {
+            for u in app["units"].as_array().into_iter().flatten() {
+                if u["name"] == unit {
+                    return u["address"].as_str().unwrap_or_default().to_owned();
+                }
+            }
+        }
+        panic!("unit {unit} not in status: {st:#}");
     }
 
     /// A unit's workload status and message.

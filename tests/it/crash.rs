@@ -1,0 +1,376 @@
+//! Crash safety: `juju-tls` killed (SIGKILL, SIGTERM) at seeded random times while it settles,
+//! and aborted at named failpoints, then `wait`. Judged against the event log of the crashlog
+//! test charm (`tests/charms/crashlog`): every hook appends `start` and `end` lines with its pid
+//! and the unit's committed counter, holds a per-unit lock for its whole run (an `overlap` line
+//! if another hook of the unit holds it) and commits the counter plus one.
+//!
+//! Also: a damaged store is reported by table and row and nothing is rewritten from a default,
+//! and a store written by a newer binary is refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{TestModel, shell_charm};
+
+fn crashlog_charm() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charms/crashlog")
+}
+
+/// xorshift64*: the kill schedule is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Event {
+    unit: String,
+    kind: String,
+    hook: String,
+    pid: String,
+    n: i64,
+}
+
+fn events(log: &Path) -> Vec<Event> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            assert_eq!(f.len(), 5, "event line {l:?}");
+            Event {
+                unit: f[0].to_owned(),
+                kind: f[1].to_owned(),
+                hook: f[2].to_owned(),
+                pid: f[3].to_owned(),
+                n: f[4].parse().unwrap_or(-1),
+            }
+        })
+        .collect()
+}
+
+/// Sends `signal` to `pid` (the `kill` utility: the test crate links no signal API).
+fn signal(pid: u32, signal: &str) {
+    let _ = std::process::Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .status();
+}
+
+/// Runs a verb, waits until `recorded` says its change is in the store, then kills it `delay`
+/// later with `sig` (unless it finished first). Returns whether the kill landed.
+fn run_killed(
+    m: &TestModel,
+    args: &[&str],
+    recorded: &dyn Fn() -> bool,
+    delay: Duration,
+    sig: &str,
+) -> bool {
+    let mut child = m
+        .command(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn juju-tls");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !recorded() && Instant::now() < deadline {
+        if child.try_wait().expect("try_wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(delay);
+    let landed = child.try_wait().expect("try_wait").is_none();
+    if landed {
+        signal(child.id(), sig);
+    }
+    let status = child.wait().expect("wait");
+    if landed && sig == "TERM" {
+        // The handler ends the running hooks and exits as SIGTERM would (128 + 15); it may
+        // also have finished just before the signal.
+        assert!(
+            matches!(status.code(), Some(143) | Some(0)),
+            "{args:?} after SIGTERM: {status}"
+        );
+    }
+    landed
+}
+
+fn app_units(m: &TestModel, app: &str) -> usize {
+    m.status()["applications"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["name"] == app)
+        .map_or(0, |a| a["units"].as_array().map_or(0, Vec::len))
+}
+
+/// Processes started under this model (their environment names one of its charm dirs).
+fn model_processes(m: &TestModel) -> Vec<String> {
+    let want = format!(
+        "JUJU_CHARM_DIR={}",
+        m.data_dir().join("models").join(&m.name).display()
+    );
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(env) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        if env
+            .split(|b| *b == 0)
+            .any(|v| v.starts_with(want.as_bytes()))
+        {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            found.push(format!("{name}: {}", String::from_utf8_lossy(&cmd)));
+        }
+    }
+    found
+}
+
+/// The judge. Per unit: the committed hooks (the hook log's successes) form a chain on the
+/// unit's counter, so the counter equals their number (nothing committed lost, nothing applied
+/// twice); every run that started on committed state k ran the hook committed at k (an
+/// interrupted hook reruns from scratch, from the same state); one-shot hooks committed once; no
+/// two hooks of a unit ran at once; nothing of the model is left running. Returns the number of
+/// interrupted runs seen.
+fn judge(m: &TestModel, log: &Path) -> usize {
+    let evs = events(log);
+    let overlaps: Vec<&Event> = evs.iter().filter(|e| e.kind == "overlap").collect();
+    assert!(
+        overlaps.is_empty(),
+        "two hooks of a unit at once: {overlaps:?}"
+    );
+    let runs: Value =
+        serde_json::from_str(&m.ok(&["debug-log", "--hooks", "--json", "-n", "100000"]))
+            .expect("hook log JSON");
+    let mut committed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in runs.as_array().expect("runs") {
+        let hook = r["hook"].as_str().expect("hook");
+        if r["code"] == 0 && !hook.starts_with("actions/") {
+            committed
+                .entry(r["unit"].as_str().expect("unit").to_owned())
+                .or_default()
+                .push(hook.to_owned());
+        }
+    }
+    assert_eq!(m.status()["pending_hooks"], 0);
+    let mut interrupted = 0;
+    for (unit, hooks) in &committed {
+        let run = m.action(unit, "count", &[]);
+        let n: usize = run["results"]["n"]
+            .as_str()
+            .expect("n")
+            .parse()
+            .expect("counter");
+        assert_eq!(
+            n,
+            hooks.len(),
+            "{unit}: counter {n} but {} committed hooks {hooks:?}",
+            hooks.len()
+        );
+        for once in ["install", "start", "mesh-relation-created"] {
+            assert_eq!(
+                hooks.iter().filter(|h| *h == once).count(),
+                1,
+                "{unit} committed {once} once: {hooks:?}"
+            );
+        }
+        let starts: Vec<&Event> = evs
+            .iter()
+            .filter(|e| e.unit == *unit && e.kind == "start")
+            .collect();
+        for s in &starts {
+            let k = usize::try_from(s.n).expect("n");
+            assert!(
+                k < hooks.len(),
+                "{unit}: a run on state {k} never committed: {s:?}"
+            );
+            assert_eq!(
+                s.hook, hooks[k],
+                "{unit}: the run on state {k} is not the hook committed there"
+            );
+        }
+        for (k, h) in hooks.iter().enumerate() {
+            assert!(
+                starts.iter().any(|s| s.n == k as i64 && s.hook == *h),
+                "{unit}: committed {h} at {k} without a logged run"
+            );
+        }
+        interrupted += starts
+            .iter()
+            .filter(|s| {
+                !evs.iter()
+                    .any(|e| e.kind == "end" && e.unit == s.unit && e.pid == s.pid)
+            })
+            .count();
+        assert_eq!(m.unit_status(unit).0, "active", "{unit}");
+    }
+    let left = model_processes(m);
+    assert!(left.is_empty(), "processes of the model left: {left:?}");
+    interrupted
+}
+
+#[test]
+fn seeded_kills_while_settling_lose_nothing_and_run_no_hook_twice() {
+    let m = TestModel::new("crash");
+    let charm = crashlog_charm();
+    let charm = charm.to_str().expect("utf-8");
+    let log = m.data_dir().join("events");
+    let log_opt = format!("log={}", log.display());
+    let seed = 0x5eed_0011_u64;
+    let mut rng = Rng(seed);
+    let mut kills = 0;
+    let mut kill = |args: &[&str], recorded: &dyn Fn() -> bool| {
+        // Each verb is killed once after recording its change, and the `wait` after it once.
+        for args in [args, &["wait"][..]] {
+            let delay = Duration::from_millis(100 + rng.below(500));
+            let sig = if rng.below(3) == 0 { "TERM" } else { "KILL" };
+            if run_killed(&m, args, recorded, delay, sig) {
+                kills += 1;
+            }
+        }
+    };
+    kill(
+        &["deploy", charm, "a", "-n", "2", "--config", &log_opt],
+        &|| app_units(&m, "a") == 2,
+    );
+    kill(
+        &["deploy", charm, "b", "-n", "2", "--config", &log_opt],
+        &|| app_units(&m, "b") == 2,
+    );
+    kill(&["integrate", "a:feed", "b:source"], &|| {
+        m.status()["relations"].as_array().map_or(0, Vec::len) == 3
+    });
+    let before = m.status()["time"].as_str().expect("time").to_owned();
+    kill(&["advance", "10m"], &|| {
+        m.status()["time"].as_str().expect("time") > before.as_str()
+    });
+    kill(&["add-unit", "a"], &|| app_units(&m, "a") == 3);
+    m.ok(&["wait"]);
+    let interrupted = judge(&m, &log);
+    eprintln!("seed {seed:#x}: {kills} kills landed, {interrupted} hook runs interrupted");
+    assert!(
+        kills >= 5 && interrupted >= 3,
+        "seed {seed:#x}: {kills} kills landed, {interrupted} hooks interrupted: the test did not exercise crashes"
+    );
+}
+
+#[test]
+fn failpoints_in_add_unit_settle_and_commit_lose_nothing() {
+    let m = TestModel::new("failpoints");
+    let charm = crashlog_charm();
+    let charm = charm.to_str().expect("utf-8");
+    let log = m.data_dir().join("events");
+    let log_opt = format!("log={}", log.display());
+    let aborts = |point: &str, args: &[&str]| {
+        let out = m
+            .command(args)
+            .env("JUJU_TLS_FAILPOINT", point)
+            .output()
+            .expect("run");
+        assert!(
+            !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("failpoint"),
+            "{point}: {args:?} did not stop at the failpoint: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    aborts("commit:2", &["deploy", charm, "f", "--config", &log_opt]);
+    m.ok(&["wait"]);
+    // The unit and its start-up hooks are recorded in one transaction; its files are staged
+    // by the next settle.
+    aborts("add-unit", &["add-unit", "f"]);
+    assert_eq!(app_units(&m, "f"), 2);
+    m.ok(&["wait"]);
+    aborts("settle:2", &["add-unit", "f"]);
+    m.ok(&["wait"]);
+    aborts("after-commit:3", &["add-unit", "f"]);
+    m.ok(&["wait"]);
+    judge(&m, &log);
+    assert_eq!(app_units(&m, "f"), 4);
+    // The hook left running at settle:2 was found, ended and run again.
+    let log = m.ok(&["debug-log", "-n", "1000"]);
+    assert!(
+        log.contains("was interrupted (its juju-tls process ended); running it again"),
+        "{log}"
+    );
+}
+
+/// The store through Python's sqlite3 (the test oracle; the model's own code is not used).
+fn sql(db: &Path, statement: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print(r[0][0] if r else '')",
+        ])
+        .arg(db)
+        .arg(statement)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_corrupt_json_cell_is_reported_by_name_and_never_rewritten() {
+    let m = TestModel::new("corrupt");
+    let charm = shell_charm("keeper", "");
+    std::fs::write(
+        charm.path().join("dispatch"),
+        "#!/bin/sh\nset -e\n[ \"$JUJU_HOOK_NAME\" = config-changed ] && is-leader | grep -q True && leader-set \"level=$(config-get level)\"\n[ \"$JUJU_HOOK_NAME\" = start ] && status-set active ok\nexit 0\n",
+    )
+    .expect("dispatch");
+    m.ok(&["deploy", charm.path().to_str().expect("utf-8")]);
+    let db = m.data_dir().join("models/corrupt/model.db");
+    let bad = r#"{"level": "1", "other": "kept"#;
+    sql(
+        &db,
+        &format!("UPDATE meta SET value='{bad}' WHERE key='leader-settings:keeper'"),
+    );
+    // leader-set reads the settings to change them: the hook fails naming the cell.
+    let err = m.fails(&["config", "keeper", "level=2"], 1);
+    assert!(
+        err.contains("table meta, row leader-settings:keeper, column value does not decode"),
+        "{err}"
+    );
+    assert_eq!(
+        sql(
+            &db,
+            "SELECT value FROM meta WHERE key='leader-settings:keeper'"
+        ),
+        bad,
+        "nothing rewritten from a default"
+    );
+    // An application's config: every reader names it.
+    sql(&db, "UPDATE apps SET config='[1,' WHERE name='keeper'");
+    let err = m.fails(&["status"], 1);
+    assert!(
+        err.contains("table apps, row keeper, column config does not decode"),
+        "{err}"
+    );
+    // A store from a newer binary is refused, not guessed at.
+    sql(&db, "PRAGMA user_version=99");
+    let err = m.fails(&["status"], 1);
+    assert!(
+        err.contains("written by a newer juju-tls (store schema 99"),
+        "{err}"
+    );
+    // Back to a store the drop's `model destroy` can open.
+    sql(&db, "PRAGMA user_version=2");
+}
