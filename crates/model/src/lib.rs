@@ -18,7 +18,11 @@
 //!   the clock passes them.
 //!
 //! There is no daemon: the process that changes the model runs its hooks, serving the tools on
-//! a socket meanwhile, and the model's lock keeps two such processes apart.
+//! a socket meanwhile. Two locks outside the model directory keep processes apart: a short
+//! change lock for recording a change, a settle lock for running hooks ([`LockKind`]). A
+//! settle first ends and reruns, from scratch, the hooks a dead process left running; each
+//! model leases a loopback block machine-wide for its units' addresses (see the crate's
+//! README for both).
 //!
 //! ```no_run
 //! use std::sync::Arc;

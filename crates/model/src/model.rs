@@ -819,14 +819,15 @@ impl Model {
         Ok(now)
     }
 
-    /// Kills every workload of every unit (model destroy).
-    pub fn kill_all_workloads(&self) {
-        if let Ok(units) = store::units(&self.db()) {
-            for u in units {
-                crate::workloads::kill_unit(self, &u.name);
-            }
+    /// Kills every workload of every unit (model destroy). The model-wide sweep runs even when
+    /// the store cannot list the units; the store's error is returned afterwards.
+    pub fn kill_all_workloads(&self) -> Result<()> {
+        let units = store::units(&self.db());
+        for u in units.iter().flatten() {
+            crate::workloads::kill_unit(self, &u.name);
         }
         crate::workloads::kill_model(self);
+        units.map(|_| ())
     }
 }
 

@@ -141,7 +141,7 @@ impl Registry {
             .map_err(|e| Error::io("writing", &tomb, e))?;
         let settle = locks::take(&dir, name, LockKind::Settle, wait, true)?;
         let model = Model::open(name, &dir)?;
-        model.kill_all_workloads();
+        model.kill_all_workloads()?;
         let block = model.address_block()?;
         let uuid = model.uuid().to_owned();
         drop(model);

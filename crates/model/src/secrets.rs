@@ -448,9 +448,10 @@ pub(crate) fn info_get(
     let v = match (xid, label) {
         (Some(_), Some(_)) => return Err(ToolError::usage(msg::URI_OR_LABEL)),
         (None, None) => return Err(ToolError::usage("require either a secret URI or label")),
-        (Some(x), None) => view(c, ctx, x)?
-            .filter(|v| manages(c, ctx, v).unwrap_or(false))
-            .ok_or_else(|| ToolError::runtime(msg::secret_not_found(x)))?,
+        (Some(x), None) => match view(c, ctx, x)? {
+            Some(v) if manages(c, ctx, &v)? => v,
+            _ => return Err(ToolError::runtime(msg::secret_not_found(x))),
+        },
         (None, Some(l)) => {
             let mut found = None;
             for v in own_app_secrets(c, ctx)? {

@@ -579,3 +579,93 @@ pub(crate) fn log(c: &Connection, at: i64, unit: &str, level: &str, message: &st
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store as the binary before schema versions made it: no `user_version`, no address
+    /// numbers, no process groups.
+    fn old_store(path: &Path) {
+        let c = Connection::open(path).unwrap();
+        let old = SCHEMA
+            .replace(", addr_index INTEGER", "")
+            .replace(", pgid INTEGER", "");
+        c.execute_batch(&old).unwrap();
+        c.execute_batch(
+            "INSERT INTO apps(name,num,charm_dir,meta,config) VALUES('b',2,'/c','{}','{}'),('a',1,'/c','{}','{}');
+             INSERT INTO units(name,app,num) VALUES('b/0','b',0),('a/1','a',1),('a/0','a',0);
+             INSERT INTO meta(key,value) VALUES('address_block','9');",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn an_older_store_is_migrated_and_a_newer_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.db");
+        old_store(&path);
+        let c = open(&path).unwrap();
+        let v: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let addrs: Vec<(String, String)> = units(&c)
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.name, u.address))
+            .collect();
+        assert_eq!(
+            addrs,
+            [
+                ("a/0".to_owned(), "127.9.0.1".to_owned()),
+                ("a/1".to_owned(), "127.9.0.2".to_owned()),
+                ("b/0".to_owned(), "127.9.0.3".to_owned()),
+            ]
+        );
+        assert_eq!(next_counter(&c, "address").unwrap(), 3, "new units go on");
+        drop(c);
+        // Opening again is a no-op.
+        open(&path).unwrap();
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(c);
+        let err = open(&path).unwrap_err().to_string();
+        assert!(err.contains("written by a newer juju-tls"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_cells_and_counters_are_errors_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(&dir.path().join("model.db")).unwrap();
+        c.execute_batch(
+            r#"INSERT INTO apps(name,num,charm_dir,meta,config) VALUES('web',1,'/c','{"name":"web","endpoints":[],"config":{},"actions":{}}','{oops');
+             INSERT INTO meta(key,value) VALUES('counter:relation','7x');"#,
+        )
+        .unwrap();
+        let err = app(&c, "web").unwrap_err().to_string();
+        assert!(
+            err.starts_with("model store: table apps, row web, column config does not decode"),
+            "{err}"
+        );
+        let err = next_counter(&c, "relation").unwrap_err().to_string();
+        assert!(err.contains("table meta, row counter:relation"), "{err}");
+        assert_eq!(meta(&c, "counter:relation").unwrap().as_deref(), Some("7x"));
+    }
+
+    #[test]
+    fn logs_are_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(&dir.path().join("model.db")).unwrap();
+        for i in 0..LOG_CAP + 5 {
+            log(&c, i, "u/0", "INFO", "x").unwrap();
+        }
+        let (n, min): (i64, i64) = c
+            .query_row("SELECT COUNT(*), MIN(at) FROM log", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, min), (LOG_CAP, 5));
+    }
+}
