@@ -5,7 +5,9 @@
 //! if another hook of the unit holds it) and commits the counter plus one.
 //!
 //! Also: a damaged store is reported by table and row and nothing is rewritten from a default,
-//! and a store written by a newer binary is refused.
+//! and a store written by a newer binary is refused; a command waiting for a lock names its
+//! holder and honours `--timeout`; `destroy` wins a race with `deploy`; a stale pidfile is not
+//! trusted; a unit whose charm directory is gone fails its hook.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -373,4 +375,117 @@ fn a_corrupt_json_cell_is_reported_by_name_and_never_rewritten() {
     );
     // Back to a store the drop's `model destroy` can open.
     sql(&db, "PRAGMA user_version=2");
+}
+
+/// A shell charm whose install sleeps `secs` (to hold the settle lock for a while).
+fn slow_charm(secs: u32) -> tempfile::TempDir {
+    let charm = shell_charm("slow", "");
+    std::fs::write(
+        charm.path().join("dispatch"),
+        format!(
+            "#!/bin/sh\n[ \"$JUJU_HOOK_NAME\" = install ] && sleep {secs}\n[ \"$JUJU_HOOK_NAME\" = start ] && status-set active ok\nexit 0\n"
+        ),
+    )
+    .expect("dispatch");
+    charm
+}
+
+#[test]
+fn a_waiting_command_names_the_lock_holder_and_honours_timeout_and_destroy_wins_races() {
+    let m = TestModel::new("locks");
+    let charm = slow_charm(3);
+    m.ok(&["deploy", charm.path().to_str().expect("utf-8"), "--no-wait"]);
+    let settling = m
+        .command(&["wait"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn wait");
+    // Until the settling process holds the lock.
+    let lock = m.data_dir().join("locks/locks.settle");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&lock).unwrap_or_default() != settling.id().to_string()
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let err = m.fails(&["wait", "--timeout", "1s"], 1);
+    assert!(
+        err.contains(&format!(
+            "waiting for the model lock held by pid {}",
+            settling.id()
+        )) && err.contains("timed out after 1s"),
+        "{err}"
+    );
+    // destroy tombstones the model, then waits for the settle; a deploy meanwhile fails cleanly.
+    let destroying = m
+        .command(&["model", "destroy", "locks"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn destroy");
+    let tomb = m.data_dir().join("models/locks/destroying");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !tomb.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let err = m.fails(
+        &["deploy", charm.path().to_str().expect("utf-8"), "other"],
+        2,
+    );
+    assert!(err.contains("model \"locks\" is being destroyed"), "{err}");
+    let out = destroying.wait_with_output().expect("destroy");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!m.data_dir().join("models/locks").exists());
+    let mut settling = settling;
+    let _ = settling.wait();
+}
+
+#[test]
+fn a_stale_pidfile_of_another_process_is_not_trusted() {
+    let m = TestModel::new("pidfile");
+    let charm = shell_charm("plain", "");
+    m.ok(&["deploy", charm.path().to_str().expect("utf-8"), "-n", "2"]);
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep");
+    let pidfile = m
+        .data_dir()
+        .join("models/pidfile/units/plain-1/charm/server.pid");
+    std::fs::write(&pidfile, bystander.id().to_string()).expect("pidfile");
+    m.ok(&["remove-unit", "plain/1"]);
+    assert!(
+        bystander.try_wait().expect("try_wait").is_none(),
+        "remove-unit killed a process that was not the unit's"
+    );
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+}
+
+#[test]
+fn a_missing_charm_directory_fails_the_hook() {
+    let m = TestModel::new("nocharm");
+    let charm = shell_charm("gone", "");
+    m.ok(&["deploy", charm.path().to_str().expect("utf-8")]);
+    std::fs::remove_dir_all(m.data_dir().join("models/nocharm/units/gone-0/charm"))
+        .expect("remove unit copy");
+    // Staged again from the application's charm while that exists...
+    m.ok(&["config", "gone", "level=2"]);
+    // ...and the hook fails, never a silent success, when it is gone too.
+    std::fs::remove_dir_all(m.data_dir().join("models/nocharm/units/gone-0/charm"))
+        .expect("remove unit copy");
+    let path = charm.path().to_owned();
+    drop(charm);
+    assert!(!path.exists());
+    let err = m.fails(&["config", "gone", "level=3"], 1);
+    assert!(
+        err.contains("gone/0: hook failed: \"config-changed\"")
+            && err.contains("cannot stage the unit's charm"),
+        "{err}"
+    );
 }
