@@ -47,8 +47,8 @@ fn lease_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/tmp"))
 }
 
-fn lease_path(block: i64) -> PathBuf {
-    lease_dir().join(format!("juju-tls-lease-127.{block}"))
+fn lease_path(leases: &Path, block: i64) -> PathBuf {
+    leases.join(format!("juju-tls-lease-127.{block}"))
 }
 
 fn contents(model_dir: &Path, uuid: &str) -> String {
@@ -75,8 +75,8 @@ fn write_claim(model_dir: &Path, block: i64, uuid: &str) -> Result<()> {
 }
 
 /// Tries to create the lease of `block` for the model; reclaims it first when stale and ours.
-fn try_block(model_dir: &Path, uuid: &str, block: i64) -> Result<bool> {
-    let path = lease_path(block);
+fn try_block(leases: &Path, model_dir: &Path, uuid: &str, block: i64) -> Result<bool> {
+    let path = lease_path(leases, block);
     // The claim first: a process checking this lease between its creation and the claim would
     // take it for stale.
     write_claim(model_dir, block, uuid)?;
@@ -130,6 +130,10 @@ fn reclaim(path: &Path, stale: &str) -> bool {
 
 /// Leases a block for the model (`preferred` first, the block it held before); returns it.
 pub(crate) fn acquire(model_dir: &Path, uuid: &str, preferred: Option<i64>) -> Result<i64> {
+    acquire_in(&lease_dir(), model_dir, uuid, preferred)
+}
+
+fn acquire_in(leases: &Path, model_dir: &Path, uuid: &str, preferred: Option<i64>) -> Result<i64> {
     let model_dir =
         fs::canonicalize(model_dir).map_err(|e| Error::io("resolving", model_dir, e))?;
     // Start at a block derived from the directory, so parallel models rarely race for one.
@@ -142,14 +146,14 @@ pub(crate) fn acquire(model_dir: &Path, uuid: &str, preferred: Option<i64>) -> R
     });
     for i in 0..254 {
         let block = (start - 1 + i) % 254 + 1;
-        if try_block(&model_dir, uuid, block)? {
+        if try_block(leases, &model_dir, uuid, block)? {
             return Ok(block);
         }
     }
     let _ = fs::remove_file(model_dir.join(CLAIM));
     Err(Error::NoAddressBlock(format!(
         "all 254 blocks 127.1-254.0.0/16 are leased by live models (lease files {}/juju-tls-lease-127.*); destroy a model",
-        lease_dir().display()
+        leases.display()
     )))
 }
 
@@ -158,7 +162,8 @@ pub(crate) fn acquire(model_dir: &Path, uuid: &str, preferred: Option<i64>) -> R
 pub(crate) fn ensure(model_dir: &Path, uuid: &str, block: i64) -> Result<i64> {
     let canonical =
         fs::canonicalize(model_dir).map_err(|e| Error::io("resolving", model_dir, e))?;
-    let held = fs::read_to_string(lease_path(block)).is_ok_and(|t| t == contents(&canonical, uuid));
+    let held = fs::read_to_string(lease_path(&lease_dir(), block))
+        .is_ok_and(|t| t == contents(&canonical, uuid));
     if held {
         return Ok(block);
     }
@@ -170,7 +175,7 @@ pub(crate) fn release(model_dir: &Path, uuid: &str, block: i64) {
     let Ok(canonical) = fs::canonicalize(model_dir) else {
         return;
     };
-    let path = lease_path(block);
+    let path = lease_path(&lease_dir(), block);
     if fs::read_to_string(&path).is_ok_and(|t| t == contents(&canonical, uuid)) {
         let _ = fs::remove_file(path);
     }
@@ -193,5 +198,58 @@ mod tests {
         let all: std::collections::BTreeSet<String> =
             (0..2000).map(|k| unit_address(7, k)).collect();
         assert_eq!(all.len(), 2000, "distinct");
+    }
+
+    fn model(root: &Path, name: &str) -> PathBuf {
+        let dir = root.join(name);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn stale_leases_are_reclaimed_and_live_ones_exhaust_the_blocks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let leases = model(tmp.path(), "leases");
+        // Every block leased by models that are gone (a crashed test's deleted data dir).
+        for b in 1..=254 {
+            fs::write(
+                lease_path(&leases, b),
+                format!("{}/gone{b}\nu{b}\n", tmp.path().display()),
+            )
+            .unwrap();
+        }
+        let a = model(tmp.path(), "a");
+        let block = acquire_in(&leases, &a, "ua", None).unwrap();
+        assert!(
+            fs::read_to_string(lease_path(&leases, block))
+                .unwrap()
+                .contains("ua")
+        );
+        assert_eq!(
+            fs::read_to_string(a.join(CLAIM)).unwrap(),
+            format!("{block} ua\n")
+        );
+        // A second model never gets the same block, and asking again is idempotent.
+        let b = model(tmp.path(), "b");
+        let other = acquire_in(&leases, &b, "ub", Some(block)).unwrap();
+        assert_ne!(other, block);
+        assert_eq!(acquire_in(&leases, &a, "ua", Some(block)).unwrap(), block);
+        // Every block held by a live model: a clear error, nothing taken over.
+        for x in 1..=254 {
+            if x != block && x != other {
+                let m = model(tmp.path(), &format!("live{x}"));
+                assert_eq!(
+                    acquire_in(&leases, &m, &format!("l{x}"), Some(x)).unwrap(),
+                    x
+                );
+            }
+        }
+        let c = model(tmp.path(), "c");
+        let err = acquire_in(&leases, &c, "uc", None).unwrap_err().to_string();
+        assert!(err.contains("all 254 blocks"), "{err}");
+        assert!(!c.join(CLAIM).exists());
+        // A destroyed model's block is free again.
+        fs::remove_dir_all(&b).unwrap();
+        assert_eq!(acquire_in(&leases, &c, "uc", None).unwrap(), other);
     }
 }
