@@ -14,6 +14,14 @@ struct Fixture {
     model: Arc<Model>,
 }
 
+impl Drop for Fixture {
+    /// Destroyed rather than left with its temp dir: ends its workloads and gives its address
+    /// block back at once (a deleted model's lease would only be reclaimed later).
+    fn drop(&mut self) {
+        let _ = Registry::at(self.root.join("data")).destroy("order");
+    }
+}
+
 impl Fixture {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
