@@ -24,6 +24,15 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(err) => {
+            if err
+                .downcast_ref::<model::Error>()
+                .is_some_and(|e| matches!(e, model::Error::Interrupted))
+            {
+                // A SIGINT/SIGTERM thread is ending the process with the signal's exit code.
+                loop {
+                    std::thread::park();
+                }
+            }
             ui::error(&format!("{err:#}"));
             // Bad input (unknown application, mismatched interfaces, …) is a usage error.
             let usage = err

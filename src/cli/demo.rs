@@ -115,6 +115,8 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         Ok((model, format!("stored in {dir}")))
     })?;
     let _lock = model.lock()?;
+    // Ctrl-C ends the running hooks too; they rerun from scratch on the next `wait`.
+    crate::cli::model::interrupt_on_signals(&model)?;
     let settle = SettleOptions::default();
 
     steps.run(

@@ -383,13 +383,9 @@ fn settle(model: &Arc<Model>, s: &Settle) -> anyhow::Result<()> {
     }
     let opts = options(s)?;
     interrupt_on_signals(model)?;
-    let report = match model.settle(&opts) {
-        // The signal thread is ending the process with the signal's exit code.
-        Err(model::Error::Interrupted) => loop {
-            std::thread::park();
-        },
-        other => other?,
-    };
+    // An interrupted settle returns `Error::Interrupted`; `main` leaves the exit to the
+    // signal thread.
+    let report = model.settle(&opts)?;
     if !report.errors.is_empty() {
         let mut msg = String::new();
         for (unit, hook) in &report.errors {
@@ -415,7 +411,7 @@ fn settle(model: &Arc<Model>, s: &Settle) -> anyhow::Result<()> {
 
 /// Installs (once per process) a thread that ends the model's running hooks on SIGINT/SIGTERM,
 /// then exits as the signal would have.
-fn interrupt_on_signals(model: &Arc<Model>) -> anyhow::Result<()> {
+pub(crate) fn interrupt_on_signals(model: &Arc<Model>) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     let mut result = Ok(());
