@@ -271,7 +271,7 @@ fn seeded_kills_while_settling_lose_nothing_and_run_no_hook_twice() {
 }
 
 #[test]
-fn failpoints_in_add_unit_settle_and_commit_lose_nothing() {
+fn failpoints_in_add_unit_spawn_settle_and_commit_lose_nothing() {
     let m = TestModel::new("failpoints");
     let charm = crashlog_charm();
     let charm = charm.to_str().expect("utf-8");
@@ -300,8 +300,10 @@ fn failpoints_in_add_unit_settle_and_commit_lose_nothing() {
     m.ok(&["wait"]);
     aborts("after-commit:3", &["add-unit", "f"]);
     m.ok(&["wait"]);
+    aborts("spawned:2", &["add-unit", "f"]);
+    m.ok(&["wait"]);
     judge(&m, &log);
-    assert_eq!(app_units(&m, "f"), 4);
+    assert_eq!(app_units(&m, "f"), 5);
     // The hook left running at settle:2 was found, ended and run again.
     let log = m.ok(&["debug-log", "-n", "1000"]);
     assert!(

@@ -2,8 +2,8 @@
 //! point is reached) makes the process abort there, as a SIGKILL would stop it: no destructors,
 //! no cleanup. Compiled in; when the variable is unset a point costs one atomic load.
 //!
-//! Points: `add-unit` (unit recorded, files not staged), `settle` (a hook started, not waited
-//! for), `commit` (inside a hook's commit transaction, before it commits), `after-commit` (the
+//! Points: `add-unit` (unit recorded, files not staged), `spawned` (a hook started, its process
+//! group not yet recorded), `settle` (a hook started and recorded, not waited for), `commit` (inside a hook's commit transaction, before it commits), `after-commit` (the
 //! transaction committed, the unit's workloads not yet handled).
 
 use std::sync::OnceLock;

@@ -191,13 +191,17 @@ pub(crate) fn environment(l: &Launch<'_>) -> Vec<(String, String)> {
         );
         set("LD_PRELOAD", lib.to_string_lossy().into_owned());
     }
-    let dispatch = if is_action {
-        l.hook.hook.clone()
-    } else {
-        format!("hooks/{}", l.hook.hook)
-    };
-    set("JUJU_DISPATCH_PATH", dispatch);
+    set("JUJU_DISPATCH_PATH", dispatch_path(&l.hook.hook));
     env
+}
+
+/// `JUJU_DISPATCH_PATH` of a hook (`hooks/<name>`) or action (`actions/<name>`).
+pub(crate) fn dispatch_path(hook: &str) -> String {
+    if hook.starts_with("actions/") {
+        hook.to_owned()
+    } else {
+        format!("hooks/{hook}")
+    }
 }
 
 /// A hook that could not start: it fails with `why` as its output.
@@ -251,6 +255,7 @@ pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().map_err(|e| Error::io("running", &exe, e))?;
     let pid = child.id();
+    crate::failpoints::hit("spawned");
     // process_group(0): the hook leads its own group, whose id is its pid.
     let recorded = l.model.hook_started(l.hook.seq, pid as i32);
     crate::failpoints::hit("settle");

@@ -151,9 +151,18 @@ impl Model {
                 .collect::<rusqlite::Result<_>>()?
         };
         for (seq, unit, hook, pgid) in stale {
-            if let Some(pgid) = pgid {
-                if crate::workloads::group_is_units(pgid, self.uuid(), &unit) {
-                    crate::workloads::kill_group(pgid);
+            match pgid {
+                Some(pgid) => {
+                    if crate::workloads::group_is_units(pgid, self.uuid(), &unit) {
+                        crate::workloads::kill_group(pgid);
+                    }
+                }
+                None => {
+                    // Died before recording the group: find it by what the hook was started as.
+                    let dispatch = runner::dispatch_path(&hook);
+                    for g in crate::workloads::hook_groups(self.uuid(), &unit, &dispatch) {
+                        crate::workloads::kill_group(g);
+                    }
                 }
             }
             self.tx(|c| {

@@ -114,6 +114,36 @@ pub(crate) fn group_is_units(pgid: i32, uuid: &str, unit: &str) -> bool {
     })
 }
 
+/// The process groups of hooks of `unit` running `dispatch` (their `JUJU_DISPATCH_PATH`): led
+/// by a process of the model and unit that leads its group but not its session (the runner
+/// starts hooks in a group of their own; detached workloads lead a session). For a hook whose
+/// group was not recorded (its `juju-tls` died between starting it and recording it).
+pub(crate) fn hook_groups(uuid: &str, unit: &str, dispatch: &str) -> Vec<i32> {
+    let want = [
+        format!("JUJU_MODEL_UUID={uuid}"),
+        format!("JUJU_UNIT_NAME={unit}"),
+        format!("JUJU_DISPATCH_PATH={dispatch}"),
+    ];
+    all_pids()
+        .into_iter()
+        .filter(|pid| {
+            let Some((pgrp, session)) = group_and_session(*pid) else {
+                return false;
+            };
+            pgrp == *pid && session != *pid && alive(*pid) && {
+                let env = proc_list(*pid, "environ");
+                want.iter().all(|w| env.iter().any(|v| *v == w.as_bytes()))
+            }
+        })
+        .collect()
+}
+
+fn group_and_session(pid: i32) -> Option<(i32, i32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut f = stat.rsplit(')').next()?.split_whitespace().skip(2);
+    Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+}
+
 /// SIGKILL to a process group, then waits (up to 5 s) until none of its members is left, so
 /// whatever runs next for the unit never overlaps it.
 pub(crate) fn kill_group(pgid: i32) {
