@@ -11,6 +11,7 @@ fn rfc3339(t: &OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
+pub use crate::key_policy::KeyPolicyError;
 pub use crate::pem::PemError;
 
 /// Any error of this crate.
@@ -35,6 +36,17 @@ pub enum Error {
     /// A chain does not verify.
     #[error(transparent)]
     Chain(#[from] ChainError),
+}
+
+impl Error {
+    /// The key policy's refusal, if that is what this error is: a provider answers it to the
+    /// requester as its request error (`Display` names the problem).
+    pub fn key_policy(&self) -> Option<&KeyPolicyError> {
+        match self {
+            Self::Csr(CsrError::KeyPolicy(e)) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// Problems with private keys.
@@ -84,9 +96,10 @@ pub enum CsrError {
         "the certificate signing request's signature does not verify (no proof of possession of the key)"
     )]
     BadSignature,
-    /// The signature algorithm is not supported.
-    #[error("the certificate signing request uses an unsupported signature algorithm {0}")]
-    UnsupportedSignature(String),
+    /// The key or the signature algorithm is refused by the key policy (checked before the
+    /// signature is verified, so the refusal names the real reason).
+    #[error(transparent)]
+    KeyPolicy(#[from] KeyPolicyError),
     /// An attribute cannot be encoded (e.g. a country that is not two letters).
     #[error("invalid request attribute {attribute}: {reason}")]
     InvalidAttribute {

@@ -15,7 +15,7 @@ use crate::certificate::Certificate;
 use crate::csr::{Csr, RequestAttributes, extension};
 use crate::der::{self, tag};
 use crate::error::{CertificateError, KeyError, PolicyError};
-use crate::key::{KeyAlgorithm, PrivateKey};
+use crate::key::PrivateKey;
 use crate::policy::{CertificateKind, ExtendedKeyUsage, IssuingPolicy};
 use crate::{oid, public_key};
 
@@ -216,7 +216,7 @@ fn leaf_extensions(
     authority_key_id: &[u8],
 ) -> Result<Vec<Vec<u8>>, crate::Error> {
     // RSA keys may also encipher keys (TLS 1.2 RSA key exchange); EC and Ed25519 keys only sign.
-    let rsa = csr.key_algorithm().is_some_and(KeyAlgorithm::is_rsa);
+    let rsa = csr.public_key_kind().is_rsa();
     let usage = if rsa {
         KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT
     } else {

@@ -52,6 +52,7 @@ mod der;
 mod error;
 mod issuer;
 mod key;
+mod key_policy;
 mod name;
 mod oid;
 mod policy;
@@ -60,9 +61,12 @@ mod san;
 
 pub use certificate::{Certificate, CertificateInfo};
 pub use csr::{Csr, RawExtension, RequestAttributes};
-pub use error::{CertificateError, ChainError, CsrError, Error, KeyError, PemError, PolicyError};
+pub use error::{
+    CertificateError, ChainError, CsrError, Error, KeyError, KeyPolicyError, PemError, PolicyError,
+};
 pub use issuer::{CertificateAuthority, IssueRequest};
 pub use key::{KeyAlgorithm, PrivateKey};
+pub use key_policy::{EcCurve, PublicKeyKind, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use name::{AttributeType, DistinguishedName};
 pub use policy::{CertificateKind, ExtendedKeyUsage, IssuingPolicy};
 pub use san::SubjectAltNames;

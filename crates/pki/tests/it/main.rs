@@ -6,6 +6,7 @@ mod support;
 
 mod csr;
 mod issue;
+mod key_policy;
 mod keys;
 mod openssl;
 mod parsers;
