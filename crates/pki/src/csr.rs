@@ -108,7 +108,7 @@ impl RequestAttributes {
             let arcs =
                 der::parse_dotted_oid(&ext.oid).ok_or_else(|| CsrError::InvalidAttribute {
                     attribute: "additional_critical_extensions",
-                    reason: format!("'{}' is not a dotted OID", ext.oid),
+                    reason: format!("'{}' is not a dotted OID {}", ext.oid, der::OID_RULES),
                 })?;
             extensions.push(extension(&arcs, true, &ext.value));
         }

@@ -11,6 +11,7 @@ fn rfc3339(t: &OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
+pub use crate::duration::ValidityError;
 pub use crate::key_policy::KeyPolicyError;
 pub use crate::pem::PemError;
 
@@ -131,9 +132,9 @@ pub enum CertificateError {
         /// Subject of the certificate.
         subject: String,
     },
-    /// A validity period is empty or negative.
-    #[error("invalid validity: {0}")]
-    InvalidValidity(String),
+    /// A validity period is not positive, or not representable in a certificate.
+    #[error(transparent)]
+    Validity(#[from] ValidityError),
 }
 
 /// Refusals of the issuing policy: each names the rule and how to allow it, if it can be.

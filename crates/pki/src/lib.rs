@@ -63,6 +63,7 @@ pub use certificate::{Certificate, CertificateInfo};
 pub use csr::{Csr, RawExtension, RequestAttributes};
 pub use error::{
     CertificateError, ChainError, CsrError, Error, KeyError, KeyPolicyError, PemError, PolicyError,
+    ValidityError,
 };
 pub use issuer::{CertificateAuthority, IssueRequest};
 pub use key::{KeyAlgorithm, PrivateKey};

@@ -5,6 +5,7 @@
 mod support;
 
 mod csr;
+mod dates;
 mod issue;
 mod key_policy;
 mod keys;
