@@ -215,4 +215,36 @@ pub enum ChainError {
     /// The chain is longer than any sane deployment needs (a loop guard).
     #[error("chain longer than {0} certificates")]
     TooLong(usize),
+    /// A certificate has a critical extension the verifier does not understand.
+    #[error(
+        "'{subject}' has a critical extension {oid} that is not understood (RFC 5280 says refuse)"
+    )]
+    UnknownCriticalExtension {
+        /// Subject of the certificate.
+        subject: String,
+        /// The extension's dotted OID.
+        oid: String,
+    },
+    /// The leaf's extended key usages do not allow the usage asked for.
+    #[error("'{subject}' is not allowed for {usage} authentication (its extended key usages: {})", .extended_key_usages.join(", "))]
+    UsageNotAllowed {
+        /// Subject of the leaf.
+        subject: String,
+        /// The usage asked for (server, client, any).
+        usage: &'static str,
+        /// The leaf's EKUs, dotted.
+        extended_key_usages: Vec<String>,
+    },
+    /// A name of the leaf falls outside an issuer's name constraints.
+    #[error("a name of '{subject}' is outside the name constraints of an issuer in the chain")]
+    NameConstraintViolation {
+        /// Subject of the leaf.
+        subject: String,
+    },
+    /// The verifier refused the chain for a reason our own walk does not check.
+    #[error("{reason}")]
+    Refused {
+        /// What the verifier said.
+        reason: String,
+    },
 }

@@ -13,3 +13,4 @@ mod openssl;
 mod parsers;
 mod python;
 mod tls;
+mod verify;
