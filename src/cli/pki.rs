@@ -410,7 +410,7 @@ fn csr_json(csr: &Csr) -> serde_json::Value {
         "signature": "verified",
         "subject": csr.subject().to_string(),
         "sans": csr.sans().to_strings(),
-        "key_algorithm": csr.key_algorithm().map(|a| a.describe()),
+        "key_algorithm": csr.key_algorithm().map_or_else(|| csr.public_key_kind().to_string(), |a| a.describe().to_owned()),
         "requested_extensions": csr.extensions().iter().map(|e| json!({"oid": e.oid, "critical": e.critical})).collect::<Vec<_>>(),
     })
 }

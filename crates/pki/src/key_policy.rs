@@ -13,6 +13,12 @@ use std::fmt;
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::error::X509Error;
+use x509_parser::oid_registry::{
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
+    OID_PKCS1_RSAENCRYPTION, OID_PKCS1_RSASSAPSS, OID_PKCS1_SHA256WITHRSA, OID_PKCS1_SHA384WITHRSA,
+    OID_PKCS1_SHA512WITHRSA, OID_SIG_ECDSA_WITH_SHA256, OID_SIG_ECDSA_WITH_SHA384,
+    OID_SIG_ECDSA_WITH_SHA512, OID_SIG_ED25519,
+};
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
@@ -173,34 +179,57 @@ impl SignatureAlgorithm {
     }
 }
 
-/// Classifies a signature algorithm OID: accepted, weak, or unknown.
+/// Classifies a signature algorithm OID: accepted, weak, or unknown. Accepted ones compare as
+/// bytes (this runs for every request); only refusals are spelled out.
 fn classify_signature(alg: &AlgorithmIdentifier<'_>) -> Result<SignatureAlgorithm, KeyPolicyError> {
+    let accepted = [
+        (
+            &OID_PKCS1_SHA256WITHRSA,
+            SignatureAlgorithm::RsaPkcs1(Hash::Sha256),
+        ),
+        (
+            &OID_PKCS1_SHA384WITHRSA,
+            SignatureAlgorithm::RsaPkcs1(Hash::Sha384),
+        ),
+        (
+            &OID_PKCS1_SHA512WITHRSA,
+            SignatureAlgorithm::RsaPkcs1(Hash::Sha512),
+        ),
+        (&OID_PKCS1_RSASSAPSS, SignatureAlgorithm::RsaPss),
+        (
+            &OID_SIG_ECDSA_WITH_SHA256,
+            SignatureAlgorithm::Ecdsa(Hash::Sha256),
+        ),
+        (
+            &OID_SIG_ECDSA_WITH_SHA384,
+            SignatureAlgorithm::Ecdsa(Hash::Sha384),
+        ),
+        (
+            &OID_SIG_ECDSA_WITH_SHA512,
+            SignatureAlgorithm::Ecdsa(Hash::Sha512),
+        ),
+        (&OID_SIG_ED25519, SignatureAlgorithm::Ed25519),
+    ];
+    if let Some((_, kind)) = accepted.iter().find(|(oid, _)| **oid == alg.algorithm) {
+        return Ok(*kind);
+    }
     let oid = alg.algorithm.to_id_string();
-    Ok(match oid.as_str() {
-        "1.2.840.113549.1.1.11" => SignatureAlgorithm::RsaPkcs1(Hash::Sha256),
-        "1.2.840.113549.1.1.12" => SignatureAlgorithm::RsaPkcs1(Hash::Sha384),
-        "1.2.840.113549.1.1.13" => SignatureAlgorithm::RsaPkcs1(Hash::Sha512),
-        "1.2.840.113549.1.1.10" => SignatureAlgorithm::RsaPss,
-        "1.2.840.10045.4.3.2" => SignatureAlgorithm::Ecdsa(Hash::Sha256),
-        "1.2.840.10045.4.3.3" => SignatureAlgorithm::Ecdsa(Hash::Sha384),
-        "1.2.840.10045.4.3.4" => SignatureAlgorithm::Ecdsa(Hash::Sha512),
-        "1.3.101.112" => SignatureAlgorithm::Ed25519,
+    Err(match oid.as_str() {
         // sha1WithRSAEncryption, its OIW alias, ecdsa-with-SHA1, dsa-with-sha1.
         "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" | "1.2.840.10045.4.1" | "1.2.840.10040.4.3" => {
-            return Err(KeyPolicyError::WeakHash { hash: "SHA-1" });
+            KeyPolicyError::WeakHash { hash: "SHA-1" }
         }
-        "1.2.840.113549.1.1.4" => return Err(KeyPolicyError::WeakHash { hash: "MD5" }),
-        "1.2.840.113549.1.1.2" => return Err(KeyPolicyError::WeakHash { hash: "MD2" }),
-        other => {
-            let algorithm = match other {
+        "1.2.840.113549.1.1.4" => KeyPolicyError::WeakHash { hash: "MD5" },
+        "1.2.840.113549.1.1.2" => KeyPolicyError::WeakHash { hash: "MD2" },
+        other => KeyPolicyError::UnsupportedSignature {
+            algorithm: match other {
                 "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption".to_owned(),
                 "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224".to_owned(),
                 "1.3.101.113" => "Ed448".to_owned(),
                 "2.16.840.1.101.3.4.3.2" => "dsa-with-sha256".to_owned(),
                 _ => format!("signature algorithm {other}"),
-            };
-            return Err(KeyPolicyError::UnsupportedSignature { algorithm });
-        }
+            },
+        },
     })
 }
 
@@ -208,54 +237,59 @@ fn classify_signature(alg: &AlgorithmIdentifier<'_>) -> Result<SignatureAlgorith
 pub(crate) fn classify_key(
     spki: &SubjectPublicKeyInfo<'_>,
 ) -> Result<PublicKeyKind, KeyPolicyError> {
-    let oid = spki.algorithm.algorithm.to_id_string();
-    match oid.as_str() {
-        "1.2.840.113549.1.1.1" => {
-            let Ok(PublicKey::RSA(rsa)) = spki.parsed() else {
-                return Err(KeyPolicyError::MalformedKey {
-                    algorithm: "RSA".into(),
-                });
-            };
-            let bits = bit_length(rsa.modulus);
-            if bits < RSA_MIN_BITS {
-                Err(KeyPolicyError::RsaTooSmall { bits })
-            } else if bits > RSA_MAX_BITS {
-                Err(KeyPolicyError::RsaTooLarge { bits })
-            } else {
-                Ok(PublicKeyKind::Rsa { bits })
-            }
-        }
-        "1.2.840.10045.2.1" => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.as_oid().ok())
-                .map(|o| o.to_id_string());
-            match curve.as_deref() {
-                Some("1.2.840.10045.3.1.7") => Ok(PublicKeyKind::Ec(EcCurve::P256)),
-                Some("1.3.132.0.34") => Ok(PublicKeyKind::Ec(EcCurve::P384)),
-                Some("1.3.132.0.35") => Ok(PublicKeyKind::Ec(EcCurve::P521)),
-                Some(other) => Err(KeyPolicyError::UnsupportedCurve {
-                    curve: curve_name(other),
-                }),
-                None => Err(KeyPolicyError::UnsupportedCurve {
-                    curve: "(explicit parameters, not a named curve)".into(),
-                }),
-            }
-        }
-        "1.3.101.112" => Ok(PublicKeyKind::Ed25519),
-        other => Err(KeyPolicyError::UnsupportedKey {
-            algorithm: match other {
-                "1.2.840.10040.4.1" => "DSA".to_owned(),
-                "1.3.101.113" => "Ed448".to_owned(),
-                "1.3.101.110" => "X25519".to_owned(),
-                "1.3.101.111" => "X448".to_owned(),
-                "1.2.840.113549.1.1.10" => "RSASSA-PSS-only RSA".to_owned(),
-                _ => format!("algorithm {other}"),
-            },
-        }),
+    let algorithm = &spki.algorithm.algorithm;
+    if *algorithm == OID_PKCS1_RSAENCRYPTION {
+        let Ok(PublicKey::RSA(rsa)) = spki.parsed() else {
+            return Err(KeyPolicyError::MalformedKey {
+                algorithm: "RSA".into(),
+            });
+        };
+        let bits = bit_length(rsa.modulus);
+        return if bits < RSA_MIN_BITS {
+            Err(KeyPolicyError::RsaTooSmall { bits })
+        } else if bits > RSA_MAX_BITS {
+            Err(KeyPolicyError::RsaTooLarge { bits })
+        } else {
+            Ok(PublicKeyKind::Rsa { bits })
+        };
     }
+    if *algorithm == OID_KEY_TYPE_EC_PUBLIC_KEY {
+        let Some(curve) = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+        else {
+            return Err(KeyPolicyError::UnsupportedCurve {
+                curve: "(explicit parameters, not a named curve)".into(),
+            });
+        };
+        return if curve == OID_EC_P256 {
+            Ok(PublicKeyKind::Ec(EcCurve::P256))
+        } else if curve == OID_NIST_EC_P384 {
+            Ok(PublicKeyKind::Ec(EcCurve::P384))
+        } else if curve == OID_NIST_EC_P521 {
+            Ok(PublicKeyKind::Ec(EcCurve::P521))
+        } else {
+            Err(KeyPolicyError::UnsupportedCurve {
+                curve: curve_name(&curve.to_id_string()),
+            })
+        };
+    }
+    if *algorithm == OID_SIG_ED25519 {
+        return Ok(PublicKeyKind::Ed25519);
+    }
+    let other = algorithm.to_id_string();
+    Err(KeyPolicyError::UnsupportedKey {
+        algorithm: match other.as_str() {
+            "1.2.840.10040.4.1" => "DSA".to_owned(),
+            "1.3.101.113" => "Ed448".to_owned(),
+            "1.3.101.110" => "X25519".to_owned(),
+            "1.3.101.111" => "X448".to_owned(),
+            "1.2.840.113549.1.1.10" => "RSASSA-PSS-only RSA".to_owned(),
+            _ => format!("algorithm {other}"),
+        },
+    })
 }
 
 fn curve_name(oid: &str) -> String {
