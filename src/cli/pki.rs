@@ -197,7 +197,8 @@ pub(crate) struct VerifyArgs {
     /// Verify at this time (RFC 3339, e.g. 2027-01-01T00:00:00Z) instead of now.
     #[arg(long, value_parser = parse_time)]
     at: Option<OffsetDateTime>,
-    /// What the certificate must be good for: TLS server, TLS client, or either.
+    /// What the certificate must be good for: server (TLS server), client (TLS client) or any
+    /// (either).
     #[arg(long, default_value = "any", value_parser = parse_purpose)]
     purpose: chain::Usage,
     /// The certificate to verify (the first certificate of the file).
