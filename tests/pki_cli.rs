@@ -314,3 +314,247 @@ fn one_crypto_stack_ring_is_not_linked() {
         "ring is in the dependency graph:\n{stdout}"
     );
 }
+
+#[test]
+fn weak_keys_and_hashes_are_refused_by_sign_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(d, &["pki", "key", "--algorithm", "p256", "--out", "ca.key"]);
+    ok(
+        d,
+        &[
+            "pki",
+            "ca",
+            "--key",
+            "ca.key",
+            "--common-name",
+            "Strict CA",
+            "--out",
+            "ca.pem",
+        ],
+    );
+    for (name, bits, hash, reason) in [
+        (
+            "rsa1024",
+            "1024",
+            "-sha1",
+            "RSA-1024 key: the minimum is 2048 bits",
+        ),
+        (
+            "rsa1024-sha256",
+            "1024",
+            "-sha256",
+            "RSA-1024 key: the minimum is 2048 bits",
+        ),
+        ("sha1", "2048", "-sha1", "CSR signed with SHA-1: "),
+    ] {
+        let key = format!("{name}.key");
+        let csr = format!("{name}.csr");
+        let (good, text) = openssl(
+            d,
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                &format!("rsa_keygen_bits:{bits}"),
+                "-out",
+                &key,
+            ],
+        );
+        assert!(good, "{text}");
+        let (good, text) = openssl(
+            d,
+            &[
+                "req", "-new", "-key", &key, "-subj", "/CN=weak", hash, "-out", &csr,
+            ],
+        );
+        assert!(good, "{text}");
+        let out = juju_tls(
+            d,
+            &[
+                "pki", "sign", "--ca", "ca.pem", "--ca-key", "ca.key", "--csr", &csr, "--out",
+                "weak.pem",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(reason), "{name}: {err}");
+        assert!(!err.contains("does not verify"), "{name}: {err}");
+        assert!(!d.join("weak.pem").exists());
+    }
+}
+
+#[test]
+fn out_of_range_validities_are_refused_not_aborted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(d, &["pki", "key", "--algorithm", "p256", "--out", "ca.key"]);
+    // Regression: `now + 3000000d` is past year 9999 and aborted the process.
+    let out = juju_tls(
+        d,
+        &[
+            "pki",
+            "ca",
+            "--key",
+            "ca.key",
+            "--common-name",
+            "x",
+            "--validity",
+            "3000000d",
+            "--out",
+            "ca.pem",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "a usage error, not a panic");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("'3000000d' is too long: at most 365250d"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!d.join("ca.pem").exists());
+}
+
+#[test]
+fn verify_judges_the_purpose_with_webpki_and_says_who_judged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(
+        d,
+        &["pki", "key", "--algorithm", "p256", "--out", "root.key"],
+    );
+    ok(
+        d,
+        &[
+            "pki",
+            "ca",
+            "--key",
+            "root.key",
+            "--common-name",
+            "Purpose Root",
+            "--out",
+            "root.pem",
+        ],
+    );
+    ok(
+        d,
+        &["pki", "key", "--algorithm", "p256", "--out", "app.key"],
+    );
+    ok(
+        d,
+        &[
+            "pki",
+            "csr",
+            "--key",
+            "app.key",
+            "--common-name",
+            "app",
+            "--san",
+            "DNS:app",
+            "--out",
+            "app.csr",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "pki", "sign", "--ca", "root.pem", "--ca-key", "root.key", "--csr", "app.csr", "--out",
+            "app.pem",
+        ],
+    );
+    for purpose in ["server", "client", "any"] {
+        let out = ok(
+            d,
+            &[
+                "pki",
+                "verify",
+                "--ca",
+                "root.pem",
+                "--purpose",
+                purpose,
+                "app.pem",
+            ],
+        );
+        assert!(
+            out.contains(&format!("OK (rustls-webpki, {purpose} usage)")),
+            "{out}"
+        );
+    }
+    // A client-only certificate made by openssl: refused as a server, accepted as a client.
+    std::fs::write(
+        d.join("client.ext"),
+        "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    let (good, text) = openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "app.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-days",
+            "2",
+            "-extfile",
+            "client.ext",
+            "-out",
+            "client.pem",
+        ],
+    );
+    assert!(good, "{text}");
+    let out = juju_tls(
+        d,
+        &[
+            "pki",
+            "verify",
+            "--ca",
+            "root.pem",
+            "--purpose",
+            "server",
+            "client.pem",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAILED") && stdout.contains("not allowed for server authentication"),
+        "{stdout}"
+    );
+    ok(
+        d,
+        &[
+            "pki",
+            "verify",
+            "--ca",
+            "root.pem",
+            "--purpose",
+            "client",
+            "client.pem",
+        ],
+    );
+    // The root as the certificate to verify: our own walk, and it says so.
+    let out = ok(d, &["pki", "verify", "--ca", "root.pem", "root.pem"]);
+    assert!(
+        out.contains("own walk") && out.contains("name constraints not checked"),
+        "{out}"
+    );
+    let out = juju_tls(
+        d,
+        &[
+            "pki",
+            "verify",
+            "--ca",
+            "root.pem",
+            "--purpose",
+            "email",
+            "app.pem",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected server, client or any"));
+}

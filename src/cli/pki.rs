@@ -47,9 +47,17 @@ pub(crate) enum PkiCommand {
         after_help = "Examples:\n  juju-tls pki inspect app.pem\n  juju-tls pki inspect app.csr --json"
     )]
     Inspect(InspectArgs),
-    /// Verify a certificate's chain up to a trusted root.
+    /// Verify a certificate's chain up to a trusted root, with rustls-webpki as the judge.
     #[command(
-        after_help = "Example:\n  juju-tls pki verify --ca root.pem --untrusted inter.pem --at 2027-01-01T00:00:00Z app.pem"
+        after_help = "rustls-webpki judges the chain for the usage given: signatures, validity, CA-ness and path \
+lengths, unknown critical extensions, extended key usages and name constraints. A refusal is \
+explained in words by juju-tls' own chain walk when it sees the fault.\n\n\
+What webpki will not judge, juju-tls' own walk does, and the output says so: a CA certificate \
+(or the root itself) as the certificate to verify, a v1 certificate, a time before 1970. Then \
+it checks names, signatures, validity, that issuers are CAs with keyCertSign, path lengths, \
+that every critical extension is one webpki understands, and the usage against the \
+certificate's extended key usages if it has any; name constraints are NOT checked.\n\n\
+Example:\n  juju-tls pki verify --ca root.pem --untrusted inter.pem --purpose server --at 2027-01-01T00:00:00Z app.pem"
     )]
     Verify(VerifyArgs),
     /// Measure the cost of issuing a certificate next to `openssl speed`.
@@ -189,6 +197,10 @@ pub(crate) struct VerifyArgs {
     /// Verify at this time (RFC 3339, e.g. 2027-01-01T00:00:00Z) instead of now.
     #[arg(long, value_parser = parse_time)]
     at: Option<OffsetDateTime>,
+    /// What the certificate must be good for: server (TLS server), client (TLS client) or any
+    /// (either).
+    #[arg(long, default_value = "any", value_parser = parse_purpose)]
+    purpose: chain::Usage,
     /// The certificate to verify (the first certificate of the file).
     cert: PathBuf,
 }
@@ -211,6 +223,17 @@ fn parse_algorithm(s: &str) -> Result<KeyAlgorithm, String> {
 
 fn parse_validity(s: &str) -> Result<time::Duration, String> {
     duration::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn parse_purpose(s: &str) -> Result<chain::Usage, String> {
+    match s {
+        "server" => Ok(chain::Usage::Server),
+        "client" => Ok(chain::Usage::Client),
+        "any" => Ok(chain::Usage::Any),
+        _ => Err(format!(
+            "'{s}' is not a purpose (expected server, client or any)"
+        )),
+    }
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
@@ -388,7 +411,7 @@ fn csr_json(csr: &Csr) -> serde_json::Value {
         "signature": "verified",
         "subject": csr.subject().to_string(),
         "sans": csr.sans().to_strings(),
-        "key_algorithm": csr.key_algorithm().map(|a| a.describe()),
+        "key_algorithm": csr.key_algorithm().map_or_else(|| csr.public_key_kind().to_string(), |a| a.describe().to_owned()),
         "requested_extensions": csr.extensions().iter().map(|e| json!({"oid": e.oid, "critical": e.critical})).collect::<Vec<_>>(),
     })
 }
@@ -423,10 +446,18 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     let cert = read_certificate(&args.cert)?;
     let at = args.at.unwrap_or_else(OffsetDateTime::now_utc);
-    match chain::verify(&cert, &intermediates, &anchor, at) {
-        Ok(path) => {
-            println!("{}: {}", args.cert.display(), ui::green("OK"));
-            for (depth, c) in path.iter().enumerate() {
+    match chain::verify_for_usage(&cert, &intermediates, &anchor, at, args.purpose) {
+        Ok(verified) => {
+            let judge = match verified.judge {
+                chain::Judge::Webpki => {
+                    format!("rustls-webpki, {} usage", args.purpose.name())
+                }
+                chain::Judge::OwnWalk { reason } => {
+                    format!("juju-tls' own walk: {reason}; name constraints not checked")
+                }
+            };
+            println!("{}: {} ({judge})", args.cert.display(), ui::green("OK"));
+            for (depth, c) in verified.path.iter().enumerate() {
                 println!(
                     "  {depth}: {} (until {})",
                     c.subject(),

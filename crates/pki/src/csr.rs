@@ -7,13 +7,13 @@ use std::fmt;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::cri_attributes::ParsedCriAttribute;
-use x509_parser::error::X509Error;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
 use crate::der::{self, tag};
 use crate::error::CsrError;
 use crate::key::{KeyAlgorithm, PrivateKey};
+use crate::key_policy::{self, PublicKeyKind};
 use crate::name::{AttributeType, DistinguishedName};
 use crate::san::SubjectAltNames;
 use crate::{oid, pem, public_key};
@@ -108,7 +108,7 @@ impl RequestAttributes {
             let arcs =
                 der::parse_dotted_oid(&ext.oid).ok_or_else(|| CsrError::InvalidAttribute {
                     attribute: "additional_critical_extensions",
-                    reason: format!("'{}' is not a dotted OID", ext.oid),
+                    reason: format!("'{}' is not a dotted OID {}", ext.oid, der::OID_RULES),
                 })?;
             extensions.push(extension(&arcs, true, &ext.value));
         }
@@ -176,6 +176,7 @@ pub struct Csr {
     ignored_sans: Vec<String>,
     public_key: Vec<u8>,
     key_algorithm: Option<KeyAlgorithm>,
+    public_key_kind: PublicKeyKind,
 }
 
 impl fmt::Debug for Csr {
@@ -228,12 +229,8 @@ impl Csr {
                 rest.len()
             )));
         }
-        req.verify_signature().map_err(|e| match e {
-            X509Error::SignatureUnsupportedAlgorithm => {
-                CsrError::UnsupportedSignature(req.signature_algorithm.algorithm.to_id_string())
-            }
-            _ => CsrError::BadSignature,
-        })?;
+        // The key and signature algorithm are judged first: a refusal names the real reason.
+        let public_key_kind = key_policy::check_and_verify(&req)?;
         let info = &req.certification_request_info;
         let subject = DistinguishedName::from_x509(&info.subject);
         let mut sans = SubjectAltNames::default();
@@ -270,6 +267,7 @@ impl Csr {
             ignored_sans,
             public_key,
             key_algorithm,
+            public_key_kind,
         })
     }
 
@@ -312,6 +310,12 @@ impl Csr {
     /// The requester's key algorithm, when it is one we know.
     pub fn key_algorithm(&self) -> Option<KeyAlgorithm> {
         self.key_algorithm
+    }
+
+    /// The requester's key kind as the key policy classified it (any accepted key, including
+    /// those we do not generate: RSA up to 8192 bits, P-521).
+    pub fn public_key_kind(&self) -> PublicKeyKind {
+        self.public_key_kind
     }
 
     /// Whether this request was made with `key`.

@@ -102,9 +102,11 @@ pub(crate) fn oid(arcs: &[u64]) -> Vec<u8> {
 /// The content octets of an OID (also used to compare with parsed OIDs).
 pub(crate) fn oid_content(arcs: &[u64]) -> Vec<u8> {
     let mut content = Vec::new();
+    // Arcs come from constants or from `parse_dotted_oid`, which bounds the first pair; the
+    // saturation only keeps a caller's mistake from being a panic.
     let (first, rest) = match arcs {
-        [a, b, rest @ ..] => (a * 40 + b, rest),
-        [a] => (a * 40, &[][..]),
+        [a, b, rest @ ..] => (a.saturating_mul(40).saturating_add(*b), rest),
+        [a] => (a.saturating_mul(40), &[][..]),
         [] => return content,
     };
     for arc in std::iter::once(first).chain(rest.iter().copied()) {
@@ -119,11 +121,41 @@ pub(crate) fn oid_content(arcs: &[u64]) -> Vec<u8> {
     content
 }
 
-/// Parses a dotted OID string (`1.3.6.1.4.1.28978`) into arcs.
+/// What [`parse_dotted_oid`] accepts, for error messages.
+pub(crate) const OID_RULES: &str =
+    "we can encode (decimal arcs below 2^63, the first 0, 1 or 2, the second below 40)";
+
+/// The largest arc [`parse_dotted_oid`] accepts: nine 7-bit groups.
+pub(crate) const MAX_OID_ARC: u64 = (1 << 63) - 1;
+
+/// Parses a dotted OID string (`1.3.6.1.4.1.28978`) into arcs, accepting only what
+/// [`oid_content`] encodes and what reads back as the same text: canonical decimal arcs (no
+/// sign, no leading zero) below 2^63, at least two, a first arc of 0, 1 or 2 and a second arc
+/// below 40 (X.660 requires it under 0 and 1).
+///
+/// The tighter bounds are our reader's: x509-parser 0.18 (asn1-rs 0.7) decodes the first two
+/// arcs from the first *byte* as `byte / 40` and `byte % 40`, so `2.40` and up would read back
+/// as another OID (`2.40` as `3.0`);
+/// it prints an arc of 2^63 or more (ten 7-bit groups) as hex; and it reads `0.0` as `0`. The
+/// SAN we issue would then not match the one asked for.
 pub(crate) fn parse_dotted_oid(s: &str) -> Option<Vec<u64>> {
-    let arcs: Option<Vec<u64>> = s.split('.').map(|p| p.parse().ok()).collect();
-    let arcs = arcs?;
-    let valid = arcs.len() >= 2 && arcs[0] <= 2 && (arcs[0] == 2 || arcs[1] < 40);
+    let arcs = s
+        .split('.')
+        .map(|p| {
+            let canonical = !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p == "0" || !p.starts_with('0'));
+            canonical
+                .then(|| p.parse::<u64>().ok())
+                .flatten()
+                .filter(|arc| *arc <= MAX_OID_ARC)
+        })
+        .collect::<Option<Vec<u64>>>()?;
+    let valid = match arcs.as_slice() {
+        [0, 0] => false,
+        [0..=2, second, ..] => *second < 40,
+        _ => false,
+    };
     valid.then_some(arcs)
 }
 
@@ -228,9 +260,68 @@ mod tests {
         assert_eq!(parse_dotted_oid("1"), None);
         assert_eq!(parse_dotted_oid("3.1"), None);
         assert_eq!(parse_dotted_oid("1.x"), None);
+        assert_eq!(parse_dotted_oid("2.39.3"), Some(vec![2, 39, 3]));
+        assert_eq!(
+            parse_dotted_oid("1.3.9223372036854775807"),
+            Some(vec![1, 3, MAX_OID_ARC])
+        );
+    }
+
+    #[test]
+    fn dotted_oids_the_writer_cannot_encode_are_refused() {
+        // Regression: 2.18446744073709551615 overflowed `40 * 2 + arc` in the DER writer.
+        for bad in [
+            "2.18446744073709551615",
+            "2.40",
+            "2.48",
+            "2.999.3",
+            "0.0",
+            "1.40",
+            "0.40",
+            "1.3.18446744073709551616",
+            "1.3.9223372036854775808",
+            "1.+3",
+            "1.03",
+            "1..3",
+            "1.3.",
+            "",
+            " 1.3",
+        ] {
+            assert_eq!(parse_dotted_oid(bad), None, "{bad}");
+        }
     }
 
     proptest! {
+        #[test]
+        fn dotted_oids_encode_and_read_back_as_given(
+            first in 0u64..3,
+            second in any::<u64>(),
+            rest in proptest::collection::vec(0..=MAX_OID_ARC, 0..6),
+        ) {
+            let second = if first < 2 { second % 40 } else { second % 96 };
+            let text = std::iter::once(first).chain([second]).chain(rest)
+                .map(|a| a.to_string()).collect::<Vec<_>>().join(".");
+            match parse_dotted_oid(&text) {
+                // What we accept, x509-parser reads back as the same dotted text.
+                Some(arcs) => {
+                    let der = oid(&arcs);
+                    let (_, parsed) = x509_parser::der_parser::der::parse_der_oid(&der)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let back = parsed.as_oid().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(back.to_id_string(), text);
+                }
+                // And we refuse only a first pair that our reader would misread.
+                None => prop_assert!((first == 2 && second >= 40) || (first == 0 && second == 0)),
+            }
+        }
+
+        #[test]
+        fn dotted_oid_parser_never_panics(s in "[0-9.+-]{0,40}") {
+            if let Some(arcs) = parse_dotted_oid(&s) {
+                let _ = oid(&arcs);
+            }
+        }
+
         #[test]
         fn reader_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let mut r = Reader::new(&bytes);

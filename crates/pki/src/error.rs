@@ -11,6 +11,8 @@ fn rfc3339(t: &OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
+pub use crate::duration::ValidityError;
+pub use crate::key_policy::KeyPolicyError;
 pub use crate::pem::PemError;
 
 /// Any error of this crate.
@@ -35,6 +37,17 @@ pub enum Error {
     /// A chain does not verify.
     #[error(transparent)]
     Chain(#[from] ChainError),
+}
+
+impl Error {
+    /// The key policy's refusal, if that is what this error is: a provider answers it to the
+    /// requester as its request error (`Display` names the problem).
+    pub fn key_policy(&self) -> Option<&KeyPolicyError> {
+        match self {
+            Self::Csr(CsrError::KeyPolicy(e)) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// Problems with private keys.
@@ -84,9 +97,10 @@ pub enum CsrError {
         "the certificate signing request's signature does not verify (no proof of possession of the key)"
     )]
     BadSignature,
-    /// The signature algorithm is not supported.
-    #[error("the certificate signing request uses an unsupported signature algorithm {0}")]
-    UnsupportedSignature(String),
+    /// The key or the signature algorithm is refused by the key policy (checked before the
+    /// signature is verified, so the refusal names the real reason).
+    #[error(transparent)]
+    KeyPolicy(#[from] KeyPolicyError),
     /// An attribute cannot be encoded (e.g. a country that is not two letters).
     #[error("invalid request attribute {attribute}: {reason}")]
     InvalidAttribute {
@@ -118,9 +132,9 @@ pub enum CertificateError {
         /// Subject of the certificate.
         subject: String,
     },
-    /// A validity period is empty or negative.
-    #[error("invalid validity: {0}")]
-    InvalidValidity(String),
+    /// A validity period is not positive, or not representable in a certificate.
+    #[error(transparent)]
+    Validity(#[from] ValidityError),
 }
 
 /// Refusals of the issuing policy: each names the rule and how to allow it, if it can be.
@@ -201,4 +215,36 @@ pub enum ChainError {
     /// The chain is longer than any sane deployment needs (a loop guard).
     #[error("chain longer than {0} certificates")]
     TooLong(usize),
+    /// A certificate has a critical extension the verifier does not understand.
+    #[error(
+        "'{subject}' has a critical extension {oid} that is not understood (RFC 5280 says refuse)"
+    )]
+    UnknownCriticalExtension {
+        /// Subject of the certificate.
+        subject: String,
+        /// The extension's dotted OID.
+        oid: String,
+    },
+    /// The leaf's extended key usages do not allow the usage asked for.
+    #[error("'{subject}' is not allowed for {usage} authentication (its extended key usages: {})", .extended_key_usages.join(", "))]
+    UsageNotAllowed {
+        /// Subject of the leaf.
+        subject: String,
+        /// The usage asked for (server, client, any).
+        usage: &'static str,
+        /// The leaf's EKUs, dotted.
+        extended_key_usages: Vec<String>,
+    },
+    /// A name of the leaf falls outside an issuer's name constraints.
+    #[error("a name of '{subject}' is outside the name constraints of an issuer in the chain")]
+    NameConstraintViolation {
+        /// Subject of the leaf.
+        subject: String,
+    },
+    /// The verifier refused the chain for a reason our own walk does not check.
+    #[error("{reason}")]
+    Refused {
+        /// What the verifier said.
+        reason: String,
+    },
 }

@@ -15,9 +15,9 @@ use crate::certificate::Certificate;
 use crate::csr::{Csr, RequestAttributes, extension};
 use crate::der::{self, tag};
 use crate::error::{CertificateError, KeyError, PolicyError};
-use crate::key::{KeyAlgorithm, PrivateKey};
+use crate::key::PrivateKey;
 use crate::policy::{CertificateKind, ExtendedKeyUsage, IssuingPolicy};
-use crate::{oid, public_key};
+use crate::{duration, oid, public_key};
 
 /// What to issue for one request.
 #[derive(Debug, Clone, Copy)]
@@ -105,19 +105,17 @@ impl CertificateAuthority {
         };
         // A CSR of our own gives the subject DER and the key in one place.
         let csr = attrs.to_csr(&key)?;
-        if validity <= Duration::ZERO {
-            return Err(
-                CertificateError::InvalidValidity(format!("{validity} is not positive")).into(),
-            );
-        }
         let policy = IssuingPolicy::default();
+        let not_after = duration::checked_end(now, validity).map_err(CertificateError::from)?;
+        let not_before =
+            duration::checked_start(now, policy.backdate).map_err(CertificateError::from)?;
         let key_id = public_key::key_identifier(key.public_key_der());
         let tbs = Tbs {
             issuer: csr.subject().der(),
             subject: csr.subject().der(),
             spki: key.public_key_der(),
-            not_before: now - policy.backdate,
-            not_after: now + validity,
+            not_before,
+            not_after,
             extensions: ca_extensions(None, &key_id, &key_id),
         };
         let certificate = tbs.sign(&key)?;
@@ -154,18 +152,13 @@ impl CertificateAuthority {
         if csr.subject().is_empty() && csr.sans().is_empty() {
             return Err(PolicyError::EmptyIdentity.into());
         }
-        if request.validity <= Duration::ZERO {
-            return Err(CertificateError::InvalidValidity(format!(
-                "{} is not positive",
-                request.validity
-            ))
-            .into());
-        }
         let validity = match policy.max_validity {
             Some(max) => request.validity.min(max),
             None => request.validity,
         };
-        let mut not_after = now + validity;
+        let mut not_after = duration::checked_end(now, validity).map_err(CertificateError::from)?;
+        let not_before =
+            duration::checked_start(now, policy.backdate).map_err(CertificateError::from)?;
         if policy.cap_at_issuer_expiry {
             not_after = not_after.min(ca.not_after);
         }
@@ -201,7 +194,7 @@ impl CertificateAuthority {
             issuer: ca.subject.der(),
             subject: csr.subject().der(),
             spki: csr.public_key_der(),
-            not_before: now - policy.backdate,
+            not_before,
             not_after,
             extensions,
         };
@@ -216,7 +209,7 @@ fn leaf_extensions(
     authority_key_id: &[u8],
 ) -> Result<Vec<Vec<u8>>, crate::Error> {
     // RSA keys may also encipher keys (TLS 1.2 RSA key exchange); EC and Ed25519 keys only sign.
-    let rsa = csr.key_algorithm().is_some_and(KeyAlgorithm::is_rsa);
+    let rsa = csr.public_key_kind().is_rsa();
     let usage = if rsa {
         KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT
     } else {
@@ -354,5 +347,31 @@ fn time(t: OffsetDateTime) -> Vec<u8> {
     } else {
         let text = format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z");
         der::tlv(tag::GENERALIZED_TIME, text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use x509_parser::prelude::FromDer;
+    use x509_parser::time::ASN1Time;
+
+    proptest! {
+        #[test]
+        fn validity_times_read_back_as_written(
+            // 0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z
+            secs in -62_167_219_200i64..=253_402_300_799,
+        ) {
+            let t = OffsetDateTime::from_unix_timestamp(secs)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let encoded = time(t);
+            let utc = (1950..2050).contains(&t.year());
+            prop_assert_eq!(encoded[0], if utc { tag::UTC_TIME } else { tag::GENERALIZED_TIME });
+            let (rest, parsed) = ASN1Time::from_der(&encoded)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert!(rest.is_empty());
+            prop_assert_eq!(parsed.timestamp(), secs);
+        }
     }
 }

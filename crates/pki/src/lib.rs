@@ -6,16 +6,21 @@
 //!   Ed25519 keys; read and write PKCS#8 and the "traditional" PEM forms the Python
 //!   tls-certificates library stores in Juju secrets. `Debug` never prints key material.
 //! - [`RequestAttributes`] -> [`Csr`]: build a CSR with every attribute the Python library
-//!   supports; parse one from PEM/DER, which always **verifies its signature** (a `Csr` value is
-//!   proof of possession); rebuild its attributes so requests compare by what they ask for.
+//!   supports; parse one from PEM/DER, which first judges its key and signature algorithm
+//!   against the key policy ([`KeyPolicyError`] names each refusal) and then always **verifies
+//!   its signature** (a `Csr` value is proof of possession); rebuild its attributes so requests
+//!   compare by what they ask for.
 //! - [`CertificateAuthority`]: a self-signed root, or any CA certificate with its key; it
 //!   [issues](CertificateAuthority::issue) for a `Csr` under an [`IssuingPolicy`]. Whether the
 //!   result is a CA is an explicit [`CertificateKind`], and the policy may refuse it with a
 //!   [`PolicyError`] saying which rule did.
-//! - [`Certificate`]: parsed facts ([`CertificateInfo`]); [`chain::order`] and
-//!   [`chain::verify`] for chains.
+//! - [`Certificate`]: parsed facts ([`CertificateInfo`]); [`chain::order`], and
+//!   [`chain::verify_for_usage`] (rustls-webpki judges; [`chain::verify`], our own walk,
+//!   explains refusals).
+//! - [`duration`]: validity syntax, bounded, and checked arithmetic to a representable end.
 //!
-//! One crypto stack: `aws-lc-rs` signs and verifies, `x509-parser` (with `verify-aws`) reads.
+//! One crypto stack: `aws-lc-rs` signs and verifies (directly, and under `rustls-webpki`),
+//! `x509-parser` reads.
 //! Certificates and CSRs are encoded by this crate's small DER writer rather than by rcgen:
 //! rcgen rebuilds names through a map (repeated attributes such as two OUs are lost, so a leaf's
 //! issuer would not match a foreign CA's subject byte for byte) and cannot express OID SANs.
@@ -52,6 +57,7 @@ mod der;
 mod error;
 mod issuer;
 mod key;
+mod key_policy;
 mod name;
 mod oid;
 mod policy;
@@ -60,9 +66,13 @@ mod san;
 
 pub use certificate::{Certificate, CertificateInfo};
 pub use csr::{Csr, RawExtension, RequestAttributes};
-pub use error::{CertificateError, ChainError, CsrError, Error, KeyError, PemError, PolicyError};
+pub use error::{
+    CertificateError, ChainError, CsrError, Error, KeyError, KeyPolicyError, PemError, PolicyError,
+    ValidityError,
+};
 pub use issuer::{CertificateAuthority, IssueRequest};
 pub use key::{KeyAlgorithm, PrivateKey};
+pub use key_policy::{EcCurve, PublicKeyKind, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use name::{AttributeType, DistinguishedName};
 pub use policy::{CertificateKind, ExtendedKeyUsage, IssuingPolicy};
 pub use san::SubjectAltNames;

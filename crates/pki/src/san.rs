@@ -89,7 +89,7 @@ impl SubjectAltNames {
         for oid in &self.oid {
             let arcs = der::parse_dotted_oid(oid).ok_or_else(|| CsrError::InvalidAttribute {
                 attribute: "sans_oid",
-                reason: format!("'{oid}' is not a dotted object identifier"),
+                reason: format!("'{oid}' is not a dotted OID {}", der::OID_RULES),
             })?;
             names.push(der::context(8, false, &der::oid_content(&arcs)));
         }
@@ -146,8 +146,9 @@ impl SubjectAltNames {
             Some((kind, value))
                 if kind.eq_ignore_ascii_case("oid") || kind.eq_ignore_ascii_case("rid") =>
             {
-                der::parse_dotted_oid(value)
-                    .ok_or_else(|| invalid(format!("'{value}' is not a dotted OID")))?;
+                der::parse_dotted_oid(value).ok_or_else(|| {
+                    invalid(format!("'{value}' is not a dotted OID {}", der::OID_RULES))
+                })?;
                 self.oid.insert(value.to_owned());
             }
             Some((kind, value)) if kind.eq_ignore_ascii_case("email") => {

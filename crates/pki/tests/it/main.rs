@@ -5,9 +5,12 @@
 mod support;
 
 mod csr;
+mod dates;
 mod issue;
+mod key_policy;
 mod keys;
 mod openssl;
 mod parsers;
 mod python;
 mod tls;
+mod verify;

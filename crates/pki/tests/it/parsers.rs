@@ -3,14 +3,15 @@
 
 use std::sync::OnceLock;
 
-use pki::{Certificate, Csr, KeyAlgorithm, PrivateKey, RequestAttributes};
+use pki::{Certificate, Csr, KeyAlgorithm, PrivateKey, RequestAttributes, chain};
 use proptest::prelude::*;
 
-use crate::support::{key, leaf, root};
+use crate::support::{key, leaf, now, root};
 
 struct Samples {
     csr: Vec<u8>,
     cert: Vec<u8>,
+    ca: Certificate,
     key_pems: Vec<String>,
 }
 
@@ -25,6 +26,7 @@ fn samples() -> &'static Samples {
         Samples {
             csr: csr.der().to_vec(),
             cert: cert.der().to_vec(),
+            ca: ca.certificate().clone(),
             key_pems: vec![
                 k.to_pkcs8_pem().to_string(),
                 k.to_traditional_pem().unwrap().to_string(),
@@ -66,6 +68,15 @@ proptest! {
         let s = samples();
         let _ = Csr::from_der(&mangle(s.csr.clone(), at, value, truncate));
         let _ = Certificate::from_der(&mangle(s.cert.clone(), at, value, truncate));
+    }
+
+    #[test]
+    fn mangled_leaves_never_panic_the_verifier(at in any::<usize>(), value in any::<u8>(), usage in 0usize..3) {
+        let s = samples();
+        let usage = [chain::Usage::Server, chain::Usage::Client, chain::Usage::Any][usage];
+        if let Ok(cert) = Certificate::from_der(&mangle(s.cert.clone(), at, value, false)) {
+            let _ = chain::verify_for_usage(&cert, &[], &s.ca, now(), usage);
+        }
     }
 
     #[test]
