@@ -180,6 +180,7 @@ fn main() {
             ms(floor.hook_time) / floor.hooks.max(1) as f64,
             by_hook
         );
+        println!("      {}", by_app(&real.runs));
     }
     if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
         if last.0 > first.0 {
@@ -218,6 +219,43 @@ fn by_hook(runs: &[HookRecord]) -> String {
         .map(|(h, c)| format!("{h} {c}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Per application: hooks, tool calls per hook, time in hooks; the requirer's relation-changed
+/// hooks per unit (each one a provider app-bag write it saw).
+fn by_app(runs: &[HookRecord]) -> String {
+    let mut apps: BTreeMap<&str, (usize, usize, Duration)> = BTreeMap::new();
+    for r in runs {
+        let app = r.unit.split('/').next().unwrap_or_default();
+        let e = apps.entry(app).or_default();
+        e.0 += 1;
+        e.1 += r.tool_calls;
+        e.2 += r.elapsed;
+    }
+    let units: std::collections::BTreeSet<&str> = runs
+        .iter()
+        .filter(|r| r.unit.starts_with("req/"))
+        .map(|r| r.unit.as_str())
+        .collect();
+    let req_changed = runs
+        .iter()
+        .filter(|r| r.unit.starts_with("req/") && r.hook == "certificates-relation-changed")
+        .count();
+    let mut parts: Vec<String> = apps
+        .iter()
+        .map(|(app, (hooks, calls, time))| {
+            format!(
+                "{app}: {hooks} hooks, {:.1} tool calls per hook, {:.1} s in hooks",
+                *calls as f64 / *hooks as f64,
+                time.as_secs_f64()
+            )
+        })
+        .collect();
+    parts.push(format!(
+        "requirer certificates-relation-changed per unit: {:.1}",
+        req_changed as f64 / units.len().max(1) as f64
+    ));
+    parts.join("; ")
 }
 
 struct Charms {
