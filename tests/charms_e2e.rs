@@ -1,8 +1,9 @@
 //! The self-signed-certificates and tls-demo charms end to end under the local model, driven
 //! through the CLI as a user would: provider leader change, requirer scale up and down, a CA
-//! request refused then granted by `allow-ca-requests`, invalid config. Every chain a unit holds
-//! is checked with `openssl verify -x509_strict` at the model's virtual time. Each test destroys
-//! its model (and the workload processes) when it ends.
+//! request refused then granted by `allow-ca-requests`, invalid config; and the scale
+//! benchmark's test charm (`tests/charms/cert-requirer`), so the benchmark cannot rot. Every
+//! chain a unit holds is checked with `openssl verify -x509_strict` at the model's virtual time.
+//! Each test destroys its model (and the workload processes) when it ends.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -247,4 +248,47 @@ fn ca_requests_follow_the_option_and_invalid_config_loses_nothing() {
         "nothing issued was lost"
     );
     m.verify("tls-demo/0", "unit.crt");
+}
+
+#[test]
+fn the_scale_benchmarks_requirer_gets_a_p256_certificate_per_unit() {
+    let m = LocalModel::new();
+    m.deploy("self-signed-certificates", &[]);
+    m.deploy("cert-requirer", &["-n", "3"]);
+    m.ok(&[
+        "integrate",
+        "cert-requirer:certificates",
+        "self-signed-certificates:certificates",
+    ]);
+    let mut serials = std::collections::BTreeSet::new();
+    for unit in ["cert-requirer/0", "cert-requirer/1", "cert-requirer/2"] {
+        let message = m.unit_message(unit);
+        let serial = message
+            .strip_prefix("active certificate ")
+            .unwrap_or_else(|| panic!("{unit}: {message}"));
+        serials.insert(serial.to_owned());
+        m.verify(unit, "unit.crt");
+        let pem = std::fs::read_to_string(m.tls_dir(unit).join("unit.crt")).unwrap();
+        let text = Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(m.tls_dir(unit).join("unit.crt"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            text.contains("prime256v1"),
+            "{unit}: not a P-256 key:\n{text}"
+        );
+        let name = unit.replace('/', "-");
+        assert!(
+            text.contains(&format!("CN={name}")) || text.contains(&format!("CN = {name}")),
+            "{text}"
+        );
+        assert_eq!(
+            pki::Certificate::from_pem(&pem).unwrap().info().serial,
+            serial,
+            "{unit}: the status names the certificate it wrote"
+        );
+    }
+    assert_eq!(serials.len(), 3, "one certificate per unit: {serials:?}");
 }

@@ -15,7 +15,13 @@ pub(crate) fn staged_charm(data: &Path, name: &str) -> PathBuf {
         "{} is not built: run ./scripts/test (it builds every binary once)",
         binary.display()
     );
-    let src = root.join("charms").join(name);
+    let src = [
+        root.join("charms").join(name),
+        root.join("tests/charms").join(name),
+    ]
+    .into_iter()
+    .find(|d| d.join("charmcraft.yaml").exists())
+    .unwrap_or_else(|| panic!("no charm source named {name} under charms/ or tests/charms/"));
     let dest = data.join("charms").join(name);
     std::fs::create_dir_all(dest.join("bin")).unwrap();
     for f in ["charmcraft.yaml", "dispatch"] {

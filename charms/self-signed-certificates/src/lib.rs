@@ -41,6 +41,10 @@ impl Charm for SelfSignedCertificates {
                 _ => Ok(()),
             },
             Event::Stop | Event::Remove => Ok(()),
+            // Juju always follows a unit's `relation-joined` with its `relation-changed`, which
+            // sees the same bags: reconciling there alone halves the provider's hooks that read
+            // every requirer unit's bag (docs/performance.md, "Local model at scale").
+            Event::RelationJoined(r) if r.relation.endpoint().as_str() == CERTIFICATES => Ok(()),
             _ => reconcile(model, CaChange::IfNeeded).map(|_| ()),
         }
     }

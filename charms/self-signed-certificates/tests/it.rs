@@ -2,9 +2,9 @@
 
 use std::process::Command;
 
-use charm::event::{ActionEvent, SecretEvent};
+use charm::event::{ActionEvent, RelationEvent, SecretEvent};
 use charm::testing::{Context, Relation, SecretOwnerEntity, State};
-use charm::{Databag, Event};
+use charm::{Databag, Event, RelationId};
 use pki::{Certificate, Csr, KeyAlgorithm, PrivateKey, RequestAttributes};
 use self_signed_certificates::SelfSignedCertificates;
 use self_signed_certificates::authority::ACTIVE_LABEL;
@@ -393,4 +393,27 @@ fn a_new_leader_continues_with_the_same_ca() {
 fn followers_stand_by() {
     let out = ctx().run(Event::ConfigChanged, state(false, &[])).unwrap();
     assert_eq!(out.unit_status.kind, charm::StatusKind::Waiting);
+}
+
+#[test]
+fn relation_joined_waits_for_the_relation_changed_that_follows_it() {
+    // Juju runs a unit's relation-changed right after its relation-joined, with the same bags:
+    // the provider reconciles there only (one read of every requirer's bag instead of two).
+    let a = csr("joined.example");
+    let input = state(true, &[("req/0", bag(&[(&a, false)]))]);
+    let event = |make: fn(RelationEvent) -> Event| {
+        make(RelationEvent {
+            relation: RelationId::new("certificates".parse().unwrap(), CERTS),
+            remote_app: Some("req".parse().unwrap()),
+            remote_unit: Some("req/0".parse().unwrap()),
+            departing_unit: None,
+        })
+    };
+    let joined = ctx()
+        .run(event(Event::RelationJoined), input.clone())
+        .unwrap();
+    assert_eq!(joined.relations, input.relations, "joined wrote a bag");
+    assert_eq!(joined.secrets, input.secrets, "joined made a CA");
+    let changed = ctx().run(event(Event::RelationChanged), joined).unwrap();
+    assert_eq!(certificates(&changed).len(), 1, "changed signs the CSR");
 }

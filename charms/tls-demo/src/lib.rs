@@ -86,6 +86,11 @@ impl Charm for TlsDemo {
             }
             Event::Action(a) if a.name == "probe" => probe(model),
             Event::Action(_) => Ok(()),
+            // Nothing the unit holds or serves depends on its peers: their addresses are the
+            // ones Juju seeds into their bags, the port is the application's config. Returning
+            // at once keeps the n^2 peer hooks Juju sends (joined + changed per pair) free of
+            // tool calls.
+            e if e.endpoint().is_some_and(|ep| ep.as_str() == PEERS) => Ok(()),
             _ => reconcile(event, model),
         }
     }
@@ -185,6 +190,9 @@ fn write_held(dir: &Path, identity: Identity, held: &Held) -> Result<(), Handler
 }
 
 fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+    if matches!(event, Event::UpgradeCharm) {
+        drop_legacy_peer_keys(model)?;
+    }
     let config: Config = match model.config() {
         Ok(config) => config,
         Err(e) => {
@@ -297,8 +305,6 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     if let Some(problem) = ensure_server(model, &dir, ip, config.port, identity)? {
         return stand_down(model, Status::blocked(problem));
     }
-    // Advertised only once the server holds the port.
-    publish_address(model, Some(ip), config.port)?;
     let port = charm::PortSpec::tcp(config.port);
     for old in model.opened_ports()? {
         if old != port {
@@ -328,7 +334,6 @@ fn scope_of(identity: Identity) -> Scope {
 /// This unit does not serve: no server, no advertised address, no open port; `status` says why.
 fn stand_down(model: &mut Model<'_>, status: Status) -> Result<(), HandlerError> {
     stop_server(&model.context().charm_dir);
-    publish_address(model, None, 0)?;
     for port in model.opened_ports()? {
         model.close_port(port)?;
     }
@@ -347,29 +352,23 @@ fn forget(dir: &Path, identity: Identity) {
     }
 }
 
-/// Tells peers where this unit serves (or, with `None`, that it does not).
-fn publish_address(
-    model: &mut Model<'_>,
-    address: Option<IpAddr>,
-    port: u16,
-) -> Result<(), HandlerError> {
-    let wanted = BTreeMap::from([
-        (
-            "address".to_owned(),
-            address.map(|ip| ip.to_string()).unwrap_or_default(),
-        ),
-        (
-            "port".to_owned(),
-            address.map(|_| port.to_string()).unwrap_or_default(),
-        ),
-    ]);
+/// Keys this charm's earlier versions wrote into the unit's peer bag (its address and port,
+/// which woke every peer on every change). Juju's own `ingress-address` and the `port` option
+/// replace them; an upgraded unit removes them once.
+const LEGACY_PEER_KEYS: [&str; 2] = ["address", "port"];
+
+/// Removes [`LEGACY_PEER_KEYS`] from this unit's peer bag, if there.
+fn drop_legacy_peer_keys(model: &mut Model<'_>) -> Result<(), HandlerError> {
     let me = model.own_unit_bag();
     for peer in model.relations(&endpoint(PEERS)?)? {
         let bag = model.relation_data(&peer.id, &me)?;
-        let current = |k: &str| bag.get(k).cloned().unwrap_or_default();
-        if wanted.iter().any(|(k, v)| current(k) != *v) {
+        if LEGACY_PEER_KEYS.iter().any(|k| bag.contains_key(*k)) {
             // An empty value deletes the key, as with relation-set.
-            model.update_relation_data(&peer.id, &me, &wanted)?;
+            let empty = LEGACY_PEER_KEYS
+                .iter()
+                .map(|k| ((*k).to_owned(), String::new()))
+                .collect::<BTreeMap<_, _>>();
+            model.update_relation_data(&peer.id, &me, &empty)?;
         }
     }
     Ok(())
@@ -560,22 +559,31 @@ fn probe(model: &mut Model<'_>) -> Result<(), HandlerError> {
     let mut count = 0;
     for peer in model.relations(&endpoint(PEERS)?)? {
         for unit in &peer.units {
-            let bag = model.relation_data(&peer.id, &BagOwner::Unit(unit.clone()))?;
             let key_name = unit.to_string().replace('/', "-");
-            if identity == Identity::App && !bag.contains_key("address") {
+            // In app mode the unit holding the certificate (this one) is the leader; peers
+            // stand by.
+            if identity == Identity::App {
                 results.insert(key_name, "skipped: app mode, only the leader serves".into());
                 continue;
             }
             count += 1;
-            let outcome = match (
-                bag.get("address").and_then(|a| a.parse::<IpAddr>().ok()),
-                bag.get("port").and_then(|p| p.parse::<u16>().ok()),
-            ) {
-                (Some(ip), Some(port)) => {
-                    tls::probe(ip, port, chain.clone(), key.clone_key(), roots.clone())
-                        .map_err(|e| format!("{e:#}"))
-                }
-                _ => Err("the peer has not published its address yet".to_owned()),
+            // Where the peer serves: the address Juju seeds into its bag (the endpoints share
+            // the unit's address, the one its certificate names) and the application's port.
+            let bag = model.relation_data(&peer.id, &BagOwner::Unit(unit.clone()))?;
+            let outcome = match bag
+                .get("ingress-address")
+                .or_else(|| bag.get("private-address"))
+                .and_then(|a| a.parse::<IpAddr>().ok())
+            {
+                Some(ip) => tls::probe(
+                    ip,
+                    config.port,
+                    chain.clone(),
+                    key.clone_key(),
+                    roots.clone(),
+                )
+                .map_err(|e| format!("{e:#}")),
+                None => Err("Juju has not given the peer an address yet".to_owned()),
             };
             match outcome {
                 Ok(body) => {

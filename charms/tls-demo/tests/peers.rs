@@ -1,0 +1,86 @@
+//! tls-demo's peer relation under the SDK's in-memory harness: the charm writes nothing into its
+//! peer bag (peers find it by Juju's `ingress-address` and the `port` option), returns from peer
+//! events without touching anything, and an upgraded unit removes the `address`/`port` keys
+//! earlier versions wrote.
+
+use charm::event::RelationEvent;
+use charm::testing::{Context, Relation, State};
+use charm::{Event, Status, StatusKind};
+use tls_demo::TlsDemo;
+
+const PEERS: u32 = 3;
+
+fn ctx() -> Context<TlsDemo> {
+    Context::from_charmcraft_yaml(include_str!("../charmcraft.yaml"), || TlsDemo).unwrap()
+}
+
+fn with_peers() -> State {
+    let peers = Relation::peer(
+        "peers".parse().unwrap(),
+        PEERS,
+        "tls-demo".parse().unwrap(),
+        ["tls-demo/1".parse().unwrap(), "tls-demo/2".parse().unwrap()],
+    );
+    let mut state = State::new("tls-demo/0".parse().unwrap());
+    state.unit_status = Status::active("serving");
+    state.with_relation(peers)
+}
+
+fn peer_event(make: fn(RelationEvent) -> Event) -> Event {
+    make(RelationEvent {
+        relation: charm::RelationId::new("peers".parse().unwrap(), PEERS),
+        remote_app: Some("tls-demo".parse().unwrap()),
+        remote_unit: Some("tls-demo/1".parse().unwrap()),
+        departing_unit: None,
+    })
+}
+
+#[test]
+fn peer_events_change_nothing() {
+    let input = with_peers();
+    for event in [
+        peer_event(Event::RelationJoined),
+        peer_event(Event::RelationChanged),
+    ] {
+        let out = ctx().run(event.clone(), input.clone()).unwrap();
+        assert_eq!(out.relations, input.relations, "{event:?} wrote a bag");
+        assert_eq!(out.unit_status, input.unit_status, "{event:?} set a status");
+        assert!(out.logs.is_empty(), "{event:?} logged {:?}", out.logs);
+    }
+}
+
+#[test]
+fn an_upgraded_unit_drops_the_keys_earlier_versions_published() {
+    let mut input = with_peers();
+    let own = &mut input.relations[0].local_unit_data;
+    own.insert("address".into(), "127.0.1.1".into());
+    own.insert("port".into(), "8443".into());
+    let out = ctx().run(Event::UpgradeCharm, input).unwrap();
+    let own = &out.relation(PEERS).unwrap().local_unit_data;
+    assert!(
+        !own.contains_key("address") && !own.contains_key("port"),
+        "{own:?}"
+    );
+    assert_eq!(
+        own.get("ingress-address").map(String::as_str),
+        Some("127.0.1.1"),
+        "Juju's keys stay"
+    );
+    // Without a certificates relation the unit waits: the upgrade reconciled as usual.
+    assert_eq!(
+        out.unit_status.kind,
+        StatusKind::Waiting,
+        "{:?}",
+        out.unit_status
+    );
+}
+
+#[test]
+fn a_reconcile_writes_nothing_into_the_peer_bag() {
+    let input = with_peers();
+    let out = ctx().run(Event::ConfigChanged, input.clone()).unwrap();
+    assert_eq!(
+        out.relation(PEERS).unwrap().local_unit_data,
+        input.relation(PEERS).unwrap().local_unit_data
+    );
+}
