@@ -302,7 +302,7 @@ pub(crate) struct WaitArgs {
 
 fn open(target: &Target) -> anyhow::Result<Arc<Model>> {
     Ok(Arc::new(
-        Registry::from_env().open(target.model.as_deref())?,
+        Registry::from_env()?.open(target.model.as_deref())?,
     ))
 }
 
@@ -370,7 +370,7 @@ fn settle(model: &Arc<Model>, s: &Settle) -> anyhow::Result<()> {
 
 /// Runs a verb.
 pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
-    let registry = Registry::from_env();
+    let registry = Registry::from_env()?;
     match cmd {
         Command::Model(m) => match m {
             ModelCommand::Add { name } => {

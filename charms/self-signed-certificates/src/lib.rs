@@ -41,6 +41,12 @@ impl Charm for SelfSignedCertificates {
                 _ => Ok(()),
             },
             Event::Stop | Event::Remove => Ok(()),
+            // A revision nobody tracks any more (an old CA after a rotation or renewal): delete
+            // it, so the old private key does not linger in the controller.
+            Event::SecretRemove(e) => match e.revision {
+                Some(rev) if model.is_leader()? => Ok(model.remove_secret(&e.id, Some(rev))?),
+                _ => Ok(()),
+            },
             _ => reconcile(model, CaChange::IfNeeded).map(|_| ()),
         }
     }

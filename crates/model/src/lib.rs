@@ -24,7 +24,7 @@
 //! use std::sync::Arc;
 //! use model::{Registry, SettleOptions};
 //!
-//! let registry = Registry::from_env();
+//! let registry = Registry::from_env()?;
 //! let model = Arc::new(registry.add("dev")?);
 //! let _lock = model.lock()?;
 //! model.deploy("charms/ca".as_ref(), None, 1, &[])?;
@@ -36,6 +36,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod archive;
 mod charm;
 mod clock;
 mod commit;
@@ -56,6 +57,7 @@ mod tools;
 mod views;
 mod workloads;
 
+pub use archive::{MAX_RATIO, MAX_UNPACKED_BYTES, RATIO_FLOOR};
 pub use charm::{ActionSpec, CharmMeta, ConfigOption, Endpoint, Role};
 pub use clock::{faketime_library, parse_duration, parse_expiry};
 pub use error::{CharmError, Error, Result, UsageError};

@@ -192,7 +192,7 @@ impl Model {
             (unit, app, relation, label, endpoint)
         };
         self.before_hook(&hook, &unit, relation.as_ref())?;
-        let context_id = format!("{}-{}-{}", unit.name, hook.hook.replace('/', "-"), hook.seq);
+        let context_id = crate::context::new_id(&unit.name, &hook.hook)?;
         let ctx = Arc::new(HookContext::new(
             context_id.clone(),
             unit.clone(),
