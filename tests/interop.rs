@@ -64,9 +64,7 @@ impl Model {
             data: tempfile::Builder::new()
                 .prefix("juju-tls-interop-")
                 // Data dirs must be private (0700): the model refuses others.
-                .permissions(
-                    <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
-                )
+                .permissions(std::fs::Permissions::from_mode(0o700))
                 .tempdir()
                 .expect("tempdir"),
         };

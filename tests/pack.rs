@@ -419,7 +419,7 @@ impl LocalModel {
             // Data dirs must be private (0700): the model refuses others.
             data: tempfile::Builder::new()
                 .permissions(
-                    <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+                    <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
                 )
                 .tempdir()
                 .unwrap(),

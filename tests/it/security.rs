@@ -260,6 +260,15 @@ fn data_at_rest_is_private_and_rotated_ca_keys_leave_the_store() {
         "not the latest revision: {after:?}"
     );
     assert_ne!(after[0][3], before[0][3], "the key did not change");
+    // Not even in the file's free pages (secure_delete), once the store is closed.
+    let old_key = &before[0][3];
+    let marker = &old_key[old_key.len() / 2..old_key.len() / 2 + 48];
+    let bytes = fs::read(&db).expect("model.db");
+    assert!(
+        !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+        "the old CA key is still in model.db's bytes"
+    );
+    assert!(!model_dir.join("model.db-wal").exists());
     let old_rev = &before[0][1];
     let hooks = m.ok(&["show-unit", "ca/0", "--json"]);
     let log = python_sqlite(
@@ -271,6 +280,9 @@ fn data_at_rest_is_private_and_rotated_ca_keys_leave_the_store() {
         "no secret-remove hook ran for revision {old_rev}: {hooks}"
     );
 }
+
+/// Writes extra entries into a `.charm` being built.
+type AddEntries = dyn Fn(&mut zip::ZipWriter<fs::File>);
 
 /// A `.charm` laid out as charmcraft packs one: `dispatch`, `hooks/*` -> `../dispatch`,
 /// `venv/` with its internal `lib64` -> `lib` link.
@@ -340,7 +352,7 @@ fn a_charmcraft_charm_deploys_with_its_links_shared_by_units_and_bad_ones_are_re
     // Crafted archives: each refused naming its entry, nothing deployed, nothing written.
     use zip::write::SimpleFileOptions;
     let o = SimpleFileOptions::default();
-    let cases: Vec<(&str, Box<dyn Fn(&mut zip::ZipWriter<fs::File>)>)> = vec![
+    let cases: Vec<(&str, Box<AddEntries>)> = vec![
         (
             "../evil",
             Box::new(move |w| {

@@ -568,7 +568,7 @@ fn read_settings(
         Some(FileArg::Stdin) => stdin.unwrap_or_default(),
         Some(FileArg::Path(p)) => caller_file(files, p)?,
     };
-    hook_tools::settings::decode(&bytes)
+    hook_tools::settings::decode(bytes)
         .map_err(|e| ToolError::usage(format!("invalid settings: {e}")))
 }
 
