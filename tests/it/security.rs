@@ -410,3 +410,21 @@ fn a_charmcraft_charm_deploys_with_its_links_shared_by_units_and_bad_ones_are_re
         "{st:#}"
     );
 }
+
+#[test]
+fn without_home_or_a_data_dir_the_cli_refuses_rather_than_share_a_path() {
+    let out = Command::new(BIN)
+        .args(["model", "add", "nohome"])
+        .env_remove("HOME")
+        .env_remove("JUJU_TLS_DATA_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .expect("juju-tls");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("HOME is not set") && err.contains("JUJU_TLS_DATA_DIR"),
+        "{err}"
+    );
+    assert!(!Path::new("/tmp/.local/share/juju-tls/models/nohome").exists());
+}

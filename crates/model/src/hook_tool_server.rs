@@ -168,6 +168,24 @@ pub fn call(address: &str, request: &Request) -> std::io::Result<Reply> {
     }
 }
 
+/// How much the server takes on: [`WORKERS`], [`QUEUED`], [`READ_TIMEOUT`] (tests use less).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) workers: usize,
+    pub(crate) queued: usize,
+    pub(crate) read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            workers: WORKERS,
+            queued: QUEUED,
+            read_timeout: READ_TIMEOUT,
+        }
+    }
+}
+
 /// The running hook contexts, by id.
 pub(crate) type Contexts = Arc<Mutex<HashMap<String, Arc<HookContext>>>>;
 
@@ -182,6 +200,11 @@ pub(crate) struct Server {
 impl Server {
     /// Starts serving `model`'s hooks.
     pub(crate) fn start(model: Arc<Model>) -> Result<Self> {
+        Self::start_with(model, Limits::default())
+    }
+
+    /// Starts serving `model`'s hooks within `limits`.
+    pub(crate) fn start_with(model: Arc<Model>, limits: Limits) -> Result<Self> {
         // Unique per server: one process may settle several times, and several models.
         static SERVERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = SERVERS.fetch_add(1, Ordering::SeqCst);
@@ -197,19 +220,19 @@ impl Server {
         let contexts: Contexts = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let owner = rustix::process::geteuid().as_raw();
-        let (queue, waiting) = std::sync::mpsc::sync_channel::<UnixStream>(QUEUED);
+        let (queue, waiting) = std::sync::mpsc::sync_channel::<UnixStream>(limits.queued);
         let waiting = Arc::new(Mutex::new(waiting));
-        let mut threads = Vec::with_capacity(WORKERS + 1);
-        for _ in 0..WORKERS {
+        let mut threads = Vec::with_capacity(limits.workers + 1);
+        for _ in 0..limits.workers {
             let (model, contexts, waiting) = (model.clone(), contexts.clone(), waiting.clone());
             threads.push(std::thread::spawn(move || {
-                work(&model, &contexts, &waiting)
+                work(&model, &contexts, &waiting, limits.read_timeout)
             }));
         }
         {
             let stop = stop.clone();
             threads.push(std::thread::spawn(move || {
-                accept(&listener, &stop, owner, queue)
+                accept(&listener, &stop, owner, queue, limits)
             }));
         }
         Ok(Self {
@@ -263,12 +286,19 @@ fn refuse(conn: &mut UnixStream, message: &str) {
         code: 1,
         ..Reply::default()
     };
-    let _ = conn.set_write_timeout(Some(READ_TIMEOUT));
+    // Short: a refusal must not hold up the accept loop behind a caller that does not read.
+    let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
     let _ = conn.write_all(&serde_json::to_vec(&reply).unwrap_or_default());
 }
 
 /// Accepts connections: checks the peer's uid, then queues them for a worker.
-fn accept(listener: &UnixListener, stop: &AtomicBool, owner: u32, queue: SyncSender<UnixStream>) {
+fn accept(
+    listener: &UnixListener,
+    stop: &AtomicBool,
+    owner: u32,
+    queue: SyncSender<UnixStream>,
+    limits: Limits,
+) {
     for conn in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -300,7 +330,8 @@ fn accept(listener: &UnixListener, stop: &AtomicBool, owner: u32, queue: SyncSen
             Err(TrySendError::Full(mut conn)) => refuse(
                 &mut conn,
                 &format!(
-                    "the juju-tls hook-tool server is busy ({WORKERS} calls running, {QUEUED} waiting): call refused"
+                    "the juju-tls hook-tool server is busy ({} calls running, {} waiting): call refused",
+                    limits.workers, limits.queued
                 ),
             ),
             Err(TrySendError::Disconnected(_)) => break,
@@ -308,27 +339,36 @@ fn accept(listener: &UnixListener, stop: &AtomicBool, owner: u32, queue: SyncSen
     }
 }
 
-fn work(model: &Model, contexts: &Contexts, waiting: &Mutex<Receiver<UnixStream>>) {
+fn work(
+    model: &Model,
+    contexts: &Contexts,
+    waiting: &Mutex<Receiver<UnixStream>>,
+    timeout: Duration,
+) {
     loop {
         let next = waiting.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(conn) = next else { return };
-        serve(model, contexts, conn);
+        serve(model, contexts, conn, timeout);
     }
 }
 
-/// Reads one request: at most [`MAX_REQUEST_BYTES`], within [`READ_TIMEOUT`].
-fn read_request(conn: &mut UnixStream) -> std::result::Result<Vec<u8>, String> {
-    let _ = conn.set_read_timeout(Some(READ_TIMEOUT));
-    let deadline = std::time::Instant::now() + READ_TIMEOUT;
+/// Reads one request: at most [`MAX_REQUEST_BYTES`], within `timeout` in all.
+fn read_request(conn: &mut UnixStream, timeout: Duration) -> std::result::Result<Vec<u8>, String> {
+    let deadline = std::time::Instant::now() + timeout;
+    let late = || {
+        format!(
+            "bad request: not received within {} ms",
+            timeout.as_millis()
+        )
+    };
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 64 << 10];
     loop {
-        if std::time::Instant::now() > deadline {
-            return Err(format!(
-                "bad request: not received within {} s",
-                READ_TIMEOUT.as_secs()
-            ));
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(late());
         }
+        let _ = conn.set_read_timeout(Some(left));
         match conn.read(&mut chunk) {
             Ok(0) => return Ok(buf),
             Ok(n) => {
@@ -347,18 +387,15 @@ fn read_request(conn: &mut UnixStream) -> std::result::Result<Vec<u8>, String> {
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(format!(
-                    "bad request: not received within {} s",
-                    READ_TIMEOUT.as_secs()
-                ));
+                return Err(late());
             }
             Err(e) => return Err(format!("bad request: {e}")),
         }
     }
 }
 
-fn serve(model: &Model, contexts: &Contexts, mut conn: UnixStream) {
-    let buf = match read_request(&mut conn) {
+fn serve(model: &Model, contexts: &Contexts, mut conn: UnixStream, timeout: Duration) {
+    let buf = match read_request(&mut conn, timeout) {
         Ok(b) => b,
         Err(message) => return refuse(&mut conn, &message),
     };
@@ -385,7 +422,7 @@ fn serve(model: &Model, contexts: &Contexts, mut conn: UnixStream) {
             }
         }
     };
-    let _ = conn.set_write_timeout(Some(READ_TIMEOUT));
+    let _ = conn.set_write_timeout(Some(timeout));
     let _ = conn.write_all(&serde_json::to_vec(&reply).unwrap_or_default());
 }
 
@@ -424,6 +461,67 @@ mod tests {
             named_files(&argv(&["secret-add", "--bogus"])),
             Vec::<String>::new()
         );
+    }
+
+    fn connect(address: &str) -> UnixStream {
+        let addr = SocketAddr::from_abstract_name(address.trim_start_matches('@').as_bytes())
+            .expect("address");
+        UnixStream::connect_addr(&addr).expect("connect")
+    }
+
+    fn reply_of(mut conn: UnixStream) -> Reply {
+        let mut buf = Vec::new();
+        let _ = conn.read_to_end(&mut buf);
+        serde_json::from_slice(&buf).expect("a reply")
+    }
+
+    #[test]
+    fn connections_are_bounded_and_silent_callers_time_out() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let model = Arc::new(
+            crate::Registry::at(tmp.path().join("data"))
+                .add("m")
+                .expect("model"),
+        );
+        let limits = Limits {
+            workers: 2,
+            queued: 1,
+            read_timeout: Duration::from_millis(1500),
+        };
+        let server = Server::start_with(model, limits).expect("server");
+        // Two callers that never finish their request hold both workers, a third waits.
+        // (Paced, so that each is taken by an idle worker before the next arrives.)
+        let silent: Vec<UnixStream> = (0..3)
+            .map(|_| {
+                std::thread::sleep(Duration::from_millis(150));
+                connect(server.address())
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(150));
+        // One more is refused at once, with a clear error.
+        let busy = reply_of(connect(server.address()));
+        assert_eq!(busy.code, 1);
+        assert!(
+            busy.stderr
+                .contains("busy (2 calls running, 1 waiting): call refused"),
+            "{}",
+            busy.stderr
+        );
+        // The silent ones are let go at the timeout; the waiting one is then served.
+        for conn in silent {
+            let r = reply_of(conn);
+            assert!(
+                r.stderr.contains("not received within 1500 ms"),
+                "{}",
+                r.stderr
+            );
+        }
+        let mut late = connect(server.address());
+        late.write_all(br#"{"context":"nope","argv":["config-get"],"stdin":null}"#)
+            .expect("write");
+        late.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        let r = reply_of(late);
+        assert!(r.stderr.contains("unknown context"), "{}", r.stderr);
     }
 
     #[test]
