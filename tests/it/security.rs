@@ -88,6 +88,7 @@ install)
   ;;
 start)
   stat -c '%n %a' ../../../model.db* > $T/store-modes
+  mkdir -p workloads && echo started > workloads/server.log && stat -c %a workloads/server.log > $T/workload-log-mode
   if [ -e $T/as-root ]; then
     nobody $T/bin/config-get > $T/nobody-config.out 2> $T/nobody-config.err; echo $? > $T/nobody-config.code
     nobody $T/bin/secret-get "$(cat $T/loot-uri)" > $T/nobody-secret.out 2> $T/nobody-secret.err; echo $? > $T/nobody-secret.code
@@ -196,6 +197,8 @@ fn the_hook_tool_socket_serves_only_its_owner_running_hooks_and_no_paths() {
     // Through the shim, files the caller alone can read work, and so does `-o`.
     assert_eq!(read(&at("mine.out")), "only-mine\n");
     assert_eq!(read(&at("level.out")), "7\n");
+    // A workload log the hook created is private (hooks run with umask 077).
+    assert_eq!(read(&at("workload-log-mode")).trim(), "600");
     // The store and its WAL files were private while the model ran.
     let modes = read(&at("store-modes"));
     for suffix in ["model.db 600", "model.db-wal 600", "model.db-shm 600"] {
