@@ -194,7 +194,7 @@ pub(crate) struct Server {
     address: String,
     contexts: Contexts,
     stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
+    acceptor: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -222,24 +222,21 @@ impl Server {
         let owner = rustix::process::geteuid().as_raw();
         let (queue, waiting) = std::sync::mpsc::sync_channel::<UnixStream>(limits.queued);
         let waiting = Arc::new(Mutex::new(waiting));
-        let mut threads = Vec::with_capacity(limits.workers + 1);
+        // Workers are not joined: one held by a caller that never finishes its request must not
+        // hold up the end of a settle; each ends once the queue is closed and drained.
         for _ in 0..limits.workers {
             let (model, contexts, waiting) = (model.clone(), contexts.clone(), waiting.clone());
-            threads.push(std::thread::spawn(move || {
-                work(&model, &contexts, &waiting, limits.read_timeout)
-            }));
+            std::thread::spawn(move || work(&model, &contexts, &waiting, limits.read_timeout));
         }
-        {
+        let acceptor = {
             let stop = stop.clone();
-            threads.push(std::thread::spawn(move || {
-                accept(&listener, &stop, owner, queue, limits)
-            }));
-        }
+            std::thread::spawn(move || accept(&listener, &stop, owner, queue, limits))
+        };
         Ok(Self {
             address: format!("@{name}"),
             contexts,
             stop,
-            threads,
+            acceptor: Some(acceptor),
         })
     }
 
@@ -268,13 +265,13 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag; it then drops the queue, which ends the
-        // workers once they are idle.
+        // Wake the accept loop so it sees the flag; it then closes the queue (and the socket),
+        // which ends the workers once they are idle.
         let name = self.address.trim_start_matches('@');
         if let Ok(addr) = SocketAddr::from_abstract_name(name.as_bytes()) {
             let _ = UnixStream::connect_addr(&addr);
         }
-        for t in self.threads.drain(..) {
+        if let Some(t) = self.acceptor.take() {
             let _ = t.join();
         }
     }
