@@ -41,7 +41,11 @@ fn main() {
             .expect("re-running the benchmark");
         std::process::exit(status.code().unwrap_or(1));
     }
-    let data = tempfile::tempdir().expect("temp dir");
+    // Data dirs must be private (0700): the model refuses others.
+    let data = tempfile::Builder::new()
+        .permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700))
+        .tempdir()
+        .expect("temp dir");
     let registry = Registry::at(data.path());
     let rounds = 3;
     println!("local model benchmark ({rounds} rounds each, best round shown)\n");

@@ -2,9 +2,11 @@
 //! `secret-add`, …; a symlink in the unit's tool directory), it forwards argv to the local
 //! model's hook-tool server over the socket Juju names in `JUJU_AGENT_SOCKET_ADDRESS`, and
 //! prints the answer. It reads stdin only for `--file -` (a tool must not block on the hook's
-//! stdin otherwise). Kept small: ops calls tools tens of times per hook.
+//! stdin otherwise), reads the files the call names and writes `-o` outputs itself, with the
+//! caller's own permissions: the server never opens a path a caller names. Kept small: ops
+//! calls tools tens of times per hook.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use model::hook_tool_server::{self, Request};
@@ -30,27 +32,20 @@ pub(crate) fn run(argv: Vec<String>) -> ExitCode {
             "JUJU_CONTEXT_ID not set: hook tools only work inside a hook run by the juju-tls local model",
         );
     };
-    let stdin = if hook_tool_server::wants_stdin(&argv) {
-        let mut buf = Vec::new();
-        if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
-            return fail(&format!("reading stdin: {e}"));
-        }
-        Some(buf)
-    } else {
-        None
+    let request = match Request::prepare(context, argv) {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("reading stdin: {e}")),
     };
-    let cwd = std::env::current_dir().unwrap_or_default();
-    match hook_tool_server::call(
-        &socket,
-        &Request {
-            context,
-            argv,
-            stdin,
-            cwd,
-        },
-    ) {
+    match hook_tool_server::call(&socket, &request) {
         Ok(reply) => {
-            let _ = std::io::stdout().write_all(reply.stdout.as_bytes());
+            if let Some(path) = &reply.write_to {
+                // `-o`: written here, by the caller, relative to its directory.
+                if let Err(e) = std::fs::write(path, reply.stdout.as_bytes()) {
+                    return fail(&format!("cannot write {path}: {e}"));
+                }
+            } else {
+                let _ = std::io::stdout().write_all(reply.stdout.as_bytes());
+            }
             let _ = std::io::stderr().write_all(reply.stderr.as_bytes());
             ExitCode::from(u8::try_from(reply.code).unwrap_or(1))
         }

@@ -19,7 +19,11 @@ struct LocalModel {
 impl LocalModel {
     fn new() -> Self {
         let m = Self {
-            data: tempfile::tempdir().unwrap(),
+            // Data dirs must be private (0700): the model refuses others.
+            data: tempfile::Builder::new()
+                .permissions(std::fs::Permissions::from_mode(0o700))
+                .tempdir()
+                .unwrap(),
         };
         m.ok(&["model", "add", "e2e"]);
         m

@@ -119,7 +119,13 @@ fn the_demo_runs_end_to_end_and_every_chain_verifies() {
     let neighbour = serving_neighbour();
     probe_neighbour(&neighbour);
     let model = Model {
-        data: tempfile::tempdir().unwrap(),
+        // Data dirs must be private (0700): the model refuses others.
+        data: tempfile::Builder::new()
+            .permissions(
+                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+            )
+            .tempdir()
+            .unwrap(),
         name: "demo-test",
     };
     let out = model.juju_tls(&["demo", "--model", model.name]);

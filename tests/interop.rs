@@ -63,6 +63,8 @@ impl Model {
         let m = Self {
             data: tempfile::Builder::new()
                 .prefix("juju-tls-interop-")
+                // Data dirs must be private (0700): the model refuses others.
+                .permissions(std::fs::Permissions::from_mode(0o700))
                 .tempdir()
                 .expect("tempdir"),
         };

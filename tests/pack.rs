@@ -416,7 +416,13 @@ struct LocalModel {
 impl LocalModel {
     fn new() -> Self {
         let m = Self {
-            data: tempfile::tempdir().unwrap(),
+            // Data dirs must be private (0700): the model refuses others.
+            data: tempfile::Builder::new()
+                .permissions(
+                    <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+                )
+                .tempdir()
+                .unwrap(),
         };
         m.ok(&["model", "add", "pack"]);
         m

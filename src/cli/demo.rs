@@ -104,7 +104,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         Ok((dirs, summary))
     })?;
 
-    let registry = Registry::from_env();
+    let registry = Registry::from_env()?;
     let model = steps.run(&format!("create a fresh model '{}'", args.model), || {
         if registry.list()?.contains(&args.model) {
             registry.destroy(&args.model)?;

@@ -308,7 +308,7 @@ pub(crate) struct WaitArgs {
 
 fn open(target: &Target) -> anyhow::Result<Arc<Model>> {
     Ok(Arc::new(
-        Registry::from_env().open(target.model.as_deref())?,
+        Registry::from_env()?.open(target.model.as_deref())?,
     ))
 }
 
@@ -435,7 +435,7 @@ pub(crate) fn interrupt_on_signals(model: &Arc<Model>) -> anyhow::Result<()> {
 
 /// Runs a verb.
 pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
-    let registry = Registry::from_env();
+    let registry = Registry::from_env()?;
     match cmd {
         Command::Model(m) => match m {
             ModelCommand::Add { name } => {

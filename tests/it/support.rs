@@ -26,6 +26,10 @@ impl TestModel {
     pub(crate) fn new(name: &str) -> Self {
         let data = tempfile::Builder::new()
             .prefix("juju-tls-it-")
+            // Data dirs must be private (0700): the model refuses others.
+            .permissions(
+                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+            )
             .tempdir()
             .expect("temp dir");
         let m = Self {

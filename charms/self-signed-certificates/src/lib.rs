@@ -41,6 +41,12 @@ impl Charm for SelfSignedCertificates {
                 _ => Ok(()),
             },
             Event::Stop | Event::Remove => Ok(()),
+            // A revision nobody tracks any more (an old CA after a rotation or renewal): delete
+            // it, so the old private key does not linger in the controller.
+            Event::SecretRemove(e) => match e.revision {
+                Some(rev) if model.is_leader()? => Ok(model.remove_secret(&e.id, Some(rev))?),
+                _ => Ok(()),
+            },
             // Juju always follows a unit's `relation-joined` with its `relation-changed`, which
             // sees the same bags: reconciling there alone halves the provider's hooks that read
             // every requirer unit's bag (docs/performance.md, "Local model at scale").

@@ -3,8 +3,11 @@
 //! which is rendered into those three files the way `charmcraft pack` does (ops opens
 //! `metadata.yaml` unconditionally, so a unit copy without it could not run).
 //!
-//! It also lays out a unit's private copy of the charm directory: ops keeps `.unit-state.db` in
-//! there, so two units never share one; a Python `venv/` is read-only and large, so it is linked.
+//! It also lays out a unit's own charm directory: ops keeps `.unit-state.db` in there, so two
+//! units never share the directory itself; a Python `venv/` is read-only and large, so it is
+//! linked, and the files of a charm the model keeps (unpacked from a `.charm`, or built) are
+//! hard links to that one copy, not a copy per unit. Files of a charm deployed from a directory
+//! are copied: a charm writing into its own files must not write into the user's source.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -300,7 +303,12 @@ pub(crate) fn install_unit_copy(src: &Path, dest: &Path) -> Result<()> {
         return Err(CharmError::NoDispatch(src.to_owned()).into());
     }
     fs::create_dir_all(dest).map_err(|e| Error::io("creating", dest, e))?;
-    copy_tree(src, dest, true)?;
+    // `dest` is `<model>/units/<unit>/charm`; the model keeps its own charms in `<model>/charms`.
+    let kept_by_model = dest
+        .ancestors()
+        .nth(3)
+        .is_some_and(|model| src.starts_with(model.join("charms")));
+    copy_tree(src, dest, true, kept_by_model)?;
     if !src.join("metadata.yaml").is_file() && src.join("charmcraft.yaml").is_file() {
         let (meta, config, actions) = split_charmcraft(&src.join("charmcraft.yaml"))?;
         write_yaml(&dest.join("metadata.yaml"), &meta)?;
@@ -322,7 +330,7 @@ fn write_yaml(path: &Path, v: &Value) -> Result<()> {
     fs::write(path, text).map_err(|e| Error::io("writing", path, e))
 }
 
-fn copy_tree(src: &Path, dest: &Path, top: bool) -> Result<()> {
+fn copy_tree(src: &Path, dest: &Path, top: bool, link_files: bool) -> Result<()> {
     let entries = fs::read_dir(src).map_err(|e| Error::io("reading", src, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("reading", src, e))?;
@@ -344,12 +352,36 @@ fn copy_tree(src: &Path, dest: &Path, top: bool) -> Result<()> {
             std::os::unix::fs::symlink(&target, &to).map_err(|e| Error::io("linking", &to, e))?;
         } else if meta.is_dir() {
             fs::create_dir_all(&to).map_err(|e| Error::io("creating", &to, e))?;
-            copy_tree(&from, &to, false)?;
+            copy_tree(&from, &to, false, link_files)?;
         } else {
-            fs::copy(&from, &to).map_err(|e| Error::io("copying", &from, e))?;
+            // Never write into an existing file: after a refresh it may be a hard link to the
+            // previous revision's copy.
+            let _ = fs::remove_file(&to);
+            let linked = link_files && fs::hard_link(&from, &to).is_ok();
+            if !linked {
+                fs::copy(&from, &to).map_err(|e| Error::io("copying", &from, e))?;
+            }
         }
     }
     Ok(())
+}
+
+/// Deletes the charm files the model kept for a removed application (`charms/<app>-<rev>`).
+pub(crate) fn remove_app_files(model_dir: &Path, app: &str) {
+    let Ok(entries) = fs::read_dir(model_dir.join("charms")) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name();
+        let ours = name.to_str().is_some_and(|n| {
+            n.strip_prefix(app)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|rev| !rev.is_empty() && rev.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if ours {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Resolves what `deploy` was given into a charm directory: a directory as is, a Rust charm
@@ -363,25 +395,9 @@ pub(crate) fn resolve_source(path: &Path, unpack_to: &Path) -> Result<PathBuf> {
         return Ok(dir);
     }
     if path.is_file() {
-        fs::create_dir_all(unpack_to).map_err(|e| Error::io("creating", unpack_to, e))?;
-        let out = std::process::Command::new("unzip")
-            .arg("-q")
-            .arg("-o")
-            .arg(path)
-            .arg("-d")
-            .arg(unpack_to)
-            .output()
-            .map_err(|e| CharmError::Unpack {
-                path: path.to_owned(),
-                reason: format!("running unzip: {e}"),
-            })?;
-        if !out.status.success() {
-            return Err(CharmError::Unpack {
-                path: path.to_owned(),
-                reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            }
-            .into());
-        }
+        // Left by an interrupted deploy: the archive is unpacked into an empty directory.
+        let _ = fs::remove_dir_all(unpack_to);
+        crate::archive::unpack(path, unpack_to)?;
         return Ok(unpack_to.to_owned());
     }
     Err(CharmError::NoMetadata(path.to_owned()).into())

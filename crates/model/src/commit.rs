@@ -86,6 +86,9 @@ pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Re
         "remove" => {
             crate::workloads::kill_unit(model, unit);
             let _ = std::fs::remove_dir_all(model.unit_dir(unit));
+            if store::app(&model.db(), &ctx.app.name)?.is_none() {
+                crate::charm::remove_app_files(model.dir(), &ctx.app.name);
+            }
         }
         _ => {}
     }

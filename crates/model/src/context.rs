@@ -97,6 +97,22 @@ pub(crate) struct Pending {
     pub(crate) serving: std::time::Duration,
 }
 
+/// A fresh `JUJU_CONTEXT_ID`: `{unit}-{hook}-` (readable in logs, as Juju's) then 128 random
+/// bits in hex, so no other process can guess a running hook's id.
+pub(crate) fn new_id(unit: &str, hook: &str) -> crate::error::Result<String> {
+    use std::io::Read;
+    let mut bits = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bits))
+        .map_err(|e| crate::error::Error::io("reading", "/dev/urandom", e))?;
+    let hex: String = bits.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{hex}",
+        unit.replace('/', "-"),
+        hook.replace('/', "-")
+    ))
+}
+
 /// One running hook.
 #[derive(Debug)]
 pub(crate) struct HookContext {
@@ -153,5 +169,18 @@ impl HookContext {
         ]
         .into_iter()
         .find(|k| self.hook.hook.ends_with(k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn context_ids_carry_128_random_bits_after_a_readable_prefix() {
+        let a = super::new_id("web/0", "config-changed").expect("id");
+        let b = super::new_id("web/0", "config-changed").expect("id");
+        assert_ne!(a, b);
+        let random = a.strip_prefix("web-0-config-changed-").expect("prefix");
+        assert_eq!(random.len(), 32);
+        assert!(random.bytes().all(|c| c.is_ascii_hexdigit()));
     }
 }

@@ -165,6 +165,19 @@ pub enum UsageError {
         "libfaketime is not installed (apt-get install libfaketime): charms cannot see the virtual clock"
     )]
     NoFaketime,
+    /// Neither `JUJU_TLS_DATA_DIR`, `XDG_DATA_HOME` nor `HOME` says where models live.
+    #[error(
+        "no data dir: HOME is not set; set JUJU_TLS_DATA_DIR to a directory of your own (it is created 0700)"
+    )]
+    NoDataDir,
+    /// A data or model directory other users could read or replace.
+    #[error("{}: {reason}", path.display())]
+    UnsafeDir {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
 }
 
 /// A charm that cannot be deployed.

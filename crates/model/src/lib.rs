@@ -28,7 +28,7 @@
 //! use std::sync::Arc;
 //! use model::{Registry, SettleOptions};
 //!
-//! let registry = Registry::from_env();
+//! let registry = Registry::from_env()?;
 //! let model = Arc::new(registry.add("dev")?);
 //! let _lock = model.lock()?;
 //! model.deploy("charms/ca".as_ref(), None, 1, &[])?;
@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 mod addresses;
+mod archive;
 mod charm;
 mod clock;
 mod commit;
@@ -64,6 +65,7 @@ mod views;
 mod workloads;
 
 pub use addresses::LEASE_DIR_ENV;
+pub use archive::{MAX_RATIO, MAX_UNPACKED_BYTES, RATIO_FLOOR};
 pub use charm::{ActionSpec, CharmMeta, ConfigOption, Endpoint, Role};
 pub use clock::{faketime_library, parse_duration, parse_expiry};
 pub use error::{CharmError, Error, Result, UsageError};

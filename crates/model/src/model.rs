@@ -411,7 +411,11 @@ impl Model {
                 delete_app(c, app)?;
             }
             Ok(())
-        })
+        })?;
+        if store::app(&self.db(), app)?.is_none() {
+            charm::remove_app_files(&self.dir, app);
+        }
+        Ok(())
     }
 
     /// Relates two endpoints (`app` or `app:endpoint` each); returns the relation id.

@@ -1,8 +1,13 @@
 //! Where models live: one directory per model under the user's data dir (or
 //! `$JUJU_TLS_DATA_DIR`), each holding its SQLite store, its clock file and its units' charm
 //! copies; plus a `current-model` file, Juju's `switch`.
+//!
+//! Models hold private keys (secret revisions in `model.db`), so the data dir, `models/` and
+//! every model dir are 0700 and the user's own: created so, and an existing one owned by another
+//! uid or open to group/others is refused with the command that fixes it.
 
 use std::fs;
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, UsageError};
@@ -20,19 +25,24 @@ pub struct Registry {
 
 impl Registry {
     /// The registry at `$JUJU_TLS_DATA_DIR`, else `$XDG_DATA_HOME/juju-tls`, else
-    /// `~/.local/share/juju-tls`.
-    pub fn from_env() -> Self {
-        let root = if let Some(d) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
-            PathBuf::from(d)
-        } else if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-            PathBuf::from(d).join("juju-tls")
-        } else {
-            let home = std::env::var_os("HOME")
+    /// `~/.local/share/juju-tls`; an error without any of them (never a shared fallback such as
+    /// `/tmp`, where another user could create the directory first).
+    pub fn from_env() -> Result<Self> {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/tmp"));
-            home.join(".local/share/juju-tls")
         };
-        Self { root }
+        let root = if let Some(d) = var(DATA_DIR_ENV) {
+            d
+        } else if let Some(d) = var("XDG_DATA_HOME") {
+            d.join("juju-tls")
+        } else if let Some(home) = var("HOME") {
+            home.join(".local/share/juju-tls")
+        } else {
+            return Err(UsageError::NoDataDir.into());
+        };
+        Ok(Self { root })
     }
 
     /// A registry rooted at `root` (tests).
@@ -56,7 +66,9 @@ impl Registry {
         if dir.join("model.db").exists() {
             return Err(UsageError::ModelExists(name.to_owned()).into());
         }
-        fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+        private_dir(&self.root)?;
+        private_dir(&self.root.join("models"))?;
+        private_dir(&dir)?;
         let model = Model::create(name, &dir)?;
         self.switch(name)?;
         Ok(model)
@@ -72,6 +84,8 @@ impl Registry {
         if !dir.join("model.db").exists() {
             return Err(UsageError::UnknownModel(name).into());
         }
+        check_private(&self.root)?;
+        check_private(&dir)?;
         if dir.join(locks::TOMBSTONE).exists() {
             return Err(UsageError::ModelDying(name).into());
         }
@@ -114,7 +128,7 @@ impl Registry {
         if !self.model_dir(name).join("model.db").exists() {
             return Err(UsageError::UnknownModel(name.to_owned()).into());
         }
-        fs::create_dir_all(&self.root).map_err(|e| Error::io("creating", &self.root, e))?;
+        private_dir(&self.root)?;
         let path = self.root.join("current-model");
         fs::write(&path, format!("{name}\n")).map_err(|e| Error::io("writing", path, e))
     }
@@ -155,5 +169,108 @@ impl Registry {
             let _ = fs::remove_file(self.root.join("current-model"));
         }
         Ok(())
+    }
+}
+
+/// Creates `dir` (and missing parents) 0700, or checks an existing one.
+fn private_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io("creating", dir, e))?;
+    }
+    check_private(dir)
+}
+
+/// Refuses a directory that is not the user's own, or that group/others may enter.
+fn check_private(dir: &Path) -> Result<()> {
+    let meta = fs::metadata(dir).map_err(|e| Error::io("reading", dir, e))?;
+    let me = rustix::process::geteuid().as_raw();
+    let unsafe_dir = |reason: String| -> Error {
+        UsageError::UnsafeDir {
+            path: dir.to_owned(),
+            reason,
+        }
+        .into()
+    };
+    if meta.uid() != me {
+        return Err(unsafe_dir(format!(
+            "owned by uid {}, not by you (uid {me}): models hold private keys; use a directory of your own (set {DATA_DIR_ENV})",
+            meta.uid()
+        )));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(unsafe_dir(format!(
+            "open to group/others (mode {mode:04o}): models hold private keys; run `chmod 700 {}`",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn data_and_model_dirs_are_created_0700() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("a/b/data");
+        let reg = Registry::at(&root);
+        reg.add("m").expect("model");
+        for d in [root.clone(), root.join("models"), root.join("models/m")] {
+            let mode = fs::metadata(&d).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+    }
+
+    #[test]
+    fn a_dir_open_to_others_is_refused_with_the_fix() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("data");
+        let reg = Registry::at(&root);
+        reg.add("m").expect("model");
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let err = reg.open(Some("m")).expect_err("refused").to_string();
+        assert!(
+            err.contains("open to group/others (mode 0755)")
+                && err.contains(&format!("chmod 700 {}", root.display())),
+            "{err}"
+        );
+        let err = reg.add("n").expect_err("refused").to_string();
+        assert!(err.contains("open to group/others"), "{err}");
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o700)).expect("chmod");
+        let model_dir = root.join("models/m");
+        fs::set_permissions(&model_dir, fs::Permissions::from_mode(0o750)).expect("chmod");
+        let err = reg.open(Some("m")).expect_err("refused").to_string();
+        assert!(err.contains("mode 0750"), "{err}");
+    }
+
+    #[test]
+    fn a_dir_of_another_user_is_refused() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root to give a directory to another uid");
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("data");
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&root)
+            .expect("mkdir");
+        rustix::fs::chown(&root, Some(rustix::fs::Uid::from_raw(65534)), None).expect("chown");
+        let err = Registry::at(&root)
+            .add("m")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("owned by uid 65534") && err.contains(DATA_DIR_ENV),
+            "{err}"
+        );
     }
 }

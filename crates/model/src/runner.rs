@@ -215,6 +215,21 @@ pub(crate) fn not_started(why: String, started: Instant) -> Outcome {
     }
 }
 
+/// Creates (truncating) a file only its owner may read: hook output can carry secrets.
+fn private_file(path: &Path) -> Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("creating", path, e))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io("securing", path, e))?;
+    Ok(file)
+}
+
 /// Runs the hook and waits for it (or its timeout). The hook's process group is recorded in
 /// the store while it runs, so a later settle can end it if this process dies.
 pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
@@ -243,8 +258,11 @@ pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
     std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("creating", &run_dir, e))?;
     let out_path = run_dir.join("stdout");
     let err_path = run_dir.join("stderr");
-    let out = File::create(&out_path).map_err(|e| Error::io("creating", &out_path, e))?;
-    let err = File::create(&err_path).map_err(|e| Error::io("creating", &err_path, e))?;
+    let out = private_file(&out_path)?;
+    let err = private_file(&err_path)?;
+    // Hooks, and the workloads they start, create private files (logs, keys on disk) as Juju's
+    // root-run agents effectively do: set for this process once, inherited by each hook.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let mut cmd = Command::new(&exe);
     cmd.current_dir(&charm_dir)
         .env_clear()

@@ -240,7 +240,7 @@ impl Model {
         // A unit whose files were never staged (a crash right after add-unit recorded it) gets
         // them now; a charm that cannot be staged fails the hook.
         let staged = self.stage_unit(&unit.name, std::path::Path::new(&app.charm_dir));
-        let context_id = format!("{}-{}-{}", unit.name, hook.hook.replace('/', "-"), hook.seq);
+        let context_id = crate::context::new_id(&unit.name, &hook.hook)?;
         let ctx = Arc::new(HookContext::new(
             context_id.clone(),
             unit.clone(),

@@ -74,11 +74,25 @@ pub(crate) const SCHEMA_VERSION: i64 = 2;
 pub(crate) const LOG_CAP: i64 = 10_000;
 
 /// Opens (creating if needed) the store of one model, migrating one made by an older binary and
-/// refusing one made by a newer.
+/// refusing one made by a newer. The file is created 0600 before SQLite opens it (it holds
+/// private keys), and SQLite gives its `-wal` and `-shm` files the same mode.
 pub(crate) fn open(path: &Path) -> Result<Connection> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| crate::error::Error::io("creating", path, e))?;
+    // A store made by an older binary may be 0644.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| crate::error::Error::io("securing", path, e))?;
+    drop(file);
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Deleted rows (old secret revisions: private keys) are zeroed, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {

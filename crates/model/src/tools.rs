@@ -3,7 +3,6 @@
 //! the answer in the requested format with Juju's error texts and exit codes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use hook_tools::error::msg;
 use hook_tools::output::{
@@ -15,6 +14,7 @@ use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 use crate::context::{BagWrite, HookContext};
+use crate::hook_tool_server::CallerFile;
 use crate::model::Model;
 use crate::store::{self, Relation};
 
@@ -27,7 +27,14 @@ pub struct Reply {
     pub stderr: String,
     /// Exit code.
     pub code: i32,
+    /// `-o PATH`: the shim writes `stdout` to this file (relative to its working directory)
+    /// instead of printing it; the server never opens a path a caller names.
+    #[serde(default)]
+    pub write_to: Option<String>,
 }
+
+/// The files a call named, as the shim read them.
+type Files = BTreeMap<String, CallerFile>;
 
 type ToolResult = Result<Option<Value>, ToolError>;
 
@@ -45,10 +52,10 @@ pub(crate) fn execute(
     ctx: &HookContext,
     argv: &[String],
     stdin: Option<&[u8]>,
-    cwd: &Path,
+    files: &Files,
 ) -> Reply {
     let started = std::time::Instant::now();
-    let reply = serve(model, ctx, argv, stdin, cwd);
+    let reply = serve(model, ctx, argv, stdin, files);
     let mut p = ctx.pending();
     p.calls += 1;
     p.serving += started.elapsed();
@@ -60,7 +67,7 @@ fn serve(
     ctx: &HookContext,
     argv: &[String],
     stdin: Option<&[u8]>,
-    cwd: &Path,
+    files: &Files,
 ) -> Reply {
     let parsed = match hook_tools::parse_argv(argv) {
         Ok(p) => p,
@@ -78,7 +85,7 @@ fn serve(
     let tool = Tool::from_argv0(&argv[0]);
     let result = {
         let db = model.db();
-        call(model, &db, ctx, &inv.call, stdin, cwd)
+        call(model, &db, ctx, &inv.call, stdin, files)
     };
     match result {
         Err(e) => fail(&e),
@@ -89,15 +96,9 @@ fn serve(
                 _ => Format::Smart,
             };
             let text = render(&v, inv.format.unwrap_or(default));
-            if let Some(path) = inv.output {
-                let p = cwd.join(path);
-                if let Err(e) = std::fs::write(&p, text) {
-                    return fail(&runtime(format!("cannot write {}: {e}", p.display())));
-                }
-                return Reply::default();
-            }
             Reply {
                 stdout: text,
+                write_to: inv.output,
                 ..Reply::default()
             }
         }
@@ -109,6 +110,7 @@ fn fail(e: &ToolError) -> Reply {
         stdout: String::new(),
         stderr: e.stderr(),
         code: e.exit_code,
+        write_to: None,
     }
 }
 
@@ -158,7 +160,7 @@ fn call(
     ctx: &HookContext,
     call: &Call,
     stdin: Option<&[u8]>,
-    cwd: &Path,
+    files: &Files,
 ) -> ToolResult {
     match call {
         Call::RelationIds { endpoint } => relation_ids(c, ctx, endpoint.as_deref()),
@@ -189,7 +191,7 @@ fn call(
             file.as_ref(),
             settings,
             stdin,
-            cwd,
+            files,
         ),
         Call::RelationModelGet { relation } => {
             resolve_relation(c, ctx, relation.as_ref())?;
@@ -243,7 +245,7 @@ fn call(
             file,
             content,
         } => {
-            let content = secret_content(content, file.as_deref(), cwd)?;
+            let content = secret_content(content, file.as_deref(), files)?;
             crate::secrets::add(model.uuid(), c, ctx, meta, *owner, content)
         }
         Call::SecretSet {
@@ -253,7 +255,7 @@ fn call(
             content,
             ..
         } => {
-            let content = secret_content(content, file.as_deref(), cwd)?;
+            let content = secret_content(content, file.as_deref(), files)?;
             crate::secrets::set(c, ctx, uri.xid(), meta, content)
         }
         Call::SecretGet {
@@ -345,7 +347,7 @@ fn call(
         },
         Call::StateGet { key, strict } => state_get(c, ctx, key.as_deref(), *strict),
         Call::StateSet { file, settings } => {
-            let mut map = read_settings(file.as_ref(), stdin, cwd)?;
+            let mut map = read_settings(file.as_ref(), stdin, files)?;
             for (k, v) in settings {
                 map.insert(k.clone(), v.clone());
             }
@@ -557,16 +559,14 @@ fn relation_get(
 fn read_settings(
     file: Option<&FileArg>,
     stdin: Option<&[u8]>,
-    cwd: &Path,
+    files: &Files,
 ) -> Result<BTreeMap<String, String>, ToolError> {
     let bytes = match file {
         None => return Ok(BTreeMap::new()),
-        Some(FileArg::Stdin) => stdin.unwrap_or_default().to_vec(),
-        Some(FileArg::Path(p)) => {
-            std::fs::read(cwd.join(p)).map_err(|e| runtime(format!("cannot read {p}: {e}")))?
-        }
+        Some(FileArg::Stdin) => stdin.unwrap_or_default(),
+        Some(FileArg::Path(p)) => caller_file(files, p)?,
     };
-    hook_tools::settings::decode(&bytes)
+    hook_tools::settings::decode(bytes)
         .map_err(|e| ToolError::usage(format!("invalid settings: {e}")))
 }
 
@@ -579,10 +579,10 @@ fn relation_set(
     file: Option<&FileArg>,
     settings: &[(String, String)],
     stdin: Option<&[u8]>,
-    cwd: &Path,
+    files: &Files,
 ) -> ToolResult {
     let r = resolve_relation(c, ctx, rel)?;
-    let mut map = read_settings(file, stdin, cwd)?;
+    let mut map = read_settings(file, stdin, files)?;
     for (k, v) in settings {
         map.insert(k.clone(), v.clone());
     }
@@ -887,19 +887,30 @@ fn action_log(c: &Connection, ctx: &HookContext, message: &str) -> ToolResult {
 
 // ---- secrets content ---------------------------------------------------------------------
 
-/// Reads content arguments; `key#file=` files are read now, during the call: ops deletes them
+/// A file the call names, as the shim sent it. Never read here: the server runs as the model
+/// owner and must not open a path a caller chose.
+fn caller_file<'a>(files: &'a Files, path: &str) -> Result<&'a [u8], ToolError> {
+    match files.get(path) {
+        Some(CallerFile::Contents(b)) => Ok(b),
+        Some(CallerFile::Unreadable(e)) => Err(runtime(format!("cannot read {path}: {e}"))),
+        None => Err(runtime(format!(
+            "cannot read {path}: the hook tool did not send its contents"
+        ))),
+    }
+}
+
+/// Reads content arguments; `key#file=` files were read by the shim, during the call: ops deletes them
 /// right after (§8.5).
 fn secret_content(
     args: &[hook_tools::values::SecretContentArg],
     file: Option<&str>,
-    cwd: &Path,
+    files: &Files,
 ) -> Result<BTreeMap<String, String>, ToolError> {
     let mut out = BTreeMap::new();
     if let Some(f) = file {
-        let bytes =
-            std::fs::read(cwd.join(f)).map_err(|e| runtime(format!("cannot read {f}: {e}")))?;
+        let bytes = caller_file(files, f)?;
         out.extend(
-            hook_tools::settings::decode(&bytes)
+            hook_tools::settings::decode(bytes)
                 .map_err(|e| ToolError::usage(format!("invalid secret file: {e}")))?,
         );
     }
@@ -908,11 +919,7 @@ fn secret_content(
             SecretValue::Inline(v) => v.clone(),
             SecretValue::Base64(v) => decode_base64(v)
                 .ok_or_else(|| ToolError::usage(format!("invalid base64 value for {:?}", a.key)))?,
-            SecretValue::File(p) => {
-                let bytes = std::fs::read(cwd.join(p))
-                    .map_err(|e| runtime(format!("cannot read {p}: {e}")))?;
-                String::from_utf8_lossy(&bytes).into_owned()
-            }
+            SecretValue::File(p) => String::from_utf8_lossy(caller_file(files, p)?).into_owned(),
         };
         out.insert(a.key.clone(), value);
     }
