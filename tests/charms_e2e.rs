@@ -21,7 +21,7 @@ impl LocalModel {
         let m = Self {
             // Data dirs must be private (0700): the model refuses others.
             data: tempfile::Builder::new()
-                .permissions(std::fs::Permissions::from_mode(0o700))
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
                 .tempdir()
                 .unwrap(),
         };

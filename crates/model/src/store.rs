@@ -83,10 +83,10 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
         .append(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| crate::error::Error::io("creating", path, e))?;
+        .map_err(|e| Error::io("creating", path, e))?;
     // A store made by an older binary may be 0644.
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| crate::error::Error::io("securing", path, e))?;
+        .map_err(|e| Error::io("securing", path, e))?;
     drop(file);
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
