@@ -116,7 +116,11 @@ fn main() {
     }
     let opts = options();
     let charms = build_charms();
-    let data = tempfile::tempdir().expect("temp dir");
+    // The model refuses a data dir open to others.
+    let data = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()
+        .expect("temp dir");
     let registry = Registry::at(data.path());
     let settle = SettleOptions {
         jobs: opts.jobs,

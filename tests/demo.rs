@@ -91,7 +91,11 @@ fn openssl_verify(dir: &Path, at: i64) {
 /// A model like the demo's, serving: the same charms, application names and default port.
 fn serving_neighbour() -> Model {
     let m = Model {
-        data: tempfile::tempdir().unwrap(),
+        // Data dirs must be private (0700): the model refuses others.
+        data: tempfile::Builder::new()
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .unwrap(),
         name: "demo",
     };
     m.ok(&["model", "add", m.name]);
