@@ -219,7 +219,35 @@ impl Csr {
         )
     }
 
+    /// Parses a PEM CSR whose exact DER the caller already verified with [`Csr::from_pem`]
+    /// (`already_verified(der)` says so, e.g. from a cache of digests); any other is verified.
+    /// A provider reading the same thousands of requests every hook verifies each once.
+    pub fn from_pem_verified_before(
+        text: &str,
+        already_verified: impl Fn(&[u8]) -> bool,
+    ) -> Result<Self, crate::Error> {
+        let blocks = pem::parse_all(text)?;
+        match blocks.as_slice() {
+            [block]
+                if ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]
+                    .contains(&block.label.as_str())
+                    && already_verified(&block.der) =>
+            {
+                Ok(Self::parse_checked(
+                    &block.der,
+                    text.trim().to_owned(),
+                    false,
+                )?)
+            }
+            _ => Self::from_pem(text),
+        }
+    }
+
     fn parse(bytes: &[u8], pem: String) -> Result<Self, CsrError> {
+        Self::parse_checked(bytes, pem, true)
+    }
+
+    fn parse_checked(bytes: &[u8], pem: String, verify: bool) -> Result<Self, CsrError> {
         let (rest, req) = X509CertificationRequest::from_der(bytes)
             .map_err(|e| CsrError::Malformed(e.to_string()))?;
         if !rest.is_empty() {
@@ -228,12 +256,14 @@ impl Csr {
                 rest.len()
             )));
         }
-        req.verify_signature().map_err(|e| match e {
-            X509Error::SignatureUnsupportedAlgorithm => {
-                CsrError::UnsupportedSignature(req.signature_algorithm.algorithm.to_id_string())
-            }
-            _ => CsrError::BadSignature,
-        })?;
+        if verify {
+            req.verify_signature().map_err(|e| match e {
+                X509Error::SignatureUnsupportedAlgorithm => {
+                    CsrError::UnsupportedSignature(req.signature_algorithm.algorithm.to_id_string())
+                }
+                _ => CsrError::BadSignature,
+            })?;
+        }
         let info = &req.certification_request_info;
         let subject = DistinguishedName::from_x509(&info.subject);
         let mut sans = SubjectAltNames::default();
