@@ -93,9 +93,19 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
     }
 
     let provider = TlsProvider::new(endpoint(CERTIFICATES)?).with_limits(config.limits);
-    let mut state = provider.load(model)?;
     let at = now(model)?;
     let stored = authority::load(model)?;
+    // A CA change judges every request again: read every bag. Otherwise a relation hook reads
+    // only the bag that changed (the provider's index has the rest).
+    let ca_changes = match (&stored, change) {
+        (None, _) | (_, CaChange::Rotate) => true,
+        (Some(s), CaChange::IfNeeded) => !s.matches(&config) || at >= s.renew_at(&config),
+    };
+    let mut state = if ca_changes {
+        provider.load_full(model)?
+    } else {
+        provider.load(model)?
+    };
     // CAs that still have valid certificates under them, before anything changes: during a
     // rotation or renewal both the old and the new CA are published; the old one goes once no
     // valid certificate under it remains.

@@ -343,7 +343,7 @@ fn actions_return_what_the_published_charm_returns() {
         certs=json.loads(sys.argv[1])\n\
         want=str([json.dumps({'csr': c['certificate_signing_request'], 'certificate': c['certificate'], 'ca': c['ca'], 'chain': c.get('chain', []), 'revoked': c.get('revoked')}) for c in certs if not c.get('revoked')])\n\
         sys.stdout.write('same' if want == sys.argv[2] else 'want ' + want)";
-    let py = std::process::Command::new("python3")
+    let py = Command::new("python3")
         .args(["-c", script, &bag, rendered])
         .output()
         .expect("python3");

@@ -25,7 +25,8 @@ mod memory;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use charm::{AppName, BagOwner, Databag, Endpoint, LogLevel, Model, RelationId};
+use charm::context::Dispatch;
+use charm::{AppName, BagOwner, Databag, Endpoint, LogLevel, Model, RelationId, UnitName};
 use pki::{Certificate, CertificateAuthority, CertificateKind, Csr, IssueRequest, IssuingPolicy};
 use time::{Duration, OffsetDateTime};
 
@@ -34,7 +35,7 @@ pub use self::limits::{
     DEFAULT_MAX_CSR_BYTES, DEFAULT_MAX_REQUESTS_PER_BAG, DEFAULT_MAX_SANS, DEFAULT_MAX_VALUE_BYTES,
     Limits,
 };
-use self::memory::{Memory, digest};
+use self::memory::{BagIndex, Memory, RelationIndex, digest, sha256};
 use crate::error::Error;
 use crate::json::to_python_json;
 use crate::security_log::SecurityEvent;
@@ -47,6 +48,8 @@ use crate::wire::{Warning, csr_der, read_list, read_value};
 /// `reason` of the error answering a request over the per-relation limit: such a request is
 /// judged again when room frees up.
 const LIMIT_REASON: &str = "certificate-limit";
+/// `reason` of the error answering a request that is not a CSR or does not verify.
+const BAD_CSR_REASON: &str = "bad-csr";
 
 /// The provider side of one `tls-certificates` endpoint.
 #[derive(Debug, Clone)]
@@ -55,8 +58,7 @@ pub struct TlsProvider {
     limits: Limits,
 }
 
-/// A request that is refused without being signed: over a cap, unreadable, or its signature
-/// does not verify.
+/// A request that is refused without being signed: over a cap, or not a PEM CSR.
 #[derive(Debug, Clone)]
 pub struct BadRequest {
     /// The relation it came on.
@@ -67,31 +69,31 @@ pub struct BadRequest {
     pub csr_text: String,
     /// Why it was refused.
     pub reason: String,
-    /// The cap it is over (`None`: unreadable or unverifiable).
+    /// The cap it is over (`None`: not a PEM CSR).
     cap: Option<Cap>,
 }
 
-/// The identity of a request on the wire: the DER of its CSR, or (for text that is not a PEM
-/// CSR) the text itself, tagged so the two never collide.
-type RequestKey = Vec<u8>;
+/// The identity of a request: SHA-256 of the DER of its CSR or, for text that is not a PEM CSR,
+/// of the text itself (tagged, so the two never collide).
+type Key = [u8; 32];
 
-fn request_key(text: &str) -> RequestKey {
+fn key_of_text(text: &str) -> Key {
     match csr_der(text) {
-        Some(der) => der,
+        Some(der) => sha256(&der),
         None => {
             let mut k = b"\0text:".to_vec();
             k.extend_from_slice(text.trim().as_bytes());
-            k
+            sha256(&k)
         }
     }
 }
 
-/// A well-formed request read from a requirer bag, not yet verified.
+/// A well-formed request without a valid certificate, not yet verified.
 #[derive(Debug, Clone)]
 struct Candidate {
     requester: BagOwner,
     text: String,
-    der: Vec<u8>,
+    key: Key,
     is_ca: bool,
 }
 
@@ -99,20 +101,23 @@ struct Candidate {
 struct RelationState {
     id: RelationId,
     remote_app: Option<AppName>,
-    /// Everything asked for this hook (well-formed or not), by key, with who asked.
-    wanted: HashMap<RequestKey, BagOwner>,
+    /// Everything asked for this hook (well-formed or not), by key, with who asked and whether
+    /// for a CA certificate.
+    wanted: HashMap<Key, (BagOwner, bool)>,
+    /// What each requirer bag asks for (persisted: the next hook's index).
+    index: RelationIndex,
     /// Well-formed requests without a valid certificate, in bag order.
     candidates: Vec<Candidate>,
-    /// Requests refused at read time (caps, unreadable).
+    /// Requests refused at read time (caps, not PEM).
     refused: Vec<BadRequest>,
     /// Our published certificates; `None` marks one removed this hook.
     certificates: Vec<Option<CertificateEntry>>,
     /// Key of each certificate's CSR -> index in `certificates`.
-    certificate_index: HashMap<RequestKey, usize>,
+    certificate_index: HashMap<Key, usize>,
     /// Our published errors; `None` marks one removed this hook.
     errors: Vec<Option<RequestErrorEntry>>,
     /// Key of each error's CSR -> index in `errors`.
-    error_index: HashMap<RequestKey, usize>,
+    error_index: HashMap<Key, usize>,
     capabilities: Option<Capabilities>,
     certificates_changed: bool,
     errors_changed: bool,
@@ -120,35 +125,57 @@ struct RelationState {
 }
 
 impl RelationState {
+    fn new(id: RelationId, remote_app: Option<AppName>) -> Self {
+        RelationState {
+            index: RelationIndex {
+                remote_app: remote_app.as_ref().map(ToString::to_string),
+                ..RelationIndex::default()
+            },
+            id,
+            remote_app,
+            wanted: HashMap::new(),
+            candidates: Vec::new(),
+            refused: Vec::new(),
+            certificates: Vec::new(),
+            certificate_index: HashMap::new(),
+            errors: Vec::new(),
+            error_index: HashMap::new(),
+            capabilities: None,
+            certificates_changed: false,
+            errors_changed: false,
+            capabilities_changed: false,
+        }
+    }
+
     fn live_certificates(&self) -> impl Iterator<Item = &CertificateEntry> {
         self.certificates.iter().flatten()
     }
 
-    fn certificate_for(&self, key: &[u8]) -> Option<&CertificateEntry> {
+    fn certificate_for(&self, key: &Key) -> Option<&CertificateEntry> {
         self.certificate_index
             .get(key)
             .and_then(|i| self.certificates[*i].as_ref())
     }
 
-    fn error_for(&self, key: &[u8]) -> Option<&RequestErrorEntry> {
+    fn error_for(&self, key: &Key) -> Option<&RequestErrorEntry> {
         self.error_index
             .get(key)
             .and_then(|i| self.errors[*i].as_ref())
     }
 
-    fn has_valid_certificate(&self, key: &[u8]) -> bool {
+    fn has_valid_certificate(&self, key: &Key) -> bool {
         self.certificate_for(key)
             .is_some_and(|c| c.revoked != Some(true))
     }
 
-    fn remove_error(&mut self, key: &[u8]) {
+    fn remove_error(&mut self, key: &Key) {
         if let Some(i) = self.error_index.remove(key) {
             self.errors[i] = None;
             self.errors_changed = true;
         }
     }
 
-    fn remove_certificate(&mut self, key: &[u8]) -> bool {
+    fn remove_certificate(&mut self, key: &Key) -> bool {
         match self.certificate_index.remove(key) {
             Some(i) => {
                 self.certificates[i] = None;
@@ -156,6 +183,21 @@ impl RelationState {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Records that `requester` asks for `key` (for the index and the "still wanted" checks).
+    fn want(&mut self, requester: &BagOwner, key: Key, is_ca: bool) {
+        self.wanted.insert(key, (requester.clone(), is_ca));
+        let entry = (hex::encode(key), is_ca);
+        match requester {
+            BagOwner::Unit(u) => self
+                .index
+                .units
+                .entry(u.to_string())
+                .or_default()
+                .push(entry),
+            BagOwner::App(_) => self.index.app.push(entry),
         }
     }
 }
@@ -172,6 +214,8 @@ pub struct ProviderState {
     security_events: Vec<SecurityEvent>,
     memory: Memory,
     leader: bool,
+    /// Bags read this hook (requirer bags; the rest came from the index).
+    bags_read: usize,
 }
 
 /// An issued certificate as the provider publishes it.
@@ -243,6 +287,10 @@ impl Signer<'_> {
     }
 }
 
+/// The index could not be used (it names something unreadable, or a request with no answer to
+/// take its text from): read everything instead.
+struct Suspect;
+
 impl TlsProvider {
     /// A provider for `endpoint`, with the default [`Limits`].
     pub fn new(endpoint: Endpoint) -> Self {
@@ -263,61 +311,78 @@ impl TlsProvider {
         &self.endpoint
     }
 
-    /// Reads every relation of the endpoint: requests (checked against the caps, not yet
-    /// verified), our published certificates, errors and capabilities. On a non-leader only the
-    /// requests are read (the app bag is the leader's to read and write).
+    /// Reads what the hook needs: our published certificates, errors and capabilities, and the
+    /// requests (checked against the caps, not yet verified). In a `relation-changed`,
+    /// `-joined` or `-departed` hook of this endpoint on the leader, only the bag that changed
+    /// (`JUJU_REMOTE_UNIT`) and the remote application bag are read; the other bags come from
+    /// the index kept in the charm state. Everything is read when there is no usable index.
+    /// On a non-leader only the requests are read (the app bag is the leader's).
     pub fn load(&self, model: &mut Model<'_>) -> Result<ProviderState, Error> {
+        self.load_with(model, true)
+    }
+
+    /// [`Self::load`], reading every bag whatever the hook: for hooks where the index may not
+    /// tell the whole story (the CA changes, every request is judged again).
+    pub fn load_full(&self, model: &mut Model<'_>) -> Result<ProviderState, Error> {
+        self.load_with(model, false)
+    }
+
+    fn load_with(&self, model: &mut Model<'_>, incremental: bool) -> Result<ProviderState, Error> {
         let leader = model.is_leader()?;
         let endpoint = self.endpoint.as_str().to_owned();
-        let memory = if leader {
+        let mut memory = if leader {
             Memory::load(model, &endpoint)
         } else {
             Memory::default()
         };
-        let own_app = model.own_app_bag();
-        let mut notes = Notes::default();
-        let mut relations = Vec::new();
-        for relation in model.relations(&self.endpoint)? {
-            let mut state = RelationState {
-                id: relation.id.clone(),
-                remote_app: relation.remote_app.clone(),
-                wanted: HashMap::new(),
-                candidates: Vec::new(),
-                refused: Vec::new(),
-                certificates: Vec::new(),
-                certificate_index: HashMap::new(),
-                errors: Vec::new(),
-                error_index: HashMap::new(),
-                capabilities: None,
-                certificates_changed: false,
-                errors_changed: false,
-                capabilities_changed: false,
-            };
-            if leader {
-                let bag = model.relation_data(&relation.id, &own_app)?;
-                read_own_bag(&relation.id, &bag, &mut state, &mut notes);
+        let index = memory.index.take();
+        let changed = if incremental && leader {
+            self.changed_bag(model)
+        } else {
+            None
+        };
+        if let (Some((relation, unit)), Some(index)) = (changed, index) {
+            let mut loader = Loader::new(self.limits, leader);
+            if loader
+                .incremental(model, &self.endpoint, &relation, unit.as_ref(), &index)?
+                .is_ok()
+            {
+                return Ok(loader.finish(endpoint, memory));
             }
-            let mut requesters: Vec<BagOwner> =
-                relation.units.iter().cloned().map(BagOwner::Unit).collect();
-            if let Some(app) = &relation.remote_app {
-                requesters.push(BagOwner::App(app.clone()));
-            }
-            for requester in requesters {
-                let bag = model.relation_data(&relation.id, &requester)?;
-                read_requests(&requester, &bag, &mut state, &self.limits, &mut notes);
-            }
-            relations.push(state);
         }
-        Ok(ProviderState {
-            endpoint,
-            limits: self.limits,
-            relations,
-            warnings: notes.warnings,
-            warning_keys: notes.keys,
-            security_events: Vec::new(),
-            memory,
-            leader,
-        })
+        let mut loader = Loader::new(self.limits, leader);
+        for relation in model.relations(&self.endpoint)? {
+            let mut state = RelationState::new(relation.id.clone(), relation.remote_app.clone());
+            if leader {
+                loader.read_own(model, &mut state)?;
+            }
+            for unit in &relation.units {
+                loader.read_bag(model, &mut state, &BagOwner::Unit(unit.clone()))?;
+            }
+            if let Some(app) = &relation.remote_app {
+                loader.read_bag(model, &mut state, &BagOwner::App(app.clone()))?;
+            }
+            loader.relations.push(state);
+        }
+        Ok(loader.finish(endpoint, memory))
+    }
+
+    /// The relation and unit of a relation hook of this endpoint, when it is one.
+    fn changed_bag(&self, model: &Model<'_>) -> Option<(RelationId, Option<UnitName>)> {
+        let ctx = model.context();
+        let Dispatch::Hook(name) = &ctx.dispatch else {
+            return None;
+        };
+        let relation = ctx.relation.as_ref()?;
+        let hook = [
+            "-relation-changed",
+            "-relation-joined",
+            "-relation-departed",
+        ]
+        .iter()
+        .any(|suffix| name.ends_with(suffix));
+        (hook && relation.id.endpoint() == &self.endpoint)
+            .then(|| (relation.id.clone(), relation.remote_unit.clone()))
     }
 
     /// Writes what changed: one `relation-set` per relation (only the changed keys), then the
@@ -384,25 +449,190 @@ impl TlsProvider {
                     .relations
                     .iter()
                     .flat_map(|r| r.wanted.keys())
-                    .map(|k| digest(k))
+                    .map(hex::encode)
                     .collect();
                 memory.verified.retain(|d| live.contains(d));
             }
+            memory.index = Some(
+                state
+                    .relations
+                    .into_iter()
+                    .map(|r| (r.id.to_string(), r.index))
+                    .collect(),
+            );
             memory.save(model, &state.endpoint)?;
         }
         Ok(())
     }
 }
 
-/// Warnings of one load, each with a digest of what it is about.
-#[derive(Default)]
-struct Notes {
+/// Reads relations into [`RelationState`]s, with the warnings found.
+struct Loader {
+    limits: Limits,
+    leader: bool,
+    relations: Vec<RelationState>,
     warnings: Vec<Warning>,
+    /// Digest of each warning with the value it is about.
     keys: Vec<String>,
+    bags_read: usize,
 }
 
-impl Notes {
-    /// Adds the warnings pushed since `from`, keyed by their text and the value they are about.
+impl Loader {
+    fn new(limits: Limits, leader: bool) -> Self {
+        Self {
+            limits,
+            leader,
+            relations: Vec::new(),
+            warnings: Vec::new(),
+            keys: Vec::new(),
+            bags_read: 0,
+        }
+    }
+
+    fn finish(self, endpoint: String, memory: Memory) -> ProviderState {
+        ProviderState {
+            endpoint,
+            limits: self.limits,
+            relations: self.relations,
+            warnings: self.warnings,
+            warning_keys: self.keys,
+            security_events: Vec::new(),
+            memory,
+            leader: self.leader,
+            bags_read: self.bags_read,
+        }
+    }
+
+    /// Reads only the changed bag and the remote app bag of `changed`, new relations and new
+    /// units; the rest comes from `index`. `Ok(Err(Suspect))`: the index cannot be trusted.
+    fn incremental(
+        &mut self,
+        model: &mut Model<'_>,
+        endpoint: &Endpoint,
+        changed: &RelationId,
+        changed_unit: Option<&UnitName>,
+        index: &std::collections::BTreeMap<String, RelationIndex>,
+    ) -> Result<Result<(), Suspect>, Error> {
+        for id in model.relation_ids(endpoint)? {
+            let Some(known) = index.get(&id.to_string()) else {
+                // A relation the index does not know: read it all.
+                let relation = model.relation(&id)?;
+                let mut state = RelationState::new(id, relation.remote_app.clone());
+                self.read_own(model, &mut state)?;
+                for unit in &relation.units {
+                    self.read_bag(model, &mut state, &BagOwner::Unit(unit.clone()))?;
+                }
+                if let Some(app) = &relation.remote_app {
+                    self.read_bag(model, &mut state, &BagOwner::App(app.clone()))?;
+                }
+                self.relations.push(state);
+                continue;
+            };
+            if &id == changed {
+                let relation = model.relation(&id)?;
+                let mut state = RelationState::new(id, relation.remote_app.clone());
+                self.read_own(model, &mut state)?;
+                for unit in &relation.units {
+                    let owner = BagOwner::Unit(unit.clone());
+                    match known.units.get(&unit.to_string()) {
+                        Some(bag) if Some(unit) != changed_unit => {
+                            if from_index(&mut state, &owner, bag).is_err() {
+                                return Ok(Err(Suspect));
+                            }
+                        }
+                        _ => self.read_bag(model, &mut state, &owner)?,
+                    }
+                }
+                if let Some(app) = &relation.remote_app {
+                    self.read_bag(model, &mut state, &BagOwner::App(app.clone()))?;
+                }
+                self.relations.push(state);
+                continue;
+            }
+            let remote_app = match &known.remote_app {
+                Some(a) => match a.parse::<AppName>() {
+                    Ok(a) => Some(a),
+                    Err(_) => return Ok(Err(Suspect)),
+                },
+                None => None,
+            };
+            let mut state = RelationState::new(id, remote_app.clone());
+            self.read_own(model, &mut state)?;
+            for (unit, bag) in &known.units {
+                let Ok(unit) = unit.parse::<UnitName>() else {
+                    return Ok(Err(Suspect));
+                };
+                if from_index(&mut state, &BagOwner::Unit(unit), bag).is_err() {
+                    return Ok(Err(Suspect));
+                }
+            }
+            if let Some(app) = remote_app {
+                if from_index(&mut state, &BagOwner::App(app), &known.app).is_err() {
+                    return Ok(Err(Suspect));
+                }
+            }
+            self.relations.push(state);
+        }
+        Ok(Ok(()))
+    }
+
+    fn read_own(&mut self, model: &mut Model<'_>, state: &mut RelationState) -> Result<(), Error> {
+        if !self.leader {
+            return Ok(());
+        }
+        let own_app = model.own_app_bag();
+        let bag = model.relation_data(&state.id, &own_app)?;
+        let relation = state.id.clone();
+        let at = |key: &str| format!("relation {relation}, own app bag, key {key}");
+        let value = bag.get(CERTIFICATES_KEY);
+        let from = self.warnings.len();
+        let certificates: Vec<CertificateEntry> =
+            read_list(value, &at(CERTIFICATES_KEY), &mut self.warnings);
+        for entry in certificates {
+            match csr_der(&entry.certificate_signing_request) {
+                Some(der) => {
+                    let key = sha256(&der);
+                    if let Some(i) = state
+                        .certificate_index
+                        .insert(key, state.certificates.len())
+                    {
+                        // The same CSR twice: the later entry wins.
+                        state.certificates[i] = None;
+                        state.certificates_changed = true;
+                    }
+                    state.certificates.push(Some(entry));
+                }
+                None => {
+                    self.warnings.push(Warning {
+                        location: at(CERTIFICATES_KEY),
+                        problem: "dropping an entry whose CSR is not PEM".into(),
+                    });
+                    state.certificates_changed = true;
+                }
+            }
+        }
+        self.keyed_since(from, value.map_or("", String::as_str));
+        let value = bag.get(REQUEST_ERRORS_KEY);
+        let from = self.warnings.len();
+        let errors: Vec<RequestErrorEntry> =
+            read_list(value, &at(REQUEST_ERRORS_KEY), &mut self.warnings);
+        for entry in errors {
+            let key = key_of_text(&entry.csr);
+            if let Some(i) = state.error_index.insert(key, state.errors.len()) {
+                state.errors[i] = None;
+                state.errors_changed = true;
+            }
+            state.errors.push(Some(entry));
+        }
+        self.keyed_since(from, value.map_or("", String::as_str));
+        let value = bag.get(CAPABILITIES_KEY);
+        let from = self.warnings.len();
+        state.capabilities = read_value(value, &at(CAPABILITIES_KEY), &mut self.warnings);
+        self.keyed_since(from, value.map_or("", String::as_str));
+        Ok(())
+    }
+
+    /// Keys the warnings pushed since `from` by their text and the value they are about.
     fn keyed_since(&mut self, from: usize, value: &str) {
         if self.warnings.len() == from {
             return;
@@ -414,169 +644,159 @@ impl Notes {
         }
     }
 
-    fn push(&mut self, warning: Warning, about: &str) {
+    fn read_bag(
+        &mut self,
+        model: &mut Model<'_>,
+        state: &mut RelationState,
+        requester: &BagOwner,
+    ) -> Result<(), Error> {
+        let bag = model.relation_data(&state.id, requester)?;
+        self.bags_read += 1;
+        if let Some(value) = bag.get(CSRS_KEY) {
+            self.read_requests(requester, value, state);
+        }
+        Ok(())
+    }
+
+    fn read_requests(&mut self, requester: &BagOwner, value: &String, state: &mut RelationState) {
+        let limits = self.limits;
+        let location = format!("relation {}, {requester}, key {CSRS_KEY}", state.id);
+        let refuse = |state: &mut RelationState, text: &str, cap: Option<Cap>, reason: String| {
+            state.want(requester, key_of_text(text), false);
+            state.refused.push(BadRequest {
+                relation: state.id.clone(),
+                requester: requester.clone(),
+                csr_text: text.trim().to_owned(),
+                reason,
+                cap,
+            });
+        };
         let from = self.warnings.len();
-        self.warnings.push(warning);
-        self.keyed_since(from, about);
-    }
-}
-
-fn read_own_bag(
-    relation: &RelationId,
-    bag: &Databag,
-    state: &mut RelationState,
-    notes: &mut Notes,
-) {
-    let at = |key: &str| format!("relation {relation}, own app bag, key {key}");
-    let value = bag.get(CERTIFICATES_KEY);
-    let from = notes.warnings.len();
-    let certificates: Vec<CertificateEntry> =
-        read_list(value, &at(CERTIFICATES_KEY), &mut notes.warnings);
-    for entry in certificates {
-        match csr_der(&entry.certificate_signing_request) {
-            Some(der) => {
-                if let Some(i) = state
-                    .certificate_index
-                    .insert(der, state.certificates.len())
-                {
-                    // The same CSR twice: the later entry wins, as in the Python library.
-                    state.certificates[i] = None;
-                    state.certificates_changed = true;
-                }
-                state.certificates.push(Some(entry));
-            }
-            None => {
-                notes.warnings.push(Warning {
-                    location: at(CERTIFICATES_KEY),
-                    problem: "dropping an entry whose CSR is not PEM".into(),
-                });
-                state.certificates_changed = true;
-            }
-        }
-    }
-    notes.keyed_since(from, value.map_or("", String::as_str));
-    let value = bag.get(REQUEST_ERRORS_KEY);
-    let from = notes.warnings.len();
-    let errors: Vec<RequestErrorEntry> =
-        read_list(value, &at(REQUEST_ERRORS_KEY), &mut notes.warnings);
-    for entry in errors {
-        let key = request_key(&entry.csr);
-        if let Some(i) = state.error_index.insert(key, state.errors.len()) {
-            state.errors[i] = None;
-            state.errors_changed = true;
-        }
-        state.errors.push(Some(entry));
-    }
-    notes.keyed_since(from, value.map_or("", String::as_str));
-    let value = bag.get(CAPABILITIES_KEY);
-    let from = notes.warnings.len();
-    state.capabilities = read_value(value, &at(CAPABILITIES_KEY), &mut notes.warnings);
-    notes.keyed_since(from, value.map_or("", String::as_str));
-}
-
-fn read_requests(
-    requester: &BagOwner,
-    bag: &Databag,
-    state: &mut RelationState,
-    limits: &Limits,
-    notes: &mut Notes,
-) {
-    let Some(value) = bag.get(CSRS_KEY) else {
-        return;
-    };
-    let location = format!("relation {}, {requester}, key {CSRS_KEY}", state.id);
-    let refuse = |state: &mut RelationState, text: &str, cap: Option<Cap>, reason: String| {
-        state.wanted.insert(request_key(text), requester.clone());
-        state.refused.push(BadRequest {
-            relation: state.id.clone(),
-            requester: requester.clone(),
-            csr_text: text.trim().to_owned(),
-            reason,
-            cap,
-        });
-    };
-    if value.len() > limits.max_value_bytes {
-        let found = format!(
-            "the {CSRS_KEY} value of {requester} is {} bytes",
-            value.len()
-        );
-        let message = Cap::ValueBytes.message(limits, &found);
-        notes.push(
-            Warning {
+        if value.len() > limits.max_value_bytes {
+            let found = format!(
+                "the {CSRS_KEY} value of {requester} is {} bytes",
+                value.len()
+            );
+            let message = Cap::ValueBytes.message(&limits, &found);
+            self.warnings.push(Warning {
                 location: location.clone(),
                 problem: format!("not parsed: {message}"),
-            },
-            value,
-        );
-        for text in scan_csrs(value, limits.max_requests_per_bag) {
-            refuse(state, &text, Some(Cap::ValueBytes), message.clone());
+            });
+            for text in scan_csrs(value, limits.max_requests_per_bag) {
+                refuse(state, &text, Some(Cap::ValueBytes), message.clone());
+            }
+            self.keyed_since(from, value);
+            return;
         }
-        return;
-    }
-    let from = notes.warnings.len();
-    let entries: Vec<RequestEntry> = read_list(Some(value), &location, &mut notes.warnings);
-    let total = entries.len();
-    if total > limits.max_requests_per_bag {
-        notes.warnings.push(Warning {
-            location: location.clone(),
-            problem: format!(
-                "{total} requests, over the cap of {} ({}): the rest are refused{}",
-                limits.max_requests_per_bag,
-                Cap::RequestsPerBag.name(),
-                if total > 2 * limits.max_requests_per_bag {
-                    format!(
-                        "; only the first {} of them are answered",
-                        limits.max_requests_per_bag
-                    )
-                } else {
-                    String::new()
+        let entries: Vec<RequestEntry> = read_list(Some(value), &location, &mut self.warnings);
+        let total = entries.len();
+        if total > limits.max_requests_per_bag {
+            self.warnings.push(Warning {
+                location: location.clone(),
+                problem: format!(
+                    "{total} requests, over the cap of {} ({}): the rest are refused{}",
+                    limits.max_requests_per_bag,
+                    Cap::RequestsPerBag.name(),
+                    if total > 2 * limits.max_requests_per_bag {
+                        format!(
+                            "; only the first {} of them are answered",
+                            limits.max_requests_per_bag
+                        )
+                    } else {
+                        String::new()
+                    }
+                ),
+            });
+        }
+        for (i, entry) in entries.into_iter().enumerate() {
+            let text = entry.certificate_signing_request;
+            if i >= 2 * limits.max_requests_per_bag {
+                break;
+            }
+            if i >= limits.max_requests_per_bag {
+                let found = format!("{requester} asks for {total} certificates");
+                let message = Cap::RequestsPerBag.message(&limits, &found);
+                refuse(state, &text, Some(Cap::RequestsPerBag), message);
+                continue;
+            }
+            if text.len() > limits.max_csr_bytes {
+                let found = format!("the CSR is {} bytes", text.len());
+                let message = Cap::CsrBytes.message(&limits, &found);
+                refuse(state, &text, Some(Cap::CsrBytes), message);
+                continue;
+            }
+            match csr_der(&text) {
+                Some(der) => {
+                    let key = sha256(&der);
+                    let is_ca = entry.ca.unwrap_or(false);
+                    state.want(requester, key, is_ca);
+                    if !state.has_valid_certificate(&key) {
+                        state.candidates.push(Candidate {
+                            requester: requester.clone(),
+                            text: text.trim().to_owned(),
+                            key,
+                            is_ca,
+                        });
+                    }
                 }
-            ),
+                None => {
+                    self.warnings.push(Warning {
+                        location: location.clone(),
+                        problem: "refusing a request: not a PEM certificate request".into(),
+                    });
+                    refuse(
+                        state,
+                        &text,
+                        None,
+                        "the certificate signing request was refused: not a PEM certificate request"
+                            .into(),
+                    );
+                }
+            }
+        }
+        self.keyed_since(from, value);
+    }
+}
+
+/// Takes a bag's requests from the index. A request without a valid certificate needs its text
+/// to be judged again: it comes from our error (or revoked certificate) for it; a request
+/// refused on read stays refused (its bag did not change).
+fn from_index(
+    state: &mut RelationState,
+    requester: &BagOwner,
+    bag: &BagIndex,
+) -> Result<(), Suspect> {
+    for (hex_key, is_ca) in bag {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(hex_key, &mut key).map_err(|_| Suspect)?;
+        state.want(requester, key, *is_ca);
+        if state.has_valid_certificate(&key) {
+            continue;
+        }
+        let text = match (state.error_for(&key), state.certificate_for(&key)) {
+            (Some(e), _) => {
+                let read_time = e.error.reason.as_deref().is_some_and(|r| {
+                    [Cap::ValueBytes, Cap::RequestsPerBag, Cap::CsrBytes]
+                        .iter()
+                        .any(|c| c.name() == r)
+                        || (r == BAD_CSR_REASON && csr_der(&e.csr).is_none())
+                });
+                if read_time {
+                    continue;
+                }
+                e.csr.clone()
+            }
+            (None, Some(c)) => c.certificate_signing_request.clone(),
+            (None, None) => return Err(Suspect),
+        };
+        state.candidates.push(Candidate {
+            requester: requester.clone(),
+            text,
+            key,
+            is_ca: *is_ca,
         });
     }
-    for (i, entry) in entries.into_iter().enumerate() {
-        let text = entry.certificate_signing_request;
-        if i >= 2 * limits.max_requests_per_bag {
-            break;
-        }
-        if i >= limits.max_requests_per_bag {
-            let found = format!("{requester} asks for {total} certificates");
-            let message = Cap::RequestsPerBag.message(limits, &found);
-            refuse(state, &text, Some(Cap::RequestsPerBag), message);
-            continue;
-        }
-        if text.len() > limits.max_csr_bytes {
-            let found = format!("the CSR is {} bytes", text.len());
-            let message = Cap::CsrBytes.message(limits, &found);
-            refuse(state, &text, Some(Cap::CsrBytes), message);
-            continue;
-        }
-        match csr_der(&text) {
-            Some(der) => {
-                state.wanted.insert(der.clone(), requester.clone());
-                state.candidates.push(Candidate {
-                    requester: requester.clone(),
-                    text: text.trim().to_owned(),
-                    der,
-                    is_ca: entry.ca.unwrap_or(false),
-                });
-            }
-            None => {
-                notes.warnings.push(Warning {
-                    location: location.clone(),
-                    problem: "refusing a request: not a PEM certificate request".into(),
-                });
-                refuse(
-                    state,
-                    &text,
-                    None,
-                    "the certificate signing request was refused: not a PEM certificate request"
-                        .into(),
-                );
-            }
-        }
-    }
-    notes.keyed_since(from, value);
+    Ok(())
 }
 
 impl ProviderState {
@@ -593,6 +813,11 @@ impl ProviderState {
     /// Requests refused when read (over a cap, or not a PEM CSR).
     pub fn refused_on_read(&self) -> impl Iterator<Item = &BadRequest> {
         self.relations.iter().flat_map(|r| r.refused.iter())
+    }
+
+    /// Requirer bags read from Juju in this hook (the others came from the index).
+    pub fn bags_read(&self) -> usize {
+        self.bags_read
     }
 
     /// How many requests are asked for (well-formed or not), over every relation.
@@ -617,7 +842,7 @@ impl ProviderState {
                             IssuedCertificate {
                                 relation: r.id.clone(),
                                 remote_app: r.remote_app.clone(),
-                                requester: r.wanted.get(key).cloned(),
+                                requester: r.wanted.get(key).map(|(o, _)| o.clone()),
                                 entry: entry.clone(),
                             },
                         )
@@ -640,7 +865,7 @@ impl ProviderState {
             .sum()
     }
 
-    /// The `ca` of every published, non-revoked certificate, once each, with one of the
+    /// The `ca` of every published, non-revoked certificate, once each, with the
     /// certificates under it (to tell whether any is still valid without parsing them all).
     pub fn issuing_cas(&self) -> HashMap<&str, Vec<&str>> {
         let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -678,7 +903,7 @@ impl ProviderState {
             .unwrap_or_default()
             .to_owned();
         let state = self.relation_mut(relation)?;
-        let key = csr.der().to_vec();
+        let key = sha256(csr.der());
         state.remove_error(&key);
         match state.certificate_index.get(&key) {
             Some(&i) => state.certificates[i] = Some(entry),
@@ -723,7 +948,7 @@ impl ProviderState {
     ) -> Result<bool, Error> {
         let code = error.code;
         let state = self.relation_mut(relation)?;
-        let key = request_key(csr_text);
+        let key = key_of_text(csr_text);
         state.remove_certificate(&key);
         let entry = RequestErrorEntry {
             csr: csr_text.trim().to_owned(),
@@ -752,15 +977,34 @@ impl ProviderState {
         Ok(true)
     }
 
-    /// Marks every published certificate revoked (when the CA changes).
+    /// Marks every published certificate revoked (when the CA changes); the requests they
+    /// answered are outstanding again.
     pub fn revoke_all(&mut self) {
         for r in &mut self.relations {
-            for c in r.certificates.iter_mut().flatten() {
+            let mut again = Vec::new();
+            for (key, i) in &r.certificate_index {
+                let Some(c) = r.certificates[*i].as_mut() else {
+                    continue;
+                };
                 if c.revoked != Some(true) {
                     c.revoked = Some(true);
                     r.certificates_changed = true;
+                    if let Some((requester, is_ca)) = r.wanted.get(key) {
+                        again.push((
+                            *i,
+                            Candidate {
+                                requester: requester.clone(),
+                                text: c.certificate_signing_request.trim().to_owned(),
+                                key: *key,
+                                is_ca: *is_ca,
+                            },
+                        ));
+                    }
                 }
             }
+            // In the order they were published.
+            again.sort_by_key(|(i, _)| *i);
+            r.candidates.extend(again.into_iter().map(|(_, c)| c));
         }
         self.security_events.push(SecurityEvent {
             event: "all_certificates_revoked",
@@ -775,7 +1019,7 @@ impl ProviderState {
     pub fn drop_certificates_without_csr(&mut self) -> usize {
         let mut dropped = 0;
         for r in &mut self.relations {
-            let gone: Vec<RequestKey> = r
+            let gone: Vec<Key> = r
                 .certificate_index
                 .keys()
                 .filter(|k| !r.wanted.contains_key(*k))
@@ -786,7 +1030,7 @@ impl ProviderState {
                     dropped += 1;
                 }
             }
-            let gone: Vec<RequestKey> = r
+            let gone: Vec<Key> = r
                 .error_index
                 .keys()
                 .filter(|k| !r.wanted.contains_key(*k))
@@ -836,7 +1080,7 @@ impl ProviderState {
             .flat_map(|r| std::mem::take(&mut r.refused))
             .collect();
         for b in &refused {
-            let reason = b.cap.map_or("bad-csr", Cap::name).to_owned();
+            let reason = b.cap.map_or(BAD_CSR_REASON, Cap::name).to_owned();
             let body = error(b.reason.clone(), Some(reason));
             if self.answer_with_error(&b.relation, &b.csr_text, body)? {
                 report.refused += 1;
@@ -860,10 +1104,10 @@ impl ProviderState {
                 limit.saturating_sub(issued)
             });
             for c in &r.candidates {
-                if r.has_valid_certificate(&c.der) {
+                if r.has_valid_certificate(&c.key) {
                     continue;
                 }
-                let previous = r.error_for(&c.der);
+                let previous = r.error_for(&c.key);
                 let over_limit_before =
                     previous.is_some_and(|e| e.error.reason.as_deref() == Some(LIMIT_REASON));
                 if previous.is_some() && !stale && !over_limit_before {
@@ -880,7 +1124,7 @@ impl ProviderState {
                     }
                     continue;
                 }
-                let d = digest(&c.der);
+                let d = hex::encode(c.key);
                 let cached = self.memory.verified.contains(&d);
                 let csr = match Csr::from_pem_verified_before(&c.text, |_| cached) {
                     Ok(csr) => csr,
@@ -897,7 +1141,7 @@ impl ProviderState {
                             c.text.clone(),
                             error(
                                 format!("the certificate signing request was refused: {e}"),
-                                Some("bad-csr".into()),
+                                Some(BAD_CSR_REASON.into()),
                             ),
                         ));
                         continue;
