@@ -834,7 +834,7 @@ impl ProviderState {
                     .iter()
                     .filter_map(move |(key, i)| {
                         let entry = r.certificates[*i].as_ref()?;
-                        (entry.revoked != Some(true)).then(|| (*i, key, entry))
+                        (entry.revoked != Some(true)).then_some((*i, key, entry))
                     })
                     .map(move |(i, key, entry)| {
                         (
@@ -1114,7 +1114,7 @@ impl ProviderState {
                     continue; // answered, and nothing that decided it changed
                 }
                 if room == Some(0) {
-                    if !(over_limit_before && !stale) {
+                    if !over_limit_before || stale {
                         let limit = signer.limit_per_relation.unwrap_or_default();
                         answers.push((
                             r.id.clone(),

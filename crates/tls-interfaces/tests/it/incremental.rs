@@ -244,7 +244,7 @@ fn a_relation_changed_reads_only_the_changed_bag_and_the_app_bag() {
     let certs: Vec<Value> =
         serde_json::from_str(&state.relations[0].local_app_data["certificates"]).unwrap();
     assert_eq!(certs.len(), 3, "limit 3: p0, p1, p2 (p4 over the limit)");
-    state = ctx.run(Event::UpdateStatus, state).unwrap();
+    ctx.run(Event::UpdateStatus, state).unwrap();
     assert_eq!(
         bags_read.get(),
         3 + 1 + 2,
