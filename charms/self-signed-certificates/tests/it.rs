@@ -631,3 +631,35 @@ fn weak_key_requests_get_an_error_naming_the_key_rule() {
         "{m2}"
     );
 }
+
+/// Older revisions of the published charm stored chains root-first: such an entry is kept as it
+/// is (not re-issued, not rewritten) as long as its request stands.
+#[test]
+fn a_root_first_chain_from_the_published_charm_is_kept() {
+    let a = csr("old.example");
+    let out = ctx()
+        .run(
+            Event::ConfigChanged,
+            state(true, &[("req/0", bag(&[(&a, false)]))]),
+        )
+        .unwrap();
+    let mut upstream = out.clone();
+    let rel = upstream
+        .relations
+        .iter_mut()
+        .find(|r| r.id == CERTS)
+        .unwrap();
+    let mut list: Vec<Value> = serde_json::from_str(&rel.local_app_data["certificates"]).unwrap();
+    let chain = list[0]["chain"].as_array().unwrap().clone();
+    list[0]["chain"] = json!([chain[1], chain[0]]);
+    rel.local_app_data
+        .insert("certificates".into(), serde_json::to_string(&list).unwrap());
+    let before = certificates(&upstream);
+    let next = ctx().run(Event::UpgradeCharm, upstream).unwrap();
+    assert_eq!(certificates(&next), before, "re-issued or rewritten");
+    assert_eq!(
+        certificates(&next)[0]["chain"][0],
+        before[0]["ca"],
+        "still root-first"
+    );
+}
