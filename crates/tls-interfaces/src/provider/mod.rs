@@ -571,6 +571,16 @@ impl Loader {
                     return Ok(Err(Suspect));
                 }
             }
+            // Nothing of this relation changed since the index was written, so every published
+            // certificate answers a request in it; one that does not means another leader
+            // served requests this index has not seen.
+            if state
+                .certificate_index
+                .keys()
+                .any(|k| !state.wanted.contains_key(k))
+            {
+                return Ok(Err(Suspect));
+            }
             self.relations.push(state);
         }
         Ok(Ok(()))
@@ -1103,8 +1113,10 @@ impl ProviderState {
                     .count();
                 limit.saturating_sub(issued)
             });
+            // A CSR asked for twice (by two units, or twice in one bag) is one request.
+            let mut seen: HashSet<Key> = HashSet::new();
             for c in &r.candidates {
-                if r.has_valid_certificate(&c.key) {
+                if r.has_valid_certificate(&c.key) || !seen.insert(c.key) {
                     continue;
                 }
                 let previous = r.error_for(&c.key);

@@ -182,7 +182,7 @@ fn published(state: &State) -> Vec<Databag> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn incremental_hooks_leave_what_a_full_read_would(ops in proptest::collection::vec(op(), 1..12)) {
@@ -249,5 +249,48 @@ fn a_relation_changed_reads_only_the_changed_bag_and_the_app_bag() {
         bags_read.get(),
         3 + 1 + 2,
         "every unit and app bag of both relations"
+    );
+}
+
+/// An index written by an earlier leadership period is not trusted blindly: certificates another
+/// leader published meanwhile for requests it does not know make the hook read everything
+/// (else they would be withdrawn as unwanted).
+#[test]
+fn an_index_from_an_earlier_leadership_is_caught() {
+    let bags_read = Rc::new(Cell::new(0));
+    let ctx = ctx(&bags_read);
+    let mut state = start();
+    for (rel, unit, csrs) in [(0, 0, vec![0]), (0, 1, vec![1]), (1, 0, vec![2])] {
+        let e = apply(&mut state, &Op::Unit { rel, unit, csrs });
+        state = ctx.run(e, state).unwrap();
+    }
+    let old_memory = state.stored.clone();
+    // Another leader (no memory of its own) serves req/1's second request.
+    relation(&mut state, 0)
+        .remote_units
+        .insert("req/1".parse().unwrap(), bag(&[1, 3]));
+    state.stored.clear();
+    state = ctx.run(Event::UpdateStatus, state).unwrap();
+    let before = published(&state);
+    // Back to the first leader, with its old index, on another relation's event.
+    state.stored = old_memory;
+    let e = apply(
+        &mut state,
+        &Op::Unit {
+            rel: 1,
+            unit: 0,
+            csrs: vec![2],
+        },
+    );
+    state = ctx.run(e, state).unwrap();
+    assert_eq!(
+        published(&state),
+        before,
+        "a certificate of the other leader was dropped"
+    );
+    assert_eq!(
+        bags_read.get(),
+        5,
+        "everything read: 3 unit bags and 2 app bags"
     );
 }
