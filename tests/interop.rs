@@ -318,8 +318,28 @@ impl Model {
         assert_eq!(v["status"], "completed", "{v:#}");
         let r = &v["results"];
         let text = r["certificates"].as_str().expect("certificates");
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("issued JSON {e}: {r:#}"))
+        python_list(text)
+            .iter()
+            .map(|item| {
+                serde_json::from_str(item).unwrap_or_else(|e| panic!("issued JSON {e}: {r:#}"))
+            })
+            .collect()
     }
+}
+
+/// The strings of a Python `str()` of a list of strings (what ops renders for the published
+/// charm's `get-issued-certificates`), read by Python itself.
+fn python_list(text: &str) -> Vec<String> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import ast,json,sys; sys.stdout.write(json.dumps(ast.literal_eval(sys.argv[1])))",
+            text,
+        ])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "not a Python list literal: {text}");
+    serde_json::from_slice(&out.stdout).expect("JSON list")
 }
 
 impl Drop for Model {
