@@ -8,7 +8,7 @@
 //! It is a cache: losing it (a new leader, a removed state file) costs one full read and
 //! verification, never a wrong answer.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use charm::Model;
 use serde::{Deserialize, Serialize};
@@ -43,15 +43,16 @@ pub(crate) struct RelationIndex {
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Memory {
-    /// Hex SHA-256 of the DER of every CSR verified and still asked for.
+    /// Hex SHA-256 of the DER of every CSR verified and still asked for. Ordered sets: the same
+    /// memory serializes to the same bytes, so an unchanged state is not written again.
     #[serde(default)]
-    pub(crate) verified: HashSet<String>,
+    pub(crate) verified: BTreeSet<String>,
     /// Fingerprint of the signer the current answers were given under.
     #[serde(default)]
     pub(crate) answered_under: Option<String>,
     /// Digests of the warnings given in the last hook.
     #[serde(default)]
-    pub(crate) warned: HashSet<String>,
+    pub(crate) warned: BTreeSet<String>,
     /// What each relation's requirer bags ask for, by relation id (`certificates:7`).
     #[serde(default)]
     pub(crate) index: Option<BTreeMap<String, RelationIndex>>,

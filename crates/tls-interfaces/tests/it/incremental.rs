@@ -294,3 +294,26 @@ fn an_index_from_an_earlier_leadership_is_caught() {
         "everything read: 3 unit bags and 2 app bags"
     );
 }
+
+/// A hook with nothing new leaves the charm state as it was (so the state file is not written
+/// again): the memory serializes in a stable order.
+#[test]
+fn a_hook_with_nothing_new_leaves_the_charm_state_unchanged() {
+    let bags_read = Rc::new(Cell::new(0));
+    let ctx = ctx(&bags_read);
+    let mut state = start();
+    for unit in 0..3 {
+        let e = apply(
+            &mut state,
+            &Op::Unit {
+                rel: 0,
+                unit,
+                csrs: vec![unit as usize, 6],
+            },
+        );
+        state = ctx.run(e, state).unwrap();
+    }
+    let settled = ctx.run(Event::UpdateStatus, state).unwrap();
+    let again = ctx.run(Event::UpdateStatus, settled.clone()).unwrap();
+    assert_eq!(again.stored, settled.stored);
+}
