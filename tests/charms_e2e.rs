@@ -158,6 +158,7 @@ fn provider_leader_change_and_requirer_scaling() {
     assert!(m.probe("tls-demo/2").contains("2/2 peers ok"));
 
     // Scale down: the removed unit's certificate is withdrawn.
+    let removed = std::fs::read_to_string(m.tls_dir("tls-demo/2").join("unit.crt")).unwrap();
     m.ok(&["remove-unit", "tls-demo/2"]);
     let issued = m.ok(&[
         "run",
@@ -166,10 +167,27 @@ fn provider_leader_change_and_requirer_scaling() {
         "--json",
     ]);
     let issued: serde_json::Value = serde_json::from_str(&issued).unwrap();
-    let list: Vec<serde_json::Value> =
-        serde_json::from_str(issued["results"]["certificates"].as_str().unwrap()).unwrap();
-    let units: Vec<&str> = list.iter().filter_map(|c| c["unit"].as_str()).collect();
-    assert!(!units.contains(&"tls-demo/2"), "{units:?}");
+    // The published charm's bytes: Python's str() of a list of JSON strings, read by Python.
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import ast,json,sys; sys.stdout.write(json.dumps(ast.literal_eval(sys.argv[1])))",
+            issued["results"]["certificates"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let list: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let certificates: Vec<String> = list
+        .iter()
+        .map(|c| {
+            let v: serde_json::Value = serde_json::from_str(c).unwrap();
+            v["certificate"].as_str().unwrap().trim().to_owned()
+        })
+        .collect();
+    assert!(
+        !certificates.contains(&removed.trim().to_owned()),
+        "the removed unit's certificate is still issued"
+    );
     assert_eq!(list.len(), 3, "two unit certificates and the app's");
 
     // A port another process holds blocks the unit (no failed hook); a free one serves again,

@@ -320,8 +320,28 @@ impl Model {
         assert_eq!(v["status"], "completed", "{v:#}");
         let r = &v["results"];
         let text = r["certificates"].as_str().expect("certificates");
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("issued JSON {e}: {r:#}"))
+        python_list(text)
+            .iter()
+            .map(|item| {
+                serde_json::from_str(item).unwrap_or_else(|e| panic!("issued JSON {e}: {r:#}"))
+            })
+            .collect()
     }
+}
+
+/// The strings of a Python `str()` of a list of strings (what ops renders for the published
+/// charm's `get-issued-certificates`), read by Python itself.
+fn python_list(text: &str) -> Vec<String> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import ast,json,sys; sys.stdout.write(json.dumps(ast.literal_eval(sys.argv[1])))",
+            text,
+        ])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "not a Python list literal: {text}");
+    serde_json::from_slice(&out.stdout).expect("JSON list")
 }
 
 impl Drop for Model {
@@ -789,5 +809,124 @@ fn python_requirer_migrates_to_rust_in_place() {
     assert!(
         !probe.to_string().to_lowercase().contains("fail"),
         "mutual TLS after migration: {probe:#}"
+    );
+}
+
+/// A deployment of the published Python self-signed-certificates charm (our stand-in keeps its CA
+/// exactly as that charm does: same secret label and content keys, CA from the library's
+/// `generate_ca` with a random x500UniqueIdentifier, certificates from its helper) refreshed in
+/// place to ours: same CA, same certificates everywhere, the same `get-issued-certificates`
+/// bytes, probes pass, a new unit is served under the same CA, renewal keeps the CA.
+#[test]
+fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
+    let m = Model::new();
+    let demo = m.rust_charm("tls-demo");
+    m.deploy(&m.python_charm("upstream-ca"), "ca", &[]);
+    // Models share the loopback addresses: this test's servers get their own port.
+    m.deploy(
+        &demo,
+        "demo",
+        &["-n", "2", "--config", "port=9631", "--config", "mode=unit"],
+    );
+    m.deploy(&m.python_charm("tls-requirer"), "pyreq", &[]);
+    m.ok(&["integrate", "demo:certificates", "ca:certificates"]);
+    m.ok(&["integrate", "pyreq:certificates", "ca:certificates"]);
+
+    let ca_pem = || -> String {
+        m.action("ca/0", "get-ca-certificate", &[])["results"]["ca-certificate"]
+            .as_str()
+            .expect("ca-certificate")
+            .trim()
+            .to_owned()
+    };
+    let issued_bytes = || -> String {
+        m.action("ca/0", "get-issued-certificates", &[])["results"]["certificates"]
+            .as_str()
+            .expect("certificates")
+            .to_owned()
+    };
+    let ca_before = ca_pem();
+    let subject = Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-nameopt", "oneline"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(ca_before.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("openssl");
+    let subject = String::from_utf8_lossy(&subject.stdout).into_owned();
+    assert!(
+        subject.contains("x500UniqueIdentifier"),
+        "the upstream CA layout carries a unique id: {subject}"
+    );
+    let demo_units = ["demo/0", "demo/1"];
+    let demo_before: Vec<String> = demo_units
+        .iter()
+        .map(|u| m.verify_demo(u, "unit"))
+        .collect();
+    let py_before = certs(&m.verify_held("pyreq/0", 1));
+    let issued_before = issued_bytes();
+    assert!(issued_before.starts_with("['{\"csr\": "), "{issued_before}");
+
+    m.ok(&[
+        "refresh",
+        "ca",
+        "--path",
+        m.rust_charm("self-signed-certificates")
+            .to_str()
+            .expect("utf-8"),
+    ]);
+    assert_eq!(ca_pem(), ca_before, "the refresh made a new CA");
+    for (u, before) in demo_units.iter().zip(&demo_before) {
+        assert_eq!(
+            &m.verify_demo(u, "unit"),
+            before,
+            "{u} got a new certificate"
+        );
+    }
+    assert_eq!(
+        certs(&m.verify_held("pyreq/0", 1)),
+        py_before,
+        "pyreq/0 got a new certificate"
+    );
+    assert_eq!(
+        issued_bytes(),
+        issued_before,
+        "get-issued-certificates differs from the published charm's bytes"
+    );
+    let (w, msg) = m.unit_status("ca/0");
+    assert_eq!(w, "active", "{msg}");
+    for u in demo_units {
+        let probe = m.action(u, "probe", &[]);
+        assert_eq!(probe["results"]["summary"], "1/1 peers ok", "{probe:#}");
+    }
+
+    // A new unit is served under the same CA.
+    m.ok(&["add-unit", "demo"]);
+    m.verify_demo("demo/2", "unit");
+    let ca_file = std::fs::read_to_string(m.demo_tls("demo/2").join("ca.pem")).expect("ca.pem");
+    assert_eq!(ca_file.trim(), ca_before, "demo/2 trusts another CA");
+    let probe = m.action("demo/2", "probe", &[]);
+    assert_eq!(probe["results"]["summary"], "2/2 peers ok", "{probe:#}");
+
+    // Renewal through the virtual clock: new certificates, the same CA.
+    m.ok(&["advance", "82d"]);
+    assert_eq!(ca_pem(), ca_before, "renewal replaced the CA");
+    for (u, before) in demo_units.iter().zip(&demo_before) {
+        assert_ne!(&m.verify_demo(u, "unit"), before, "{u} was not renewed");
+        let ca_file = std::fs::read_to_string(m.demo_tls(u).join("ca.pem")).expect("ca.pem");
+        assert_eq!(ca_file.trim(), ca_before);
+    }
+    let renewed = m.verify_held("pyreq/0", 1);
+    assert_ne!(certs(&renewed), py_before, "pyreq/0 was not renewed");
+    assert_eq!(
+        renewed[0]["ca"].as_str().map(str::trim),
+        Some(ca_before.as_str())
     );
 }

@@ -11,6 +11,10 @@
 # wrapping the charm's dispatch), and the cold start of one hook (the cheapest provider hook run
 # during deploy: install, leader-elected, config-changed, start).
 #
+# PY_CA=upstream-ca compares with tests/interop/upstream-ca (the CA kept and issued as the
+# published self-signed-certificates charm does) instead of tests/interop/tls-provider; with
+# UNITS=N and BENCH_N=N each requirer unit asks for one certificate (CA hook time per unit count).
+#
 # Needs: the release build (cargo build --release --workspace --bins), /usr/bin/time, jq,
 # python3 with pip (the pinned libraries of tests/requirements.txt are installed once into
 # $CARGO_TARGET_DIR/interop-bench-pylibs). Prints a table; with --write, also replaces the
@@ -70,7 +74,8 @@ rust_src="$work/src-rust"
 mkdir -p "$rust_src/bin"
 cp charms/self-signed-certificates/charmcraft.yaml charms/self-signed-certificates/dispatch "$rust_src/"
 cp "$target/release/self-signed-certificates" "$rust_src/bin/"
-py_src="$work/src-py"; cp -r tests/interop/tls-provider "$py_src"; ln -s "$libs" "$py_src/venv"
+py_ca=${PY_CA:-tls-provider}
+py_src="$work/src-py"; cp -r "tests/interop/$py_ca" "$py_src"; ln -s "$libs" "$py_src/venv"
 req_src="$work/src-req"; cp -r tests/interop/tls-requirer "$req_src"; ln -s "$libs" "$req_src/venv"
 
 # One run: prints "wall_s hooks provider_hook_s provider_hooks peak_rss_kb cold_ms delivered
@@ -131,20 +136,20 @@ done
 "$bin" model destroy bench >/dev/null 2>&1 || true
 
 table=$(
-  printf '| N | provider | integrate→all delivered (s) | hooks run | provider hooks | time in provider hooks (s) | peak RSS of a provider hook (MiB) |\n'
-  printf '|---:|---|---:|---:|---:|---:|---:|\n'
+  printf '| N | provider | integrate→all delivered (s) | hooks run | provider hooks | time in provider hooks (s) | mean provider hook (ms) | peak RSS of a provider hook (MiB) |\n'
+  printf '|---:|---|---:|---:|---:|---:|---:|---:|\n'
   for n in $ns; do
     for kind in rust python; do
       read -r w h phs phn rss _ got want <<<"${R[$kind,$n]}"
       note=""
       [ "$got" -lt "$want" ] && note=" (did not finish: $got of $want delivered, a hook failed)"
-      printf '| %s | %s%s | %.2f | %s | %s | %.3f | %.1f |\n' "$n" "$kind" "$note" "$w" "$h" "$phn" "$phs" "$(echo "$rss / 1024" | bc -l)"
+      printf '| %s | %s%s | %.2f | %s | %s | %.3f | %.1f | %.1f |\n' "$n" "$kind" "$note" "$w" "$h" "$phn" "$phs" "$(echo "1000 * $phs / $phn" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
     done
     read -r wr _ psr _ rssr _ <<<"${R[rust,$n]}"
     read -r wp _ psp _ rssp _ gotp wantp <<<"${R[python,$n]}"
     more=""
     [ "$gotp" -lt "$wantp" ] && more="> "
-    printf '| %s | **python / rust** | **%s%.1fx** | | | **%s%.1fx** | **%.1fx** |\n' "$n" \
+    printf '| %s | **python / rust** | **%s%.1fx** | | | **%s%.1fx** | | **%.1fx** |\n' "$n" \
       "$more" "$(echo "$wp / $wr" | bc -l)" "$more" "$(echo "$psp / ($psr + 0.0005)" | bc -l)" "$(echo "$rssp / $rssr" | bc -l)"
   done
   first=$(echo $ns | awk '{print $1}')

@@ -9,7 +9,7 @@ use charm::{
     BackendError, Error as ModelError, Model, NewSecret, SecretId, SecretLookup, SecretOwner,
     SecretRead, SecretUpdate,
 };
-use pki::{CertificateAuthority, PrivateKey};
+use pki::{AttributeType, CertificateAuthority, DistinguishedName, PrivateKey};
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
@@ -35,6 +35,8 @@ impl StoredCa {
     }
 
     /// Whether the CA is what the configuration asks for (subject, key algorithm, root validity).
+    /// The subject is compared attribute by attribute, ignoring `x500UniqueIdentifier`: the
+    /// published charm's CAs carry a random one, and a CA it made must be kept on refresh.
     pub fn matches(&self, config: &Config) -> bool {
         let info = self.ca.certificate().info();
         let mut wanted = config.subject.clone();
@@ -45,10 +47,25 @@ impl StoredCa {
         let lifetime = info.not_after - info.not_before;
         // Issuing back-dates the start by a few minutes; allow for it.
         let validity_matches = (lifetime - config.root_validity).abs() <= Duration::minutes(10);
-        expected.subject().der() == info.subject.der()
+        same_subject(expected.subject(), &info.subject)
             && self.ca.key().algorithm() == config.key_algorithm
             && validity_matches
     }
+}
+
+/// The same attributes (type and value), whatever their order, ignoring unique identifiers.
+fn same_subject(a: &DistinguishedName, b: &DistinguishedName) -> bool {
+    let significant = |n: &DistinguishedName| {
+        let mut v: Vec<(String, String)> = n
+            .attributes()
+            .iter()
+            .filter(|(t, _)| *t != AttributeType::UniqueIdentifier)
+            .map(|(t, value)| (t.short_name().to_owned(), value.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    significant(a) == significant(b)
 }
 
 /// Why the CA could not be read or stored.

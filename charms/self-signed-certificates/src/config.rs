@@ -5,6 +5,7 @@ use pki::duration::{format_duration, parse_duration};
 use pki::{KeyAlgorithm, RequestAttributes};
 use serde_json::{Map, Value};
 use time::Duration;
+use tls_interfaces::Limits;
 
 /// The configuration, valid.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +22,8 @@ pub struct Config {
     pub key_algorithm: KeyAlgorithm,
     /// Whether CA certificates are issued.
     pub allow_ca_requests: bool,
+    /// Caps on what one requirer can make the CA read (`max-*` options).
+    pub limits: Limits,
 }
 
 /// Reads the configuration; `Err` lists every problem, one per bad option.
@@ -90,6 +93,29 @@ pub fn read(map: &Map<String, Value>) -> Result<Config, Vec<String>> {
         }
     };
     let allow_ca_requests = matches!(map.get("allow-ca-requests"), Some(Value::Bool(true)));
+    let defaults = Limits::default();
+    let mut cap = |key: &str, default: usize| -> usize {
+        match map.get(key) {
+            None | Some(Value::Null) => default,
+            Some(Value::Number(n)) => match n.as_u64().and_then(|n| usize::try_from(n).ok()) {
+                Some(n) if n > 0 => n,
+                _ => {
+                    problems.push(format!("{key} {n} is not valid (a positive number)"));
+                    default
+                }
+            },
+            Some(other) => {
+                problems.push(format!("{key} {other} is not an integer"));
+                default
+            }
+        }
+    };
+    let limits = Limits {
+        max_value_bytes: cap("max-databag-value-bytes", defaults.max_value_bytes),
+        max_requests_per_bag: cap("max-requests-per-bag", defaults.max_requests_per_bag),
+        max_csr_bytes: cap("max-csr-bytes", defaults.max_csr_bytes),
+        max_sans: cap("max-sans-per-csr", defaults.max_sans),
+    };
 
     match (
         common_name,
@@ -117,6 +143,7 @@ pub fn read(map: &Map<String, Value>) -> Result<Config, Vec<String>> {
                 certificate_limit,
                 key_algorithm,
                 allow_ca_requests,
+                limits,
             })
         }
         _ => Err(problems),
@@ -165,6 +192,23 @@ mod tests {
         let problems = read(&map(json!({"ca-common-name": "x", "root-ca-validity": "100d", "certificate-validity": "60d"}))).unwrap_err();
         assert!(problems[0].contains("more than half"), "{problems:?}");
         assert!(problems[0].contains("120d"), "{problems:?}");
+    }
+
+    #[test]
+    fn caps_default_and_are_checked() {
+        let c = read(&map(json!({"ca-common-name": "x"}))).unwrap();
+        assert_eq!(c.limits, Limits::default());
+        let c = read(&map(json!({"ca-common-name": "x", "max-sans-per-csr": 5}))).unwrap();
+        assert_eq!(c.limits.max_sans, 5);
+        let problems = read(&map(
+            json!({"ca-common-name": "x", "max-csr-bytes": 0, "max-requests-per-bag": "many"}),
+        ))
+        .unwrap_err();
+        let text = problems.join("; ");
+        assert!(
+            text.contains("max-csr-bytes 0") && text.contains("max-requests-per-bag"),
+            "{text}"
+        );
     }
 
     #[test]

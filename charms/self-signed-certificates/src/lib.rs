@@ -11,13 +11,13 @@
 
 pub mod authority;
 pub mod config;
+pub mod upstream;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use charm::{BagOwner, Charm, Endpoint, Event, HandlerError, LogLevel, Model, Status};
+use charm::{Charm, Endpoint, Event, HandlerError, LogLevel, Model, Status};
 use pki::duration::format_duration;
 use pki::{Certificate, IssuingPolicy};
-use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tls_interfaces::{Capabilities, ProviderState, Signer, TlsProvider, TransferProvider};
@@ -102,15 +102,28 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
         return Ok(None);
     }
 
-    let provider = TlsProvider::new(endpoint(CERTIFICATES)?);
-    let mut state = provider.load(model)?;
+    let provider = TlsProvider::new(endpoint(CERTIFICATES)?).with_limits(config.limits);
     let at = now(model)?;
+    let stored = authority::load(model)?;
+    // A CA change judges every request again: read every bag. Otherwise a relation hook reads
+    // only the bag that changed (the provider's index has the rest).
+    let ca_changes = match (&stored, change) {
+        (None, _) | (_, CaChange::Rotate) => true,
+        (Some(s), CaChange::IfNeeded) => !s.matches(&config) || at >= s.renew_at(&config),
+    };
+    let mut state = if ca_changes {
+        provider.load_full(model)?
+    } else {
+        provider.load(model)?
+    };
     // CAs that still have valid certificates under them, before anything changes: during a
     // rotation or renewal both the old and the new CA are published; the old one goes once no
     // valid certificate under it remains.
-    let mut published = still_trusted(&state, at);
+    let current = stored
+        .as_ref()
+        .map(|s| s.ca.certificate().pem().trim().to_owned());
+    let mut published = still_trusted(&state, current.as_deref(), at);
 
-    let stored = authority::load(model)?;
     let (stored, revoke) = match (stored, change) {
         (None, _) => {
             log(model, "creating the CA");
@@ -180,7 +193,7 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
         allowed_domains: None,
         provider_type: Some("self-signed".into()),
     }));
-    let issued = state.issued().len();
+    let issued = state.issued_count();
     provider.commit(model, state)?;
 
     published.insert(stored.ca.certificate().pem().trim().to_owned());
@@ -196,15 +209,23 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
     Ok(Some(stored))
 }
 
-/// The `ca` of every published, non-revoked certificate still valid at `at`.
-fn still_trusted(state: &ProviderState, at: OffsetDateTime) -> BTreeSet<String> {
+/// The `ca` of every published, non-revoked certificate still valid at `at`. The current CA is
+/// published anyway, so only certificates under older CAs are parsed, until one is valid.
+fn still_trusted(
+    state: &ProviderState,
+    current: Option<&str>,
+    at: OffsetDateTime,
+) -> BTreeSet<String> {
     state
-        .issued()
+        .issuing_cas()
         .into_iter()
-        .filter(|c| {
-            Certificate::from_pem(&c.entry.certificate).is_ok_and(|cert| cert.is_valid_at(at))
+        .filter(|(ca, certificates)| {
+            Some(*ca) == current
+                || certificates
+                    .iter()
+                    .any(|c| Certificate::from_pem(c).is_ok_and(|cert| cert.is_valid_at(at)))
         })
-        .map(|c| c.entry.ca.trim().to_owned())
+        .map(|(ca, _)| ca.to_owned())
         .collect()
 }
 
@@ -235,30 +256,10 @@ fn get_issued_certificates(model: &mut Model<'_>) -> Result<(), HandlerError> {
         return Ok(());
     }
     let state = TlsProvider::new(endpoint(CERTIFICATES)?).load(model)?;
-    let list: Vec<serde_json::Value> = state
+    let list: Vec<String> = state
         .issued()
         .into_iter()
-        .map(|c| {
-            let expiry = Certificate::from_pem(&c.entry.certificate)
-                .ok()
-                .map(|cert| date(cert.info().not_after));
-            let (application, unit) = match &c.requester {
-                Some(BagOwner::Unit(u)) => (Some(u.app().to_string()), Some(u.to_string())),
-                Some(BagOwner::App(a)) => (Some(a.to_string()), None),
-                None => (c.remote_app.as_ref().map(ToString::to_string), None),
-            };
-            json!({
-                "csr": c.entry.certificate_signing_request,
-                "certificate": c.entry.certificate,
-                "ca": c.entry.ca,
-                "chain": c.entry.chain.clone().unwrap_or_default(),
-                "revoked": c.entry.revoked.unwrap_or(false),
-                "relation_id": c.relation.id(),
-                "application": application,
-                "unit": unit,
-                "expiry": expiry,
-            })
-        })
+        .map(|c| upstream::issued_certificate_json(&c.entry))
         .collect();
     if list.is_empty() {
         model.action_fail("No certificates issued yet.")?;
@@ -266,7 +267,7 @@ fn get_issued_certificates(model: &mut Model<'_>) -> Result<(), HandlerError> {
     }
     model.set_action_results(&BTreeMap::from([(
         "certificates".to_owned(),
-        serde_json::to_string(&list)?,
+        upstream::python_str_of_list(&list),
     )]))?;
     Ok(())
 }

@@ -220,7 +220,35 @@ impl Csr {
         )
     }
 
+    /// Parses a PEM CSR whose exact DER the caller already verified with [`Csr::from_pem`]
+    /// (`already_verified(der)` says so, e.g. from a cache of digests); any other is verified.
+    /// A provider reading the same thousands of requests every hook verifies each once.
+    pub fn from_pem_verified_before(
+        text: &str,
+        already_verified: impl Fn(&[u8]) -> bool,
+    ) -> Result<Self, crate::Error> {
+        let blocks = pem::parse_all(text)?;
+        match blocks.as_slice() {
+            [block]
+                if ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]
+                    .contains(&block.label.as_str())
+                    && already_verified(&block.der) =>
+            {
+                Ok(Self::parse_checked(
+                    &block.der,
+                    text.trim().to_owned(),
+                    false,
+                )?)
+            }
+            _ => Self::from_pem(text),
+        }
+    }
+
     fn parse(bytes: &[u8], pem: String) -> Result<Self, CsrError> {
+        Self::parse_checked(bytes, pem, true)
+    }
+
+    fn parse_checked(bytes: &[u8], pem: String, verify: bool) -> Result<Self, CsrError> {
         let (rest, req) = X509CertificationRequest::from_der(bytes)
             .map_err(|e| CsrError::Malformed(e.to_string()))?;
         if !rest.is_empty() {
@@ -229,8 +257,13 @@ impl Csr {
                 rest.len()
             )));
         }
-        // The key and signature algorithm are judged first: a refusal names the real reason.
-        let public_key_kind = key_policy::check_and_verify(&req)?;
+        // The key and signature algorithm are judged first: a refusal names the real reason. A CSR
+        // whose exact DER passed before (a provider's cache) has only its key classified again.
+        let public_key_kind = if verify {
+            key_policy::check_and_verify(&req)?
+        } else {
+            key_policy::classify_key(&req.certification_request_info.subject_pki)?
+        };
         let info = &req.certification_request_info;
         let subject = DistinguishedName::from_x509(&info.subject);
         let mut sans = SubjectAltNames::default();

@@ -32,7 +32,9 @@ mod transfer;
 pub use error::Error;
 pub use json::to_python_json;
 pub use provider::{
-    BadRequest, IssuedCertificate, ProviderState, Request, SignReport, Signer, TlsProvider,
+    BadRequest, DEFAULT_MAX_CSR_BYTES, DEFAULT_MAX_REQUESTS_PER_BAG, DEFAULT_MAX_SANS,
+    DEFAULT_MAX_VALUE_BYTES, IssuedCertificate, Limits, ProviderState, SignReport, Signer,
+    TlsProvider,
 };
 pub use requirer::{
     AssignedCertificate, CertificateAvailable, CertificateDenied, CertificateRequest, Mode,

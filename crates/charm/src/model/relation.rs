@@ -45,6 +45,11 @@ impl Model<'_> {
         ids.into_iter().map(|id| self.relation(&id)).collect()
     }
 
+    /// The ids of the live relations on `endpoint` (one `relation-ids` call, no unit lists).
+    pub fn relation_ids(&mut self, endpoint: &Endpoint) -> Result<Vec<RelationId>, Error> {
+        Ok(self.backend.relation_ids(endpoint)?)
+    }
+
     /// One relation by id (also the relation of a `relation-broken` event).
     pub fn relation(&mut self, id: &RelationId) -> Result<Relation, Error> {
         let units = self.backend.relation_units(id)?;

@@ -4,6 +4,7 @@
 
 mod world;
 
+mod incremental;
 mod on_demand;
 mod provider;
 mod python;

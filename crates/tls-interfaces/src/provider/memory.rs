@@ -1,0 +1,78 @@
+//! What the provider remembers between hooks, in the unit's charm state: the digests of CSRs
+//! whose signature verified (never verified again), the fingerprint of what the last answers
+//! depended on (CA, policy, validity, limit, caps: when it changes, refusals are judged again),
+//! the warnings already given (a malformed entry is warned about when it appears or changes),
+//! and the index of what every requirer bag asks for (so a `relation-changed` hook reads only
+//! the bags that changed).
+//!
+//! It is a cache: losing it (a new leader, a removed state file) costs one full read and
+//! verification, never a wrong answer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use charm::Model;
+use serde::{Deserialize, Serialize};
+
+/// SHA-256 of some bytes.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// SHA-256 of some bytes, hex.
+pub(crate) fn digest(bytes: &[u8]) -> String {
+    hex::encode(sha256(bytes))
+}
+
+/// What one requirer bag asks for: the hex digest of each request's key, and whether it asks
+/// for a CA certificate.
+pub(crate) type BagIndex = Vec<(String, bool)>;
+
+/// What every requirer bag of one relation asks for.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RelationIndex {
+    /// The requirer application.
+    pub(crate) remote_app: Option<String>,
+    /// Bags of remote units, by unit name.
+    pub(crate) units: BTreeMap<String, BagIndex>,
+    /// The remote application bag.
+    pub(crate) app: BagIndex,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Memory {
+    /// Hex SHA-256 of the DER of every CSR verified and still asked for. Ordered sets: the same
+    /// memory serializes to the same bytes, so an unchanged state is not written again.
+    #[serde(default)]
+    pub(crate) verified: BTreeSet<String>,
+    /// Fingerprint of the signer the current answers were given under.
+    #[serde(default)]
+    pub(crate) answered_under: Option<String>,
+    /// Digests of the warnings given in the last hook.
+    #[serde(default)]
+    pub(crate) warned: BTreeSet<String>,
+    /// What each relation's requirer bags ask for, by relation id (`certificates:7`).
+    #[serde(default)]
+    pub(crate) index: Option<BTreeMap<String, RelationIndex>>,
+}
+
+impl Memory {
+    pub(crate) fn key(endpoint: &str) -> String {
+        format!("tls-certificates-provider/{endpoint}")
+    }
+
+    /// Reads the memory; an unreadable one is treated as none (it is only a cache).
+    pub(crate) fn load(model: &Model<'_>, endpoint: &str) -> Memory {
+        model
+            .stored::<Memory>(&Self::key(endpoint))
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn save(&self, model: &mut Model<'_>, endpoint: &str) -> Result<(), charm::Error> {
+        model.store(&Self::key(endpoint), self)
+    }
+}
