@@ -51,6 +51,12 @@ pub fn read(map: &Map<String, Value>) -> Result<Config, Vec<String>> {
         let raw = text(key).unwrap_or_else(|| default.to_owned());
         match parse_duration(&raw) {
             Ok(d) => Some(d),
+            Err(pki::duration::DurationError::TooLong { .. }) => {
+                problems.push(format!(
+                    "{key} '{raw}' is too long: at most 365250d (1000 years)"
+                ));
+                None
+            }
             Err(_) => {
                 problems.push(format!("{key} '{raw}' is not a duration (an integer followed by m, h, d or w, e.g. 90d)"));
                 None
@@ -185,6 +191,16 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing in {text}");
         }
+    }
+
+    #[test]
+    fn an_unrepresentable_validity_is_named_not_a_failed_hook() {
+        // Was accepted, then failed every leader hook (now + validity past year 9999).
+        let problems = read(&map(json!({"ca-common-name": "x", "root-ca-validity": "3000000d", "certificate-validity": "90d"}))).unwrap_err();
+        assert!(
+            problems[0].contains("root-ca-validity '3000000d' is too long"),
+            "{problems:?}"
+        );
     }
 
     #[test]
