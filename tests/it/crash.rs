@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{TestModel, shell_charm};
+use crate::support::{TestModel, shell_charm, sqlite_rows};
 
 fn crashlog_charm() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charms/crashlog")
@@ -312,23 +312,13 @@ fn failpoints_in_add_unit_spawn_settle_and_commit_lose_nothing() {
     );
 }
 
-/// The store through Python's sqlite3 (the test oracle; the model's own code is not used).
+/// The first cell of the statement's first row ('' when none).
 fn sql(db: &Path, statement: &str) -> String {
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print(r[0][0] if r else '')",
-        ])
-        .arg(db)
-        .arg(statement)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    sqlite_rows(db, statement)
+        .first()
+        .and_then(|row| row.first())
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]

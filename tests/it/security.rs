@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{BIN, TestModel};
+use crate::support::{BIN, TestModel, sqlite_rows};
 
 fn mode(p: &Path) -> u32 {
     fs::metadata(p)
@@ -209,24 +209,6 @@ fn the_hook_tool_socket_serves_only_its_owner_running_hooks_and_no_paths() {
     }
 }
 
-fn python_sqlite(db: &Path, sql: &str) -> Vec<Vec<String>> {
-    let script = "import json, sqlite3, sys\n\
-                  c = sqlite3.connect(sys.argv[1])\n\
-                  print(json.dumps([[str(v) for v in row] for row in c.execute(sys.argv[2])]))\n";
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(db)
-        .arg(sql)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON rows")
-}
-
 #[test]
 fn data_at_rest_is_private_and_rotated_ca_keys_leave_the_store() {
     let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("charms/self-signed-certificates");
@@ -245,7 +227,7 @@ fn data_at_rest_is_private_and_rotated_ca_keys_leave_the_store() {
 
     let db = model_dir.join("model.db");
     let keys = || -> Vec<Vec<String>> {
-        python_sqlite(
+        sqlite_rows(
             &db,
             "SELECT r.xid, r.rev, s.latest, r.content FROM secret_revisions r \
              JOIN secrets s ON s.xid = r.xid WHERE r.content LIKE '%PRIVATE KEY%' ORDER BY r.rev",
@@ -274,7 +256,7 @@ fn data_at_rest_is_private_and_rotated_ca_keys_leave_the_store() {
     assert!(!model_dir.join("model.db-wal").exists());
     let old_rev = &before[0][1];
     let hooks = m.ok(&["show-unit", "ca/0", "--json"]);
-    let log = python_sqlite(
+    let log = sqlite_rows(
         &db,
         "SELECT hook FROM hook_log WHERE unit='ca/0' AND hook='secret-remove'",
     );

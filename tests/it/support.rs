@@ -225,3 +225,25 @@ pub(crate) fn events(dump: &Value) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Runs one SQL statement on a model's store with Python's sqlite3 (not our code: an independent
+/// reader and writer) and returns its rows as text; a write is committed.
+pub(crate) fn sqlite_rows(db: &Path, sql: &str) -> Vec<Vec<String>> {
+    let script = "import json, sqlite3, sys\n\
+                  c = sqlite3.connect(sys.argv[1])\n\
+                  rows = c.execute(sys.argv[2]).fetchall()\n\
+                  c.commit()\n\
+                  print(json.dumps([[str(v) for v in row] for row in rows]))\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON rows")
+}

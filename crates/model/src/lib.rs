@@ -52,6 +52,7 @@ pub mod hook_tool_server;
 mod locks;
 mod model;
 mod names;
+mod private_file;
 mod registry;
 mod runner;
 mod rust_charm;

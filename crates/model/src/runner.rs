@@ -5,7 +5,6 @@
 //! `/dev/null`, and output to files (not pipes: a workload the hook leaves running would hold a
 //! pipe open forever). A hook that runs past its timeout has its process group killed.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -13,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::private_file::{self, Existing};
 use crate::store::{App, Hook, Unit};
 
 /// The Juju version hooks see. ops gates features on it; 3.6 avoids ops' pre-3.6 secret-set
@@ -215,21 +215,6 @@ pub(crate) fn not_started(why: String, started: Instant) -> Outcome {
     }
 }
 
-/// Creates (truncating) a file only its owner may read: hook output can carry secrets.
-fn private_file(path: &Path) -> Result<File> {
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io("creating", path, e))?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io("securing", path, e))?;
-    Ok(file)
-}
-
 /// Runs the hook and waits for it (or its timeout). The hook's process group is recorded in
 /// the store while it runs, so a later settle can end it if this process dies.
 pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
@@ -258,8 +243,8 @@ pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
     std::fs::create_dir_all(&run_dir).map_err(|e| Error::io("creating", &run_dir, e))?;
     let out_path = run_dir.join("stdout");
     let err_path = run_dir.join("stderr");
-    let out = private_file(&out_path)?;
-    let err = private_file(&err_path)?;
+    let out = private_file::open(&out_path, Existing::Truncate)?;
+    let err = private_file::open(&err_path, Existing::Truncate)?;
     // Hooks, and the workloads they start, create private files (logs, keys on disk) as Juju's
     // root-run agents effectively do: set for this process once, inherited by each hook.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));

@@ -77,17 +77,10 @@ pub(crate) const LOG_CAP: i64 = 10_000;
 /// refusing one made by a newer. The file is created 0600 before SQLite opens it (it holds
 /// private keys), and SQLite gives its `-wal` and `-shm` files the same mode.
 pub(crate) fn open(path: &Path) -> Result<Connection> {
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io("creating", path, e))?;
-    // A store made by an older binary may be 0644.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io("securing", path, e))?;
-    drop(file);
+    drop(crate::private_file::open(
+        path,
+        crate::private_file::Existing::Keep,
+    )?);
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
