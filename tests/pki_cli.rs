@@ -292,6 +292,30 @@ fn refusals_exit_non_zero_and_say_why() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("m, h, d or w"));
 }
 
+/// `.cargo/config.toml` builds aws-lc without CPU jitter entropy (it cost ~27 ms in every new
+/// process, so in every hook): its collector must not be in the binary.
+#[test]
+fn aws_lc_is_built_without_cpu_jitter_entropy() {
+    let out = Command::new("nm")
+        .arg(env!("CARGO_BIN_EXE_juju-tls"))
+        .output()
+        .expect("nm (binutils; ./scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let symbols = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        symbols.contains("aws_lc_"),
+        "no aws-lc symbols: the check below would prove nothing"
+    );
+    assert!(
+        !symbols.contains("jent_entropy_collector_alloc"),
+        "aws-lc was built with CPU jitter entropy: is AWS_LC_SYS_NO_JITTER_ENTROPY set (.cargo/config.toml)?"
+    );
+}
+
 #[test]
 fn one_crypto_stack_ring_is_not_linked() {
     let out = Command::new(env!("CARGO"))
