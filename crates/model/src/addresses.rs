@@ -55,6 +55,27 @@ fn contents(model_dir: &Path, uuid: &str) -> String {
     format!("{}\n{uuid}\n", model_dir.display())
 }
 
+/// Reads a lease or claim file that any local user may have put there: never through a link,
+/// never a FIFO or device (no open that blocks, no endless read), at most 4 KiB.
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    const MAX: u64 = 4096;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > MAX {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a small regular file",
+        ));
+    }
+    let mut text = String::new();
+    file.take(MAX).read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Whether the lease file's model still claims it. Unreadable claims (another user's 0700
 /// model) count as live.
 fn live(lease_text: &str, block: i64) -> bool {
@@ -63,7 +84,7 @@ fn live(lease_text: &str, block: i64) -> bool {
         // Half-written by a process that died between create and write: stale.
         return false;
     };
-    match fs::read_to_string(Path::new(dir).join(CLAIM)) {
+    match read_small(&Path::new(dir).join(CLAIM)) {
         Ok(claim) => claim.trim() == format!("{block} {uuid}"),
         Err(e) => e.kind() != std::io::ErrorKind::NotFound,
     }
@@ -93,7 +114,7 @@ fn try_block(leases: &Path, model_dir: &Path, uuid: &str, block: i64) -> Result<
                 return Ok(true);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let Ok(text) = fs::read_to_string(&path) else {
+                let Ok(text) = read_small(&path) else {
                     return Ok(false);
                 };
                 if text == contents(model_dir, uuid) {
@@ -120,7 +141,7 @@ fn reclaim(path: &Path, stale: &str) -> bool {
     if fs::rename(path, &aside).is_err() {
         return true; // gone already: try to create it
     }
-    let moved = fs::read_to_string(&aside).unwrap_or_default();
+    let moved = read_small(&aside).unwrap_or_default();
     if moved != stale {
         let _ = fs::hard_link(&aside, path);
     }
@@ -162,8 +183,8 @@ fn acquire_in(leases: &Path, model_dir: &Path, uuid: &str, preferred: Option<i64
 pub(crate) fn ensure(model_dir: &Path, uuid: &str, block: i64) -> Result<i64> {
     let canonical =
         fs::canonicalize(model_dir).map_err(|e| Error::io("resolving", model_dir, e))?;
-    let held = fs::read_to_string(lease_path(&lease_dir(), block))
-        .is_ok_and(|t| t == contents(&canonical, uuid));
+    let held =
+        read_small(&lease_path(&lease_dir(), block)).is_ok_and(|t| t == contents(&canonical, uuid));
     if held {
         return Ok(block);
     }
@@ -176,7 +197,7 @@ pub(crate) fn release(model_dir: &Path, uuid: &str, block: i64) {
         return;
     };
     let path = lease_path(&lease_dir(), block);
-    if fs::read_to_string(&path).is_ok_and(|t| t == contents(&canonical, uuid)) {
+    if read_small(&path).is_ok_and(|t| t == contents(&canonical, uuid)) {
         let _ = fs::remove_file(path);
     }
     let _ = fs::remove_file(canonical.join(CLAIM));
@@ -204,6 +225,27 @@ mod tests {
         let dir = root.join(name);
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn planted_fifos_and_links_are_skipped_not_waited_on() {
+        // Another user can create any lease name in /tmp first: a FIFO would block a plain
+        // open for ever, a link to /dev/zero would read for ever.
+        let tmp = tempfile::tempdir().unwrap();
+        let leases = model(tmp.path(), "leases");
+        let fifo = lease_path(&leases, 5);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        std::os::unix::fs::symlink("/dev/zero", lease_path(&leases, 6)).unwrap();
+        let a = model(tmp.path(), "a");
+        let started = std::time::Instant::now();
+        let block = acquire_in(&leases, &a, "uuid-a", Some(5)).unwrap();
+        assert_eq!(block, 7, "5 (FIFO) and 6 (link) skipped");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(read_small(&fifo).is_err());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! relative and resolve inside the charm, following the archive's other links (charmcraft ships
 //! `hooks/*` -> `../dispatch` and links inside `venv/`). Sizes are checked against the declared
 //! ones and against what actually comes out: at most [`MAX_UNPACKED_BYTES`] in total, and an
-//! entry over 1 MiB may expand at most [`MAX_RATIO`] times. Errors name the entry.
+//! entry over 1 MiB may expand at most [`MAX_RATIO`] times; at most [`MAX_ENTRIES`] entries, and
+//! none under a link. Errors name the entry.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -22,6 +23,9 @@ pub const MAX_RATIO: u64 = 100;
 /// Entries up to this size are not ratio-checked (a small file of one repeated byte compresses
 /// far better than 100:1 and harms nobody).
 pub const RATIO_FLOOR: u64 = 1 << 20;
+/// Entries in one `.charm` (directories and empty files cost nothing against the size cap, but
+/// each is an inode and a step of the unpack); charmcraft's largest charms hold a few thousand.
+pub const MAX_ENTRIES: usize = 100_000;
 /// Symlinks followed while resolving one link, as the kernel's limit.
 const MAX_HOPS: usize = 40;
 
@@ -47,7 +51,11 @@ pub(crate) fn unpack(archive: &Path, dest: &Path) -> Result<()> {
     {
         return Err(bad(format!("{} is not empty", dest.display())));
     }
+    if zip.len() > MAX_ENTRIES {
+        return Err(bad(format!("{} entries: at most {MAX_ENTRIES}", zip.len())));
+    }
     let mut links: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut names: Vec<PathBuf> = Vec::with_capacity(zip.len());
     let mut total: u64 = 0;
     for i in 0..zip.len() {
         let mut entry = zip
@@ -80,6 +88,7 @@ pub(crate) fn unpack(archive: &Path, dest: &Path) -> Result<()> {
         }
         let mode = entry.unix_mode().unwrap_or(0);
         let to = dest.join(&name);
+        names.push(name.clone());
         if mode & S_IFMT == S_IFLNK {
             let mut target = Vec::new();
             (&mut entry)
@@ -124,6 +133,18 @@ pub(crate) fn unpack(archive: &Path, dest: &Path) -> Result<()> {
         let perm = if mode & 0o100 != 0 { 0o755 } else { 0o644 };
         fs::set_permissions(&to, fs::Permissions::from_mode(perm))
             .map_err(|e| Error::io("setting the mode of", &to, e))?;
+    }
+    // No entry may live under a link: creating it would go through the link (`a -> .` then
+    // `a/a/../../x -> /etc` lands at the root with its parents never checked). charmcraft never
+    // ships that.
+    for name in &names {
+        if let Some(link) = name.ancestors().skip(1).find(|a| links.contains_key(*a)) {
+            return Err(bad(format!(
+                "entry {:?}: it lies under the link {:?}",
+                name.display().to_string(),
+                link.display().to_string()
+            )));
+        }
     }
     for (link, target) in &links {
         if let Some(why) = escapes(&links, link, target) {
@@ -320,10 +341,30 @@ mod tests {
         w.write_all(b"x").expect("write");
         w.finish().expect("finish");
         let out = dir.path().join("out");
-        // `lib/x` becomes a real directory and file; the link `lib` then cannot be created.
         let err = unpack(&path, &out).expect_err("refused").to_string();
-        assert!(err.contains("entry \"lib\""), "{err}");
+        assert!(
+            err.contains("entry \"lib/x\": it lies under the link \"lib\""),
+            "{err}"
+        );
         assert!(!out.join("sub").exists());
+    }
+
+    #[test]
+    fn a_link_under_a_link_is_refused_before_anything_escapes() {
+        // `a -> .` is harmless alone; a link named through it would be created at the root of
+        // the charm with a target checked from six levels down: it would point outside.
+        let (dir, path) = charm(|w| {
+            let o = SimpleFileOptions::default();
+            w.add_symlink("a", ".", o).expect("link");
+            w.add_symlink("a/a/a/a/a/a/l", "../../../../../../evil", o)
+                .expect("link");
+        });
+        let err = refused(&path);
+        assert!(
+            err.contains("entry \"a/a/a/a/a/a/l\": it lies under the link \"a\""),
+            "{err}"
+        );
+        assert!(!dir.path().join("out").join("l").exists());
     }
 
     #[test]

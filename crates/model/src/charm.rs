@@ -351,6 +351,10 @@ fn copy_tree(src: &Path, dest: &Path, top: bool, link_files: bool) -> Result<()>
             let _ = fs::remove_file(&to);
             std::os::unix::fs::symlink(&target, &to).map_err(|e| Error::io("linking", &to, e))?;
         } else if meta.is_dir() {
+            // An earlier revision may have a link here: replace it, never create through it.
+            if fs::symlink_metadata(&to).is_ok_and(|m| m.file_type().is_symlink()) {
+                fs::remove_file(&to).map_err(|e| Error::io("removing", &to, e))?;
+            }
             fs::create_dir_all(&to).map_err(|e| Error::io("creating", &to, e))?;
             copy_tree(&from, &to, false, link_files)?;
         } else {

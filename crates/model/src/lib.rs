@@ -66,7 +66,7 @@ mod views;
 mod workloads;
 
 pub use addresses::LEASE_DIR_ENV;
-pub use archive::{MAX_RATIO, MAX_UNPACKED_BYTES, RATIO_FLOOR};
+pub use archive::{MAX_ENTRIES, MAX_RATIO, MAX_UNPACKED_BYTES, RATIO_FLOOR};
 pub use charm::{ActionSpec, CharmMeta, ConfigOption, Endpoint, Role};
 pub use clock::{faketime_library, parse_duration, parse_expiry};
 pub use error::{CharmError, Error, Result, UsageError};

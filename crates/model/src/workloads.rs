@@ -69,7 +69,18 @@ fn is_units(pid: i32, uuid: &str, unit: &str, unit_dir: &Path) -> bool {
     let dir = unit_dir.to_string_lossy();
     proc_list(pid, "cmdline")
         .iter()
-        .any(|arg| String::from_utf8_lossy(arg).contains(dir.as_ref()))
+        .any(|arg| names_dir(&String::from_utf8_lossy(arg), &dir))
+}
+
+/// Whether a command-line argument names `dir` or a path inside it: `…/units/app-1` is a prefix
+/// of `…/units/app-10`, which is another unit's.
+fn names_dir(arg: &str, dir: &str) -> bool {
+    arg.match_indices(dir).any(|(at, _)| {
+        arg[at + dir.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| c == '/')
+    })
 }
 
 /// The process group of `pid` (from `/proc/<pid>/stat`).
@@ -104,11 +115,16 @@ fn members(pgid: i32) -> Vec<i32> {
 }
 
 /// Whether process group `pgid` is a hook of `unit` left running (some member's environment
-/// names the model and unit): a recorded group id may have been reused by anyone since.
+/// names the model and unit, and the group is not a session of its own): a recorded group id
+/// may have been reused by anyone since, the unit's own detached workloads included.
 pub(crate) fn group_is_units(pgid: i32, uuid: &str, unit: &str) -> bool {
     let model = format!("JUJU_MODEL_UUID={uuid}");
     let unit = format!("JUJU_UNIT_NAME={unit}");
     members(pgid).into_iter().any(|p| {
+        // A hook's group never leads a session; a detached workload's does (not ours to end).
+        if group_and_session(p).is_none_or(|(_, session)| session == pgid) {
+            return false;
+        }
         let env = proc_list(p, "environ");
         env.iter().any(|v| *v == model.as_bytes()) && env.iter().any(|v| *v == unit.as_bytes())
     })
@@ -219,5 +235,24 @@ fn terminate(pids: &[i32]) {
             let _ = rustix::process::kill_process_group(*pid, Signal::KILL);
         }
         let _ = rustix::process::kill_process(*pid, Signal::KILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_dir;
+
+    #[test]
+    fn a_unit_dir_is_named_only_as_a_whole_path_component() {
+        let dir = "/d/models/m/units/app-1";
+        assert!(names_dir(dir, dir));
+        assert!(names_dir("/d/models/m/units/app-1/charm/server", dir));
+        assert!(names_dir(
+            "--log=/d/models/m/units/app-1/workloads/x.log",
+            dir
+        ));
+        assert!(!names_dir("/d/models/m/units/app-10/charm/server", dir));
+        assert!(!names_dir("/d/models/m/units/app-10", dir));
+        assert!(!names_dir("server", dir));
     }
 }
