@@ -100,12 +100,7 @@ pub(crate) struct Pending {
 /// A fresh `JUJU_CONTEXT_ID`: `{unit}-{hook}-` (readable in logs, as Juju's) then 128 random
 /// bits in hex, so no other process can guess a running hook's id.
 pub(crate) fn new_id(unit: &str, hook: &str) -> crate::error::Result<String> {
-    use std::io::Read;
-    let mut bits = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bits))
-        .map_err(|e| crate::error::Error::io("reading", "/dev/urandom", e))?;
-    let hex: String = bits.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = random_hex()?;
     Ok(format!(
         "{}-{}-{hex}",
         unit.replace('/', "-"),
@@ -170,6 +165,16 @@ impl HookContext {
         .into_iter()
         .find(|k| self.hook.hook.ends_with(k))
     }
+}
+
+/// 128 random bits from the OS, in hex: what makes a context id or a socket name unguessable.
+pub(crate) fn random_hex() -> crate::error::Result<String> {
+    use std::io::Read;
+    let mut bits = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bits))
+        .map_err(|e| crate::error::Error::io("reading", "/dev/urandom", e))?;
+    Ok(bits.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

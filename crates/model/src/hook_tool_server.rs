@@ -36,6 +36,9 @@ use crate::tools::{self, Reply};
 /// The largest request the server reads: far above any legitimate value (the providers' own
 /// caps keep certificates and CSRs well under a megabyte), small enough not to exhaust memory.
 pub const MAX_REQUEST_BYTES: usize = 64 << 20;
+/// The largest file or stdin a call may carry: base64 makes it 4/3 larger on the wire, and the
+/// whole request must stay under [`MAX_REQUEST_BYTES`].
+pub const MAX_FILE_BYTES: usize = MAX_REQUEST_BYTES / 4 * 3 - (64 << 10);
 /// How long the server waits for a whole request (and for the caller to take the reply).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Threads serving calls at once.
@@ -50,7 +53,8 @@ pub struct Request {
     pub context: String,
     /// The tool's argv, argv\[0\] included (a bare name or a path; the basename counts).
     pub argv: Vec<String>,
-    /// stdin, read by the shim only for `--file -`.
+    /// stdin, read by the shim only for `--file -` (base64 on the wire).
+    #[serde(with = "base64_opt")]
     pub stdin: Option<Vec<u8>>,
     /// The files the call names (`--file PATH`, `key#file=PATH`), read by the shim: by path as
     /// written in argv. The server looks nothing up on disk.
@@ -61,8 +65,8 @@ pub struct Request {
 /// A file named in a call, as the calling process could read it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CallerFile {
-    /// Its contents.
-    Contents(Vec<u8>),
+    /// Its contents (base64 on the wire: a JSON array of numbers would take 3.5 bytes a byte).
+    Contents(#[serde(with = "base64_bytes")] Vec<u8>),
     /// Why it could not be read (the OS error text).
     Unreadable(String),
 }
@@ -74,7 +78,7 @@ impl Request {
         let stdin = if wants_stdin(&argv) {
             let mut buf = Vec::new();
             std::io::stdin()
-                .take(MAX_REQUEST_BYTES as u64 + 1)
+                .take(MAX_FILE_BYTES as u64 + 1)
                 .read_to_end(&mut buf)?;
             Some(buf)
         } else {
@@ -100,13 +104,13 @@ fn read_caller_file(path: &Path) -> CallerFile {
     let read = || -> std::io::Result<Vec<u8>> {
         let f = std::fs::File::open(path)?;
         let mut buf = Vec::new();
-        f.take(MAX_REQUEST_BYTES as u64 + 1).read_to_end(&mut buf)?;
+        f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut buf)?;
         Ok(buf)
     };
     match read() {
-        Ok(b) if b.len() > MAX_REQUEST_BYTES => CallerFile::Unreadable(format!(
-            "file is larger than the {} MiB hook-tool request limit",
-            MAX_REQUEST_BYTES >> 20
+        Ok(b) if b.len() > MAX_FILE_BYTES => CallerFile::Unreadable(format!(
+            "file is larger than the {} MiB a hook-tool call may carry",
+            MAX_FILE_BYTES >> 20
         )),
         Ok(b) => CallerFile::Contents(b),
         Err(e) => CallerFile::Unreadable(e.to_string()),
@@ -149,11 +153,34 @@ pub fn wants_stdin(argv: &[String]) -> bool {
 pub fn call(address: &str, request: &Request) -> std::io::Result<Reply> {
     let name = address.strip_prefix('@').unwrap_or(address);
     let addr = SocketAddr::from_abstract_name(name.as_bytes())?;
+    let body = serde_json::to_vec(request)?;
+    if body.len() > MAX_REQUEST_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "the call is {} MiB, over the {} MiB a hook-tool call may carry (stdin or files: at most {} MiB)",
+                body.len() >> 20,
+                MAX_REQUEST_BYTES >> 20,
+                MAX_FILE_BYTES >> 20
+            ),
+        ));
+    }
     let mut stream = UnixStream::connect_addr(&addr)?;
+    // Only our own uid's server gets what the call carries (secret contents, files).
+    let server = rustix::net::sockopt::socket_peercred(&stream)?.uid.as_raw();
+    let me = rustix::process::geteuid().as_raw();
+    if server != me {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "the socket is served by uid {server}, not by this user (uid {me}): nothing sent"
+            ),
+        ));
+    }
     // The server may refuse before reading everything (too large, wrong uid): its reply
     // still counts, so a failed write is not the end.
     let sent = stream
-        .write_all(&serde_json::to_vec(request)?)
+        .write_all(&body)
         .and_then(|()| stream.shutdown(std::net::Shutdown::Write));
     // A refusing server closes with our request unread, so the read may end in a reset after
     // the reply: what arrived counts.
@@ -205,13 +232,13 @@ impl Server {
 
     /// Starts serving `model`'s hooks within `limits`.
     pub(crate) fn start_with(model: Arc<Model>, limits: Limits) -> Result<Self> {
-        // Unique per server: one process may settle several times, and several models.
-        static SERVERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = SERVERS.fetch_add(1, Ordering::SeqCst);
+        // Unique per server (one process may settle several times, and several models), and
+        // unguessable: /proc/net/unix shows abstract names to every user, and one who bound our
+        // next name first would stop the settle or receive what a late tool call sends.
         let name = format!(
-            "juju-tls/{}/{}-{n}/agent.socket",
+            "juju-tls/{}/{}/agent.socket",
             model.uuid(),
-            std::process::id()
+            crate::context::random_hex()?
         );
         let addr = SocketAddr::from_abstract_name(name.as_bytes())
             .map_err(|e| Error::io("naming socket", &name, e))?;
@@ -423,12 +450,88 @@ fn serve(model: &Model, contexts: &Contexts, mut conn: UnixStream, timeout: Dura
     let _ = conn.write_all(&serde_json::to_vec(&reply).unwrap_or_default());
 }
 
+/// `Vec<u8>` as a base64 string.
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    pub(super) fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(v))
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text: String = serde::Deserialize::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `Option<Vec<u8>>` as an optional base64 string.
+mod base64_opt {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        v: &Option<Vec<u8>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_some(&STANDARD.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
+        let text: Option<String> = serde::Deserialize::deserialize(d)?;
+        text.map(|t| STANDARD.decode(t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn argv(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn bytes_travel_as_base64_and_round_trip() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let request = Request {
+            context: "c".into(),
+            argv: argv(&["relation-set", "--file", "-"]),
+            stdin: Some(bytes.clone()),
+            files: BTreeMap::from([("f".to_owned(), CallerFile::Contents(bytes.clone()))]),
+        };
+        let wire = serde_json::to_string(&request).unwrap();
+        assert!(wire.len() < 2 * 2 * 256, "not base64: {} bytes", wire.len());
+        let back: Request = serde_json::from_str(&wire).unwrap();
+        assert_eq!(back.stdin.as_deref(), Some(&bytes[..]));
+        assert_eq!(back.files["f"], CallerFile::Contents(bytes));
+        let none: Request =
+            serde_json::from_str(r#"{"context":"c","argv":["is-leader"],"stdin":null}"#).unwrap();
+        assert_eq!(none.stdin, None);
+        assert!(
+            serde_json::from_str::<Request>(r#"{"context":"c","argv":[],"stdin":"%%"}"#).is_err(),
+            "bad base64 is an error, not empty input"
+        );
+    }
+
+    #[test]
+    fn a_call_over_the_cap_is_refused_before_it_is_sent() {
+        let request = Request {
+            context: "c".into(),
+            argv: argv(&["relation-set", "--file", "-"]),
+            stdin: Some(vec![b'x'; MAX_REQUEST_BYTES]),
+            files: BTreeMap::new(),
+        };
+        // No server at this address: the refusal comes before any connection.
+        let err = call("@juju-tls-test/none", &request).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("over the 64 MiB"), "{err}");
     }
 
     #[test]
