@@ -39,6 +39,19 @@ pub(crate) struct RelationIndex {
     pub(crate) units: BTreeMap<String, BagIndex>,
     /// The remote application bag.
     pub(crate) app: BagIndex,
+    /// Digest of what our app bag held for this relation (certificates and errors) when the
+    /// index was written. Another leader in between changes it: the index is then suspect.
+    #[serde(default)]
+    pub(crate) published: Option<String>,
+}
+
+/// The [`RelationIndex::published`] digest of our bag's certificates and errors values.
+pub(crate) fn published_digest(certificates: &str, errors: &str) -> String {
+    format!(
+        "{}:{}",
+        digest(certificates.as_bytes()),
+        digest(errors.as_bytes())
+    )
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]

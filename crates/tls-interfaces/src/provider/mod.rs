@@ -35,7 +35,7 @@ pub use self::limits::{
     DEFAULT_MAX_CSR_BYTES, DEFAULT_MAX_REQUESTS_PER_BAG, DEFAULT_MAX_SANS, DEFAULT_MAX_VALUE_BYTES,
     Limits,
 };
-use self::memory::{BagIndex, Memory, RelationIndex, digest, sha256};
+use self::memory::{BagIndex, Memory, RelationIndex, digest, published_digest, sha256};
 use crate::error::Error;
 use crate::json::to_python_json;
 use crate::security_log::SecurityEvent;
@@ -119,6 +119,9 @@ struct RelationState {
     /// Key of each error's CSR -> index in `errors`.
     error_index: HashMap<Key, usize>,
     capabilities: Option<Capabilities>,
+    /// Our bag's certificates and errors values as read (for [`RelationIndex::published`]).
+    published_certificates: String,
+    published_errors: String,
     certificates_changed: bool,
     errors_changed: bool,
     capabilities_changed: bool,
@@ -138,6 +141,8 @@ impl RelationState {
             refused: Vec::new(),
             certificates: Vec::new(),
             certificate_index: HashMap::new(),
+            published_certificates: String::new(),
+            published_errors: String::new(),
             errors: Vec::new(),
             error_index: HashMap::new(),
             capabilities: None,
@@ -387,9 +392,9 @@ impl TlsProvider {
 
     /// Writes what changed: one `relation-set` per relation (only the changed keys), then the
     /// warnings not given before and the security events, each kind in one `juju-log` call.
-    pub fn commit(&self, model: &mut Model<'_>, state: ProviderState) -> Result<(), Error> {
+    pub fn commit(&self, model: &mut Model<'_>, mut state: ProviderState) -> Result<(), Error> {
         let own_app = model.own_app_bag();
-        for relation in &state.relations {
+        for relation in &mut state.relations {
             let mut changes = Databag::new();
             if relation.certificates_changed {
                 let live: Vec<&CertificateEntry> = relation.live_certificates().collect();
@@ -411,6 +416,16 @@ impl TlsProvider {
                 };
                 changes.insert(REQUEST_ERRORS_KEY.to_owned(), value);
             }
+            if let Some(v) = changes.get(CERTIFICATES_KEY) {
+                relation.published_certificates = v.clone();
+            }
+            if let Some(v) = changes.get(REQUEST_ERRORS_KEY) {
+                relation.published_errors = v.clone();
+            }
+            relation.index.published = Some(published_digest(
+                &relation.published_certificates,
+                &relation.published_errors,
+            ));
             if relation.capabilities_changed {
                 let value = relation
                     .capabilities
@@ -532,6 +547,9 @@ impl Loader {
                 let relation = model.relation(&id)?;
                 let mut state = RelationState::new(id, relation.remote_app.clone());
                 self.read_own(model, &mut state)?;
+                if !self.published_as_indexed(&state, known) {
+                    return Ok(Err(Suspect));
+                }
                 for unit in &relation.units {
                     let owner = BagOwner::Unit(unit.clone());
                     match known.units.get(&unit.to_string()) {
@@ -558,6 +576,9 @@ impl Loader {
             };
             let mut state = RelationState::new(id, remote_app.clone());
             self.read_own(model, &mut state)?;
+            if !self.published_as_indexed(&state, known) {
+                return Ok(Err(Suspect));
+            }
             for (unit, bag) in &known.units {
                 let Ok(unit) = unit.parse::<UnitName>() else {
                     return Ok(Err(Suspect));
@@ -586,6 +607,14 @@ impl Loader {
         Ok(Ok(()))
     }
 
+    /// Whether our bag of the relation holds what it held when the index was written: another
+    /// leader in between may have issued, withdrawn or refused requests the index has not seen
+    /// (an index without the digest, from an older version, counts as changed).
+    fn published_as_indexed(&self, state: &RelationState, known: &RelationIndex) -> bool {
+        known.published.as_deref()
+            == Some(&published_digest(&state.published_certificates, &state.published_errors)[..])
+    }
+
     fn read_own(&mut self, model: &mut Model<'_>, state: &mut RelationState) -> Result<(), Error> {
         if !self.leader {
             return Ok(());
@@ -595,6 +624,8 @@ impl Loader {
         let relation = state.id.clone();
         let at = |key: &str| format!("relation {relation}, own app bag, key {key}");
         let value = bag.get(CERTIFICATES_KEY);
+        state.published_certificates = value.cloned().unwrap_or_default();
+        state.published_errors = bag.get(REQUEST_ERRORS_KEY).cloned().unwrap_or_default();
         let from = self.warnings.len();
         let certificates: Vec<CertificateEntry> =
             read_list(value, &at(CERTIFICATES_KEY), &mut self.warnings);

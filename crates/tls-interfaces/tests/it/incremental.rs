@@ -295,6 +295,43 @@ fn an_index_from_an_earlier_leadership_is_caught() {
     );
 }
 
+/// The same, with the event on the relation the other leader served (the review's case: that
+/// relation's own bag was trusted from the index, and the other leader's certificate dropped).
+#[test]
+fn an_index_from_an_earlier_leadership_is_caught_on_the_changed_relation() {
+    let bags_read = Rc::new(Cell::new(0));
+    let ctx = ctx(&bags_read);
+    let mut state = start();
+    for (rel, unit, csrs) in [(0, 0, vec![0]), (0, 1, vec![1]), (1, 0, vec![2])] {
+        let e = apply(&mut state, &Op::Unit { rel, unit, csrs });
+        state = ctx.run(e, state).unwrap();
+    }
+    let old_memory = state.stored.clone();
+    relation(&mut state, 0)
+        .remote_units
+        .insert("req/1".parse().unwrap(), bag(&[1, 3]));
+    state.stored.clear();
+    state = ctx.run(Event::UpdateStatus, state).unwrap();
+    let before = published(&state);
+    state.stored = old_memory;
+    // req/0 of the same relation changes (asks for what it asked before).
+    let e = apply(
+        &mut state,
+        &Op::Unit {
+            rel: 0,
+            unit: 0,
+            csrs: vec![0],
+        },
+    );
+    state = ctx.run(e, state).unwrap();
+    assert_eq!(
+        published(&state),
+        before,
+        "a certificate of the other leader was dropped"
+    );
+    assert_eq!(bags_read.get(), 5, "everything read again");
+}
+
 /// A hook with nothing new leaves the charm state as it was (so the state file is not written
 /// again): the memory serializes in a stable order.
 #[test]
