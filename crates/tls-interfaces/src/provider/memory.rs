@@ -45,13 +45,10 @@ pub(crate) struct RelationIndex {
     pub(crate) published: Option<String>,
 }
 
-/// The [`RelationIndex::published`] digest of our bag's certificates and errors values.
+/// The [`RelationIndex::published`] digest, from the digests of our bag's certificates and
+/// errors values.
 pub(crate) fn published_digest(certificates: &str, errors: &str) -> String {
-    format!(
-        "{}:{}",
-        digest(certificates.as_bytes()),
-        digest(errors.as_bytes())
-    )
+    format!("{certificates}:{errors}")
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -119,7 +119,8 @@ struct RelationState {
     /// Key of each error's CSR -> index in `errors`.
     error_index: HashMap<Key, usize>,
     capabilities: Option<Capabilities>,
-    /// Our bag's certificates and errors values as read (for [`RelationIndex::published`]).
+    /// Digests of our bag's certificates and errors values (for [`RelationIndex::published`]):
+    /// as read, then as written.
     published_certificates: String,
     published_errors: String,
     certificates_changed: bool,
@@ -417,10 +418,10 @@ impl TlsProvider {
                 changes.insert(REQUEST_ERRORS_KEY.to_owned(), value);
             }
             if let Some(v) = changes.get(CERTIFICATES_KEY) {
-                relation.published_certificates = v.clone();
+                relation.published_certificates = digest(v.as_bytes());
             }
             if let Some(v) = changes.get(REQUEST_ERRORS_KEY) {
-                relation.published_errors = v.clone();
+                relation.published_errors = digest(v.as_bytes());
             }
             relation.index.published = Some(published_digest(
                 &relation.published_certificates,
@@ -624,8 +625,12 @@ impl Loader {
         let relation = state.id.clone();
         let at = |key: &str| format!("relation {relation}, own app bag, key {key}");
         let value = bag.get(CERTIFICATES_KEY);
-        state.published_certificates = value.cloned().unwrap_or_default();
-        state.published_errors = bag.get(REQUEST_ERRORS_KEY).cloned().unwrap_or_default();
+        state.published_certificates = digest(value.map_or("", String::as_str).as_bytes());
+        state.published_errors = digest(
+            bag.get(REQUEST_ERRORS_KEY)
+                .map_or("", String::as_str)
+                .as_bytes(),
+        );
         let from = self.warnings.len();
         let certificates: Vec<CertificateEntry> =
             read_list(value, &at(CERTIFICATES_KEY), &mut self.warnings);
