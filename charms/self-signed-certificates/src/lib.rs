@@ -13,14 +13,14 @@ pub mod authority;
 pub mod config;
 pub mod upstream;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use charm::{Charm, Endpoint, Event, HandlerError, LogLevel, Model, Status};
 use pki::duration::format_duration;
 use pki::{Certificate, IssuingPolicy};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tls_interfaces::{Capabilities, ProviderState, Signer, TlsProvider, TransferProvider};
+use tls_interfaces::{Capabilities, Signer, TlsProvider, TransferProvider};
 
 use crate::authority::StoredCa;
 
@@ -122,7 +122,7 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
     let current = stored
         .as_ref()
         .map(|s| s.ca.certificate().pem().trim().to_owned());
-    let mut published = still_trusted(&state, current.as_deref(), at);
+    let mut published = state.trusted_cas(current.as_deref(), at);
 
     let (stored, revoke) = match (stored, change) {
         (None, _) => {
@@ -209,26 +209,6 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
     Ok(Some(stored))
 }
 
-/// The `ca` of every published, non-revoked certificate still valid at `at`. The current CA is
-/// published anyway, so only certificates under older CAs are parsed, until one is valid.
-fn still_trusted(
-    state: &ProviderState,
-    current: Option<&str>,
-    at: OffsetDateTime,
-) -> BTreeSet<String> {
-    state
-        .issuing_cas()
-        .into_iter()
-        .filter(|(ca, certificates)| {
-            Some(*ca) == current
-                || certificates
-                    .iter()
-                    .any(|c| Certificate::from_pem(c).is_ok_and(|cert| cert.is_valid_at(at)))
-        })
-        .map(|(ca, _)| ca.to_owned())
-        .collect()
-}
-
 fn common_name(cert: &Certificate) -> String {
     cert.subject().common_name().unwrap_or_default().to_owned()
 }
@@ -255,7 +235,7 @@ fn get_issued_certificates(model: &mut Model<'_>) -> Result<(), HandlerError> {
         )?;
         return Ok(());
     }
-    let state = TlsProvider::new(endpoint(CERTIFICATES)?).load(model)?;
+    let mut state = TlsProvider::new(endpoint(CERTIFICATES)?).load(model)?;
     let list: Vec<String> = state
         .issued()
         .into_iter()

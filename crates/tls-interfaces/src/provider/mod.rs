@@ -22,8 +22,8 @@
 mod limits;
 mod memory;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use charm::context::Dispatch;
 use charm::{AppName, BagOwner, Databag, Endpoint, LogLevel, Model, RelationId, UnitName};
@@ -35,7 +35,9 @@ pub use self::limits::{
     DEFAULT_MAX_CSR_BYTES, DEFAULT_MAX_REQUESTS_PER_BAG, DEFAULT_MAX_SANS, DEFAULT_MAX_VALUE_BYTES,
     Limits,
 };
-use self::memory::{BagIndex, Memory, RelationIndex, digest, published_digest, sha256};
+use self::memory::{
+    BagIndex, Memory, RelationIndex, digest, published_digest, sha256, value_digest,
+};
 use crate::error::Error;
 use crate::json::to_python_json;
 use crate::security_log::SecurityEvent;
@@ -126,6 +128,10 @@ struct RelationState {
     certificates_changed: bool,
     errors_changed: bool,
     capabilities_changed: bool,
+    /// Our bag, not parsed: the relation is as the index describes it and settled (nothing to
+    /// do), so its certificates and errors are parsed only if something asks for them; `index`
+    /// then holds the index as read.
+    untouched: Option<Arc<Databag>>,
 }
 
 impl RelationState {
@@ -150,7 +156,76 @@ impl RelationState {
             certificates_changed: false,
             errors_changed: false,
             capabilities_changed: false,
+            untouched: None,
         }
+    }
+
+    /// Parses an untouched relation: our certificates and errors from the bag kept at load,
+    /// the requests from the index (validated at load).
+    fn materialize(&mut self, warnings: &mut Vec<Warning>, keys: &mut Vec<String>) {
+        let Some(bag) = self.untouched.take() else {
+            return;
+        };
+        let known = std::mem::replace(
+            &mut self.index,
+            RelationIndex {
+                remote_app: self.remote_app.as_ref().map(ToString::to_string),
+                ..RelationIndex::default()
+            },
+        );
+        parse_own_lists(&bag, self, warnings, keys);
+        // The index was checked when loaded (settled, keys and names well formed), so every
+        // request has its answer here.
+        for (unit, bag) in &known.units {
+            if let Ok(unit) = unit.parse::<UnitName>() {
+                let _ = from_index(self, &BagOwner::Unit(unit), bag);
+            }
+        }
+        if let Some(app) = self.remote_app.clone() {
+            let _ = from_index(self, &BagOwner::App(app), &known.app);
+        }
+    }
+
+    /// Whether the relation is settled (see [`RelationIndex::settled`]).
+    fn is_settled(&self) -> bool {
+        if self.untouched.is_some() {
+            return self.index.settled;
+        }
+        let answered = |key: &Key| self.has_valid_certificate(key) || self.error_for(key).is_some();
+        self.certificate_index
+            .keys()
+            .chain(self.error_index.keys())
+            .all(|k| self.wanted.contains_key(k))
+            && self.wanted.keys().all(answered)
+            && !self
+                .errors
+                .iter()
+                .flatten()
+                .any(|e| e.error.reason.as_deref() == Some(LIMIT_REASON))
+    }
+
+    /// Published, non-revoked certificates.
+    fn issued_count(&self) -> usize {
+        if self.untouched.is_some() {
+            return self.index.issued;
+        }
+        self.live_certificates()
+            .filter(|c| c.revoked != Some(true))
+            .count()
+    }
+
+    /// The `ca` of the published, non-revoked certificates, once each, in order.
+    fn issuing_cas(&self) -> Vec<String> {
+        if self.untouched.is_some() {
+            return self.index.cas.clone();
+        }
+        let mut seen = BTreeSet::new();
+        self.live_certificates()
+            .filter(|c| c.revoked != Some(true))
+            .map(|c| c.ca.trim())
+            .filter(|ca| seen.insert(*ca))
+            .map(ToOwned::to_owned)
+            .collect()
     }
 
     fn live_certificates(&self) -> impl Iterator<Item = &CertificateEntry> {
@@ -222,6 +297,8 @@ pub struct ProviderState {
     leader: bool,
     /// Bags read this hook (requirer bags; the rest came from the index).
     bags_read: usize,
+    /// Whether some bags came from the index (their warnings were not given again this hook).
+    partial: bool,
 }
 
 /// An issued certificate as the provider publishes it.
@@ -353,7 +430,7 @@ impl TlsProvider {
                 .incremental(model, &self.endpoint, &relation, unit.as_ref(), &index)?
                 .is_ok()
             {
-                return Ok(loader.finish(endpoint, memory));
+                return Ok(loader.finish(endpoint, memory, true));
             }
         }
         let mut loader = Loader::new(self.limits, leader);
@@ -370,7 +447,7 @@ impl TlsProvider {
             }
             loader.relations.push(state);
         }
-        Ok(loader.finish(endpoint, memory))
+        Ok(loader.finish(endpoint, memory, false))
     }
 
     /// The relation and unit of a relation hook of this endpoint, when it is one.
@@ -418,15 +495,20 @@ impl TlsProvider {
                 changes.insert(REQUEST_ERRORS_KEY.to_owned(), value);
             }
             if let Some(v) = changes.get(CERTIFICATES_KEY) {
-                relation.published_certificates = digest(v.as_bytes());
+                relation.published_certificates = value_digest(v.as_bytes());
             }
             if let Some(v) = changes.get(REQUEST_ERRORS_KEY) {
-                relation.published_errors = digest(v.as_bytes());
+                relation.published_errors = value_digest(v.as_bytes());
             }
             relation.index.published = Some(published_digest(
                 &relation.published_certificates,
                 &relation.published_errors,
             ));
+            if relation.untouched.is_none() {
+                relation.index.settled = relation.is_settled();
+                relation.index.issued = relation.issued_count();
+                relation.index.cas = relation.issuing_cas();
+            }
             if relation.capabilities_changed {
                 let value = relation
                     .capabilities
@@ -444,6 +526,7 @@ impl TlsProvider {
                 model.update_relation_data(&relation.id, &own_app, &changes)?;
             }
         }
+        let asked = state.request_count();
         let mut memory = state.memory;
         let fresh: Vec<String> = state
             .warnings
@@ -457,16 +540,21 @@ impl TlsProvider {
         }
         crate::security_log::log_many(model, &state.security_events);
         if state.leader {
-            memory.warned = state.warning_keys.into_iter().collect();
+            // After a partial read, the warnings about bags not read this hook stay given.
+            if !state.partial {
+                memory.warned.clear();
+            }
+            memory.warned.extend(state.warning_keys);
             // Keep the cache to what is still asked for (bounded by the caps).
-            let asked: usize = state.relations.iter().map(|r| r.wanted.len()).sum();
             if memory.verified.len() > 2 * asked + 64 {
-                let live: HashSet<String> = state
-                    .relations
-                    .iter()
-                    .flat_map(|r| r.wanted.keys())
-                    .map(hex::encode)
-                    .collect();
+                let mut live: HashSet<String> = HashSet::new();
+                for r in &state.relations {
+                    live.extend(r.wanted.keys().map(hex::encode));
+                    if r.untouched.is_some() {
+                        let bags = r.index.units.values().chain(std::iter::once(&r.index.app));
+                        live.extend(bags.flatten().map(|(k, _)| k.clone()));
+                    }
+                }
                 memory.verified.retain(|d| live.contains(d));
             }
             memory.index = Some(
@@ -505,8 +593,9 @@ impl Loader {
         }
     }
 
-    fn finish(self, endpoint: String, memory: Memory) -> ProviderState {
+    fn finish(self, endpoint: String, memory: Memory, partial: bool) -> ProviderState {
         ProviderState {
+            partial,
             endpoint,
             limits: self.limits,
             relations: self.relations,
@@ -576,10 +665,21 @@ impl Loader {
                 None => None,
             };
             let mut state = RelationState::new(id, remote_app.clone());
-            self.read_own(model, &mut state)?;
+            let Some(own) = self.fetch_own(model, &mut state)? else {
+                return Ok(Err(Suspect));
+            };
             if !self.published_as_indexed(&state, known) {
                 return Ok(Err(Suspect));
             }
+            self.read_capabilities(&own, &mut state);
+            if known.settled && index_is_well_formed(known) {
+                // Nothing changed here and nothing was left to do: parsed only if asked.
+                state.index = known.clone();
+                state.untouched = Some(own);
+                self.relations.push(state);
+                continue;
+            }
+            parse_own_lists(&own, &mut state, &mut self.warnings, &mut self.keys);
             for (unit, bag) in &known.units {
                 let Ok(unit) = unit.parse::<UnitName>() else {
                     return Ok(Err(Suspect));
@@ -617,77 +717,47 @@ impl Loader {
     }
 
     fn read_own(&mut self, model: &mut Model<'_>, state: &mut RelationState) -> Result<(), Error> {
+        if let Some(bag) = self.fetch_own(model, state)? {
+            parse_own_lists(&bag, state, &mut self.warnings, &mut self.keys);
+            self.read_capabilities(&bag, state);
+        }
+        Ok(())
+    }
+
+    /// Reads our app bag of the relation (on the leader) and records the digests of what it
+    /// publishes; parses nothing.
+    fn fetch_own(
+        &mut self,
+        model: &mut Model<'_>,
+        state: &mut RelationState,
+    ) -> Result<Option<Arc<Databag>>, Error> {
         if !self.leader {
-            return Ok(());
+            return Ok(None);
         }
         let own_app = model.own_app_bag();
         let bag = model.relation_data(&state.id, &own_app)?;
-        let relation = state.id.clone();
-        let at = |key: &str| format!("relation {relation}, own app bag, key {key}");
-        let value = bag.get(CERTIFICATES_KEY);
-        state.published_certificates = digest(value.map_or("", String::as_str).as_bytes());
-        state.published_errors = digest(
-            bag.get(REQUEST_ERRORS_KEY)
-                .map_or("", String::as_str)
-                .as_bytes(),
-        );
-        let from = self.warnings.len();
-        let certificates: Vec<CertificateEntry> =
-            read_list(value, &at(CERTIFICATES_KEY), &mut self.warnings);
-        for entry in certificates {
-            match csr_der(&entry.certificate_signing_request) {
-                Some(der) => {
-                    let key = sha256(&der);
-                    if let Some(i) = state
-                        .certificate_index
-                        .insert(key, state.certificates.len())
-                    {
-                        // The same CSR twice: the later entry wins.
-                        state.certificates[i] = None;
-                        state.certificates_changed = true;
-                    }
-                    state.certificates.push(Some(entry));
-                }
-                None => {
-                    self.warnings.push(Warning {
-                        location: at(CERTIFICATES_KEY),
-                        problem: "dropping an entry whose CSR is not PEM".into(),
-                    });
-                    state.certificates_changed = true;
-                }
-            }
-        }
-        self.keyed_since(from, value.map_or("", String::as_str));
-        let value = bag.get(REQUEST_ERRORS_KEY);
-        let from = self.warnings.len();
-        let errors: Vec<RequestErrorEntry> =
-            read_list(value, &at(REQUEST_ERRORS_KEY), &mut self.warnings);
-        for entry in errors {
-            let key = key_of_text(&entry.csr);
-            if let Some(i) = state.error_index.insert(key, state.errors.len()) {
-                state.errors[i] = None;
-                state.errors_changed = true;
-            }
-            state.errors.push(Some(entry));
-        }
-        self.keyed_since(from, value.map_or("", String::as_str));
+        let value = |key: &str| bag.get(key).map_or("", String::as_str).as_bytes();
+        state.published_certificates = value_digest(value(CERTIFICATES_KEY));
+        state.published_errors = value_digest(value(REQUEST_ERRORS_KEY));
+        Ok(Some(bag))
+    }
+
+    fn read_capabilities(&mut self, bag: &Databag, state: &mut RelationState) {
         let value = bag.get(CAPABILITIES_KEY);
         let from = self.warnings.len();
-        state.capabilities = read_value(value, &at(CAPABILITIES_KEY), &mut self.warnings);
-        self.keyed_since(from, value.map_or("", String::as_str));
-        Ok(())
+        let at = format!("relation {}, own app bag, key {CAPABILITIES_KEY}", state.id);
+        state.capabilities = read_value(value, &at, &mut self.warnings);
+        key_warnings(
+            &self.warnings,
+            &mut self.keys,
+            from,
+            value.map_or("", String::as_str),
+        );
     }
 
     /// Keys the warnings pushed since `from` by their text and the value they are about.
     fn keyed_since(&mut self, from: usize, value: &str) {
-        if self.warnings.len() == from {
-            return;
-        }
-        let value_digest = digest(value.as_bytes());
-        for w in &self.warnings[from..] {
-            self.keys
-                .push(digest(format!("{w}|{value_digest}").as_bytes()));
-        }
+        key_warnings(&self.warnings, &mut self.keys, from, value);
     }
 
     fn read_bag(
@@ -804,6 +874,77 @@ impl Loader {
     }
 }
 
+/// Keys the warnings pushed since `from` by their text and the value they are about.
+fn key_warnings(warnings: &[Warning], keys: &mut Vec<String>, from: usize, value: &str) {
+    if warnings.len() == from {
+        return;
+    }
+    let value_digest = digest(value.as_bytes());
+    for w in &warnings[from..] {
+        keys.push(digest(format!("{w}|{value_digest}").as_bytes()));
+    }
+}
+
+/// Parses the certificates and errors we publish on a relation into `state`.
+fn parse_own_lists(
+    bag: &Databag,
+    state: &mut RelationState,
+    warnings: &mut Vec<Warning>,
+    keys: &mut Vec<String>,
+) {
+    let relation = state.id.clone();
+    let at = |key: &str| format!("relation {relation}, own app bag, key {key}");
+    let value = bag.get(CERTIFICATES_KEY);
+    let from = warnings.len();
+    let certificates: Vec<CertificateEntry> = read_list(value, &at(CERTIFICATES_KEY), warnings);
+    for entry in certificates {
+        match csr_der(&entry.certificate_signing_request) {
+            Some(der) => {
+                let key = sha256(&der);
+                if let Some(i) = state
+                    .certificate_index
+                    .insert(key, state.certificates.len())
+                {
+                    // The same CSR twice: the later entry wins.
+                    state.certificates[i] = None;
+                    state.certificates_changed = true;
+                }
+                state.certificates.push(Some(entry));
+            }
+            None => {
+                warnings.push(Warning {
+                    location: at(CERTIFICATES_KEY),
+                    problem: "dropping an entry whose CSR is not PEM".into(),
+                });
+                state.certificates_changed = true;
+            }
+        }
+    }
+    key_warnings(warnings, keys, from, value.map_or("", String::as_str));
+    let value = bag.get(REQUEST_ERRORS_KEY);
+    let from = warnings.len();
+    let errors: Vec<RequestErrorEntry> = read_list(value, &at(REQUEST_ERRORS_KEY), warnings);
+    for entry in errors {
+        let key = key_of_text(&entry.csr);
+        if let Some(i) = state.error_index.insert(key, state.errors.len()) {
+            state.errors[i] = None;
+            state.errors_changed = true;
+        }
+        state.errors.push(Some(entry));
+    }
+    key_warnings(warnings, keys, from, value.map_or("", String::as_str));
+}
+
+/// Whether every key and name of an index entry is well formed (what [`from_index`] needs).
+fn index_is_well_formed(known: &RelationIndex) -> bool {
+    let key_ok = |(k, _): &(String, bool)| k.len() == 64 && hex::decode(k).is_ok();
+    known.app.iter().all(key_ok)
+        && known
+            .units
+            .iter()
+            .all(|(u, bag)| u.parse::<UnitName>().is_ok() && bag.iter().all(key_ok))
+}
+
 /// Takes a bag's requests from the index. A request without a valid certificate needs its text
 /// to be judged again: it comes from our error (or revoked certificate) for it; a request
 /// refused on read stays refused (its bag did not change).
@@ -866,13 +1007,45 @@ impl ProviderState {
         self.bags_read
     }
 
+    /// Relations whose published certificates and errors were parsed in this hook; the others
+    /// were untouched since the last hook and had nothing left to do, so they are parsed only
+    /// if something asks for their certificates.
+    pub fn relations_parsed(&self) -> usize {
+        self.relations
+            .iter()
+            .filter(|r| r.untouched.is_none())
+            .count()
+    }
+
     /// How many requests are asked for (well-formed or not), over every relation.
     pub fn request_count(&self) -> usize {
-        self.relations.iter().map(|r| r.wanted.len()).sum()
+        self.relations
+            .iter()
+            .map(|r| match r.untouched {
+                Some(_) => r
+                    .index
+                    .units
+                    .values()
+                    .chain(std::iter::once(&r.index.app))
+                    .flatten()
+                    .map(|(k, _)| k)
+                    .collect::<HashSet<_>>()
+                    .len(),
+                None => r.wanted.len(),
+            })
+            .sum()
+    }
+
+    /// Parses the relations left untouched at load (see [`RelationIndex::settled`]).
+    fn materialize_all(&mut self) {
+        for r in &mut self.relations {
+            r.materialize(&mut self.warnings, &mut self.warning_keys);
+        }
     }
 
     /// Published, non-revoked certificates.
-    pub fn issued(&self) -> Vec<IssuedCertificate> {
+    pub fn issued(&mut self) -> Vec<IssuedCertificate> {
+        self.materialize_all();
         self.relations
             .iter()
             .flat_map(|r| {
@@ -901,25 +1074,43 @@ impl ProviderState {
 
     /// How many published certificates are not revoked.
     pub fn issued_count(&self) -> usize {
-        self.relations
-            .iter()
-            .map(|r| {
-                r.live_certificates()
-                    .filter(|c| c.revoked != Some(true))
-                    .count()
-            })
-            .sum()
+        self.relations.iter().map(RelationState::issued_count).sum()
     }
 
-    /// The `ca` of every published, non-revoked certificate, once each, with the
-    /// certificates under it (to tell whether any is still valid without parsing them all).
-    pub fn issuing_cas(&self) -> HashMap<&str, Vec<&str>> {
-        let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
+    /// The `ca` of every published, non-revoked certificate that is valid at `at`, once each:
+    /// the CAs clients must still trust (during a CA renewal or rotation, the old one until
+    /// nothing valid remains under it). `current` (the CA in use, trimmed PEM) counts without
+    /// parsing its certificates; for the others certificates are parsed until a valid one.
+    pub fn trusted_cas(&mut self, current: Option<&str>, at: OffsetDateTime) -> BTreeSet<String> {
+        for r in &mut self.relations {
+            if r.issuing_cas()
+                .iter()
+                .any(|ca| Some(ca.as_str()) != current)
+            {
+                r.materialize(&mut self.warnings, &mut self.warning_keys);
+            }
+        }
+        let mut under: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut out = BTreeSet::new();
         for r in &self.relations {
+            if r.untouched.is_some() {
+                out.extend(r.index.cas.iter().cloned());
+                continue;
+            }
             for c in r.live_certificates().filter(|c| c.revoked != Some(true)) {
-                out.entry(c.ca.trim())
+                under
+                    .entry(c.ca.trim())
                     .or_default()
                     .push(c.certificate.as_str());
+            }
+        }
+        for (ca, certificates) in under {
+            if Some(ca) == current
+                || certificates
+                    .iter()
+                    .any(|c| Certificate::from_pem(c).is_ok_and(|cert| cert.is_valid_at(at)))
+            {
+                out.insert(ca.to_owned());
             }
         }
         out
@@ -1026,6 +1217,7 @@ impl ProviderState {
     /// Marks every published certificate revoked (when the CA changes); the requests they
     /// answered are outstanding again.
     pub fn revoke_all(&mut self) {
+        self.materialize_all();
         for r in &mut self.relations {
             let mut again = Vec::new();
             for (key, i) in &r.certificate_index {
@@ -1064,7 +1256,8 @@ impl ProviderState {
     /// Returns how many certificates were withdrawn.
     pub fn drop_certificates_without_csr(&mut self) -> usize {
         let mut dropped = 0;
-        for r in &mut self.relations {
+        // An untouched relation is settled: everything it publishes answers a request.
+        for r in self.relations.iter_mut().filter(|r| r.untouched.is_none()) {
             let gone: Vec<Key> = r
                 .certificate_index
                 .keys()
@@ -1111,6 +1304,10 @@ impl ProviderState {
         let fingerprint = digest(format!("{}|{:?}", signer.fingerprint(), self.limits).as_bytes());
         let stale = self.memory.answered_under.as_deref() != Some(fingerprint.as_str());
         self.memory.answered_under = Some(fingerprint);
+        if stale {
+            // Every answer is judged again, also on relations nothing touched.
+            self.materialize_all();
+        }
         let limits = self.limits;
         let error = |message: String, reason: Option<String>| {
             let mut body = ErrorCode::Other.body(message);
@@ -1254,14 +1451,17 @@ impl ProviderState {
     }
 
     fn relation_mut(&mut self, relation: &RelationId) -> Result<&mut RelationState, Error> {
-        self.relations
+        let r = self
+            .relations
             .iter_mut()
             .find(|r| &r.id == relation)
             .ok_or_else(|| {
                 Error::Config(format!(
                     "relation {relation} is not a relation of this endpoint"
                 ))
-            })
+            })?;
+        r.materialize(&mut self.warnings, &mut self.warning_keys);
+        Ok(r)
     }
 }
 

@@ -3,7 +3,8 @@
 //! sequence of relation events, a hook that reads everything finds nothing to change and
 //! rebuilds the same index.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
@@ -21,8 +22,24 @@ use crate::world::{PROVIDER_META, ca, endpoint};
 const STATE_KEY: &str = "tls-certificates-provider/certificates";
 const RELATIONS: [(u32, &str); 2] = [(7, "req"), (8, "other")];
 
+/// What the last hook said: certificates issued, CAs still trusted, relations parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Summary {
+    issued: usize,
+    trusted_cas: BTreeSet<String>,
+    relations_parsed: usize,
+}
+
+thread_local! {
+    static LAST: RefCell<Summary> = RefCell::new(Summary::default());
+}
+
+fn last() -> Summary {
+    LAST.with(|l| l.borrow().clone())
+}
+
 /// Signs with a limit of 3 certificates per relation, so freed room matters; records how many
-/// requirer bags each hook read.
+/// requirer bags each hook read, and what it reports (as the self-signed charm asks it).
 struct Provider {
     bags_read: Rc<Cell<usize>>,
 }
@@ -48,6 +65,13 @@ impl Charm for Provider {
             limit_hint: "raise the limit",
         };
         state.sign_outstanding(&signer)?;
+        let now = OffsetDateTime::from_unix_timestamp(model.now())?;
+        let summary = Summary {
+            issued: state.issued_count(),
+            trusted_cas: state.trusted_cas(Some(ca.certificate().pem().trim()), now),
+            relations_parsed: state.relations_parsed(),
+        };
+        LAST.with(|l| *l.borrow_mut() = summary);
         provider.commit(model, state)?;
         Ok(())
     }
@@ -192,6 +216,7 @@ proptest! {
         for op in &ops {
             let event = apply(&mut state, op);
             state = ctx.run(event, state).unwrap();
+            let incremental = last();
             // The same state without the index: a full read must change nothing.
             let mut fresh = state.clone();
             let mut memory = fresh.stored[STATE_KEY].clone();
@@ -200,6 +225,9 @@ proptest! {
             let full = ctx.run(Event::UpdateStatus, fresh).unwrap();
             prop_assert_eq!(published(&full), published(&state), "after {:?}", op);
             prop_assert_eq!(&full.stored[STATE_KEY]["index"], &state.stored[STATE_KEY]["index"]);
+            let full = last();
+            prop_assert_eq!(incremental.issued, full.issued);
+            prop_assert_eq!(incremental.trusted_cas, full.trusted_cas);
         }
     }
 }
@@ -241,6 +269,12 @@ fn a_relation_changed_reads_only_the_changed_bag_and_the_app_bag() {
     );
     state = ctx.run(e, state).unwrap();
     assert_eq!(bags_read.get(), 2, "req/1's bag and req's app bag");
+    assert_eq!(
+        last().relations_parsed,
+        1,
+        "the other relation is settled and untouched: not parsed"
+    );
+    assert_eq!(last().issued, 4);
     let certs: Vec<Value> =
         serde_json::from_str(&state.relations[0].local_app_data["certificates"]).unwrap();
     assert_eq!(certs.len(), 3, "limit 3: p0, p1, p2 (p4 over the limit)");
