@@ -366,7 +366,7 @@ fn a_corrupt_json_cell_is_reported_by_name_and_never_rewritten() {
         "{err}"
     );
     // Back to a store the drop's `model destroy` can open.
-    sql(&db, "PRAGMA user_version=2");
+    sql(&db, "PRAGMA user_version=3");
 }
 
 /// A shell charm whose install sleeps `secs` (to hold the settle lock for a while).

@@ -23,7 +23,8 @@ const CERTIFICATE: &str = "ca-certificate";
 pub struct StoredCa {
     /// The CA.
     pub ca: CertificateAuthority,
-    /// Its secret (known to the leader only: other units may read the content, not the metadata).
+    /// Its secret, when known: set for a CA just created; a loaded CA reads by label and leaves
+    /// the id (leader-only metadata) to be looked up when the CA is replaced.
     pub secret: Option<SecretId>,
 }
 
@@ -83,15 +84,9 @@ pub enum AuthorityError {
 }
 
 /// Reads the CA, if there is one.
+/// Every unit reads by label (one `secret-get`); the secret's id, which only the leader can
+/// see, is looked up when the CA is replaced.
 pub fn load(model: &mut Model<'_>) -> Result<Option<StoredCa>, AuthorityError> {
-    let info = match model.secret_info(&SecretLookup::Label(ACTIVE_LABEL.into())) {
-        Ok(info) => Some(info.id),
-        // Non-leaders cannot see secret metadata; they read by label below.
-        Err(ModelError::Backend(
-            BackendError::SecretNotFound(_) | BackendError::PermissionDenied(_),
-        )) => None,
-        Err(e) => return Err(e.into()),
-    };
     let content = match model.secret(
         &SecretLookup::Label(ACTIVE_LABEL.into()),
         SecretRead::Refresh,
@@ -108,7 +103,17 @@ pub fn load(model: &mut Model<'_>) -> Result<Option<StoredCa>, AuthorityError> {
         .ok_or_else(|| AuthorityError::Corrupt(format!("no '{KEY}'")))?;
     let ca = CertificateAuthority::from_pem(cert, key)
         .map_err(|e| AuthorityError::Corrupt(e.to_string()))?;
-    Ok(Some(StoredCa { ca, secret: info }))
+    Ok(Some(StoredCa { ca, secret: None }))
+}
+
+/// The id of the CA secret, if there is one (leader only: the metadata of an application
+/// secret is the leader's).
+fn secret_id(model: &mut Model<'_>) -> Result<Option<SecretId>, AuthorityError> {
+    match model.secret_info(&SecretLookup::Label(ACTIVE_LABEL.into())) {
+        Ok(info) => Ok(Some(info.id)),
+        Err(ModelError::Backend(BackendError::SecretNotFound(_))) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Makes a new CA for `config` and stores it (replacing the content of `existing`, or adding the
@@ -140,17 +145,21 @@ pub fn create(
     let expire = renew_at
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| AuthorityError::Corrupt(e.to_string()))?;
+    let existing = match existing {
+        Some(id) => Some(id.clone()),
+        None => secret_id(model)?,
+    };
     let secret = match existing {
         Some(id) => {
             model.update_secret(
-                id,
+                &id,
                 &SecretUpdate {
                     content: Some(content),
                     expire: Some(expire),
                     ..SecretUpdate::default()
                 },
             )?;
-            id.clone()
+            id
         }
         None => model.add_secret(&NewSecret {
             content,

@@ -175,16 +175,9 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
         limit_per_relation: config.certificate_limit,
         limit_hint: "raise the charm option certificate-limit, or set it to -1 for no limit",
     };
-    let report = state.sign_outstanding(&signer)?;
-    if report.issued + report.refused > 0 {
-        log(
-            model,
-            &format!(
-                "issued {} certificates, refused {} requests",
-                report.issued, report.refused
-            ),
-        );
-    }
+    // What was issued or refused is logged by the provider as security events (one per
+    // certificate up to 10, then a summary with counts): no line of our own repeats it.
+    state.sign_outstanding(&signer)?;
     state.set_capabilities(Some(&Capabilities {
         supports_ip_sans: Some(true),
         supports_wildcard_dns: Some(true),
@@ -197,7 +190,7 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
     provider.commit(model, state)?;
 
     published.insert(stored.ca.certificate().pem().trim().to_owned());
-    TransferProvider::new(endpoint(SEND_CA_CERT)?).publish(model, &published)?;
+    publish_cas(model, &published)?;
 
     let info = stored.ca.certificate().info();
     model.set_unit_status(Status::active(format!(
@@ -207,6 +200,32 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
         date(stored.renew_at(&config).min(info.not_after)),
     )))?;
     Ok(Some(stored))
+}
+
+/// Charm-state key: the CAs last published on `send-ca-cert`.
+const PUBLISHED_CAS: &str = "send-ca-cert-published";
+
+/// Publishes the CAs to trust on every `send-ca-cert` relation. In a hook of the `certificates`
+/// endpoint (the busy one: one per requirer unit change) an unchanged set is not published again:
+/// that skips the `send-ca-cert` relation reads. Any other hook publishes, so a new relation, a
+/// new leader or a requirer's changed version is always served in its own hook.
+fn publish_cas(
+    model: &mut Model<'_>,
+    cas: &std::collections::BTreeSet<String>,
+) -> Result<(), HandlerError> {
+    let busy_hook = model
+        .context()
+        .relation
+        .as_ref()
+        .is_some_and(|r| r.id.endpoint().as_str() == CERTIFICATES);
+    let last: Option<std::collections::BTreeSet<String>> =
+        model.stored(PUBLISHED_CAS).ok().flatten();
+    if busy_hook && last.as_ref() == Some(cas) {
+        return Ok(());
+    }
+    TransferProvider::new(endpoint(SEND_CA_CERT)?).publish(model, cas)?;
+    model.store(PUBLISHED_CAS, cas)?;
+    Ok(())
 }
 
 fn common_name(cert: &Certificate) -> String {

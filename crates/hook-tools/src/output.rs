@@ -177,19 +177,39 @@ pub struct GoalStatus {
 }
 
 /// Renders a value the way Go's `json.Marshal` does, plus the newline juju/cmd adds: object keys
-/// sorted (our types use `BTreeMap`), and `<`, `>`, `&` escaped as `\u003c`, `\u003e`, `\u0026`
-/// (§5.2). Escaping outside strings is impossible since those characters only occur inside them.
+/// sorted (our types use `BTreeMap`), and `<`, `>`, `&`, U+2028 and U+2029 escaped as `\u003c`,
+/// `\u003e`, `\u0026`, `\u2028`, `\u2029` (§5.2). Escaping outside strings is impossible since
+/// those characters only occur inside them. Bags run to megabytes (a provider's certificates),
+/// so the text is copied in runs between the few characters to escape, not char by char.
 pub fn to_go_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
     let raw = serde_json::to_string(value)?;
+    let bytes = raw.as_bytes();
     let mut out = String::with_capacity(raw.len() + 1);
-    for c in raw.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            c => out.push(c),
-        }
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Every byte matched here starts a character, so `i` is a char boundary.
+        let (escape, len) = match bytes[i] {
+            b'<' => ("\\u003c", 1),
+            b'>' => ("\\u003e", 1),
+            b'&' => ("\\u0026", 1),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => {
+                ("\\u2028", 3)
+            }
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => {
+                ("\\u2029", 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&raw[copied..i]);
+        out.push_str(escape);
+        i += len;
+        copied = i;
     }
+    out.push_str(&raw[copied..]);
     out.push('\n');
     Ok(out)
 }
@@ -197,6 +217,17 @@ pub fn to_go_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_escapes_html_characters_and_line_separators_only() {
+        let v = serde_json::json!({"k": "a<b>&c\u{2028}d\u{2029}é\n\"q\""});
+        assert_eq!(
+            to_go_json(&v).unwrap(),
+            "{\"k\":\"a\\u003cb\\u003e\\u0026c\\u2028d\\u2029é\\n\\\"q\\\"\"}\n"
+        );
+        let plain = "x".repeat(1000);
+        assert_eq!(to_go_json(&plain).unwrap(), format!("\"{plain}\"\n"));
+    }
 
     #[test]
     fn status_shapes_match_juju() {

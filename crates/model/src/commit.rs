@@ -199,11 +199,7 @@ fn related(r: &Relation, a: &str, b: &str) -> bool {
 /// that saw it join; an app bag → the remote side's units in scope (for peers, the other units).
 /// Never the writer (§7.3).
 fn bag_changed(c: &Connection, r: &Relation, owner: &str, writer: &str) -> Result<()> {
-    let dying: BTreeSet<String> = store::units(c)?
-        .into_iter()
-        .filter(|u| u.dying)
-        .map(|u| u.name)
-        .collect();
+    let dying = store::dying_units(c)?;
     for v in store::scope(c, r.id)? {
         if v == writer || dying.contains(&v) {
             continue;

@@ -191,31 +191,8 @@ impl Model {
 
     /// The first queued hook of a unit that is not busy; units in error run only actions.
     fn next_runnable(&self, busy: &BTreeSet<String>) -> Result<Option<Hook>> {
-        let db = self.db();
-        let units = store::units(&db)?;
-        let in_error: BTreeSet<&str> = units
-            .iter()
-            .filter(|u| u.agent == "error")
-            .map(|u| u.name.as_str())
-            .collect();
-        let mut seen_units: BTreeSet<String> = BTreeSet::new();
-        for h in store::hooks(&db)? {
-            if busy.contains(&h.unit) {
-                continue;
-            }
-            if in_error.contains(h.unit.as_str()) {
-                // The failed hook waits for `resolve`; actions may still run (§3.3).
-                if h.action_id.is_some() && seen_units.insert(h.unit.clone()) {
-                    return Ok(Some(h));
-                }
-                continue;
-            }
-            // Queue order per unit: only the unit's first hook.
-            if seen_units.insert(h.unit.clone()) {
-                return Ok(Some(h));
-            }
-        }
-        Ok(None)
+        let busy: Vec<&str> = busy.iter().map(String::as_str).collect();
+        store::next_runnable(&self.db(), &busy)
     }
 
     fn run_one(&self, server: &Server, hook: Hook, timeout: Duration) -> Result<HookRecord> {

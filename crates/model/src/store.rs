@@ -4,7 +4,7 @@
 //!
 //! Functions take a `&Connection` so they work the same inside and outside a transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS hooks(
   relation_id INTEGER, remote_unit TEXT NOT NULL DEFAULT '', remote_app TEXT NOT NULL DEFAULT '',
   departing TEXT NOT NULL DEFAULT '', secret TEXT, secret_rev INTEGER, action_id INTEGER,
   failed INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, pgid INTEGER);
+CREATE INDEX IF NOT EXISTS hooks_by_unit ON hooks(unit, seq);
 CREATE TABLE IF NOT EXISTS actions(
   id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, name TEXT NOT NULL, params TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'pending', message TEXT NOT NULL DEFAULT '', results TEXT NOT NULL DEFAULT '{}',
@@ -66,8 +67,9 @@ CREATE TABLE IF NOT EXISTS log(
 "#;
 
 /// The schema this binary writes (`PRAGMA user_version`). 0: stores made before versioning
-/// (migrated); 1: hooks have `running`; 2: units have `addr_index`, hooks `pgid`.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+/// (migrated); 1: hooks have `running`; 2: units have `addr_index`, hooks `pgid`; 3: hooks are
+/// indexed by unit (the scheduler picks each unit's first hook without reading the queue).
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Rows kept in each of `log` and `hook_log`: older ones are dropped as new ones come, so a
 /// long-lived model's store stays bounded.
@@ -358,6 +360,14 @@ fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
 }
 
 /// Every unit, by application then number.
+/// Names of the units being removed (without reading every unit: runs on every bag write).
+pub(crate) fn dying_units(c: &Connection) -> Result<BTreeSet<String>> {
+    let mut st = c.prepare_cached("SELECT name FROM units WHERE dying=1")?;
+    Ok(st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 pub(crate) fn units(c: &Connection) -> Result<Vec<Unit>> {
     let mut st = c.prepare(&format!("SELECT {UNIT_COLS} FROM units ORDER BY app, num"))?;
     Ok(st
@@ -539,6 +549,34 @@ fn hook_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hook> {
         action_id: r.get(9)?,
         failed: r.get(10)?,
     })
+}
+
+/// The first hook in queue order that can run now: a unit's first queued hook, or for a unit in
+/// error its first action (its failed hook waits for `resolve`; actions still run, §3.3);
+/// units in `busy` are skipped. One query with an index: the queue and the unit table run to
+/// thousands of rows at scale, and this runs before every hook.
+pub(crate) fn next_runnable(c: &Connection, busy: &[&str]) -> Result<Option<Hook>> {
+    let cols = HOOK_COLS
+        .split(',')
+        .map(|col| format!("h.{}", col.trim()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let placeholders = (1..=busy.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let sql = format!(
+        "SELECT {cols} FROM hooks h LEFT JOIN units u ON u.name=h.unit \
+         WHERE h.unit NOT IN ({placeholders}) AND CASE WHEN u.agent='error' \
+           THEN h.action_id IS NOT NULL AND h.seq=(SELECT MIN(seq) FROM hooks \
+                WHERE unit=h.unit AND action_id IS NOT NULL) \
+           ELSE h.seq=(SELECT MIN(seq) FROM hooks WHERE unit=h.unit) END \
+         ORDER BY h.seq LIMIT 1"
+    );
+    let mut st = c.prepare_cached(&sql)?;
+    Ok(st
+        .query_row(rusqlite::params_from_iter(busy.iter()), hook_row)
+        .optional()?)
 }
 
 /// Every queued hook in queue order.

@@ -3,7 +3,8 @@
 //! This layer holds what must be the same whatever the backend: Juju's access rules (only the
 //! leader writes its app bag, nobody writes a remote bag, leader-only statuses and app secrets;
 //! `juju-hook-environment.md` §7.1, §8.2, §9), per-hook caches (leadership is sticky-false within a
-//! hook, config is read once, bags once), the charm state and the custom/deferred event queue.
+//! hook, config is read once, bags and relation members once), the charm state and the
+//! custom/deferred event queue.
 //! Refusals carry Juju's own error text, so a charm sees the same error from the test harness as
 //! from a real controller.
 
@@ -39,6 +40,7 @@ pub struct Model<'a> {
     leader: Option<bool>,
     config: Option<serde_json::Map<String, serde_json::Value>>,
     bags: HashMap<(RelationId, BagOwner), Arc<Databag>>,
+    relations: HashMap<RelationId, Relation>,
     current: Option<Event>,
     defer_requested: bool,
     emitted: Vec<CustomEvent>,
@@ -69,6 +71,7 @@ impl<'a> Model<'a> {
             leader: None,
             config: None,
             bags: HashMap::new(),
+            relations: HashMap::new(),
             current: None,
             defer_requested: false,
             emitted: Vec::new(),

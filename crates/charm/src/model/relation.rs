@@ -51,14 +51,27 @@ impl Model<'_> {
     }
 
     /// One relation by id (also the relation of a `relation-broken` event).
+    /// Read once per hook: Juju's view of a relation does not change while a hook runs.
     pub fn relation(&mut self, id: &RelationId) -> Result<Relation, Error> {
+        if let Some(r) = self.relations.get(id) {
+            return Ok(r.clone());
+        }
         let units = self.backend.relation_units(id)?;
-        let remote_app = self.backend.relation_remote_app(id)?;
-        Ok(Relation {
+        // The event's own relation: Juju names its remote application in `JUJU_REMOTE_APP`
+        // (§4.2), so no `relation-list --app` call is needed.
+        let remote_app = match &self.ctx.relation {
+            Some(event) if &event.id == id && event.remote_app.is_some() => {
+                event.remote_app.clone()
+            }
+            _ => self.backend.relation_remote_app(id)?,
+        };
+        let relation = Relation {
             id: id.clone(),
             remote_app,
             units,
-        })
+        };
+        self.relations.insert(id.clone(), relation.clone());
+        Ok(relation)
     }
 
     /// The bag of this unit in `relation`.

@@ -344,3 +344,67 @@ fn full_dispatch_over_hook_tools() {
         "two keys, one relation-set, sent at commit"
     );
 }
+
+#[test]
+fn the_event_relation_is_read_once_and_its_remote_app_comes_from_the_environment() {
+    use charm::charm_state::CharmState;
+    use charm::{CharmMeta, Context, Event, Model};
+
+    struct Reader;
+    impl charm::Charm for Reader {
+        fn handle(
+            &mut self,
+            event: &Event,
+            model: &mut Model<'_>,
+        ) -> Result<(), charm::HandlerError> {
+            if let Event::RelationChanged(r) = event {
+                for _ in 0..2 {
+                    let relation = model.relation(&r.relation)?;
+                    assert_eq!(
+                        relation.remote_app.map(|a| a.to_string()),
+                        Some("ca".into())
+                    );
+                    assert_eq!(relation.units.len(), 1);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let stub = StubTools::new("web/0");
+    stub.answer("relation-list", "[\"ca/0\"]");
+    let ctx = Context::from_vars([
+        ("JUJU_DISPATCH_PATH", "hooks/certificates-relation-changed"),
+        ("JUJU_UNIT_NAME", "web/0"),
+        ("JUJU_MODEL_NAME", "dev"),
+        ("JUJU_MODEL_UUID", "cdac5656-2423-4388-8f30-41854b4cca7d"),
+        ("JUJU_VERSION", "3.6.8"),
+        ("JUJU_CHARM_DIR", "/tmp"),
+        ("JUJU_RELATION", "certificates"),
+        ("JUJU_RELATION_ID", "certificates:7"),
+        ("JUJU_REMOTE_APP", "ca"),
+        ("JUJU_REMOTE_UNIT", "ca/0"),
+    ])
+    .unwrap();
+    let meta = CharmMeta::from_charmcraft_yaml(
+        "name: web\nrequires: {certificates: {interface: tls-certificates}}\n",
+    )
+    .unwrap();
+    let mut state = CharmState::default();
+    let mut b = backend(&stub);
+    let event = Event::from_context(&ctx).unwrap();
+    {
+        let mut model = Model::new(&ctx, &meta, &mut b, &mut state);
+        charm::run_dispatch(&mut Reader, &mut model, event).unwrap();
+    }
+    assert_eq!(
+        stub.argvs(),
+        [vec![
+            "relation-list".to_owned(),
+            "--format=json".to_owned(),
+            "-r".to_owned(),
+            "certificates:7".to_owned()
+        ]],
+        "one relation-list, no --app"
+    );
+}

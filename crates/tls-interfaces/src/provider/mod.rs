@@ -398,7 +398,8 @@ impl TlsProvider {
     /// requests (checked against the caps, not yet verified). In a `relation-changed`,
     /// `-joined` or `-departed` hook of this endpoint on the leader, only the bag that changed
     /// (`JUJU_REMOTE_UNIT`) and the remote application bag are read; the other bags come from
-    /// the index kept in the charm state. Everything is read when there is no usable index.
+    /// the index kept in the charm state, and relations nothing touched are not parsed.
+    /// Everything is read when there is no usable index.
     /// On a non-leader only the requests are read (the app bag is the leader's).
     pub fn load(&self, model: &mut Model<'_>) -> Result<ProviderState, Error> {
         self.load_with(model, true)
@@ -651,6 +652,8 @@ impl Loader {
                         _ => self.read_bag(model, &mut state, &owner)?,
                     }
                 }
+                // The app bag is read in every event of the relation: data an application wrote
+                // before this unit was in scope may come with no event of its own.
                 if let Some(app) = &relation.remote_app {
                     self.read_bag(model, &mut state, &BagOwner::App(app.clone()))?;
                 }
