@@ -189,10 +189,36 @@ pub fn call(address: &str, request: &Request) -> std::io::Result<Reply> {
     if buf.is_empty() {
         received?;
     }
-    match serde_json::from_slice(&buf) {
+    match decode_reply(&buf) {
         Ok(reply) => Ok(reply),
-        Err(e) => Err(sent.err().unwrap_or_else(|| e.into())),
+        Err(e) => Err(sent.err().unwrap_or(e)),
     }
+}
+
+/// A reply on the wire: the reply without its stdout as one JSON line, then stdout's bytes as
+/// they are. A `relation-get` of a provider's bag carries megabytes of JSON full of escapes;
+/// inside a JSON string they would be escaped, and unescaped by the shim, once more.
+pub(crate) fn encode_reply(mut reply: Reply) -> Vec<u8> {
+    let stdout = std::mem::take(&mut reply.stdout);
+    let mut wire = serde_json::to_vec(&reply).unwrap_or_default();
+    wire.push(b'\n');
+    wire.extend_from_slice(stdout.as_bytes());
+    wire
+}
+
+/// Reads what [`encode_reply`] wrote (serde_json's compact form has no raw newline, so the
+/// first one ends the header).
+pub(crate) fn decode_reply(wire: &[u8]) -> std::io::Result<Reply> {
+    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let end = wire
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or_else(|| bad("the model's reply has no header".into()))?;
+    let mut reply: Reply = serde_json::from_slice(&wire[..end])
+        .map_err(|e| bad(format!("the model's reply header does not decode: {e}")))?;
+    reply.stdout = String::from_utf8(wire[end + 1..].to_vec())
+        .map_err(|e| bad(format!("the model's reply is not UTF-8: {e}")))?;
+    Ok(reply)
 }
 
 /// How much the server takes on: [`WORKERS`], [`QUEUED`], [`READ_TIMEOUT`] (tests use less).
@@ -312,7 +338,7 @@ fn refuse(conn: &mut UnixStream, message: &str) {
     };
     // Short: a refusal must not hold up the accept loop behind a caller that does not read.
     let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
-    let _ = conn.write_all(&serde_json::to_vec(&reply).unwrap_or_default());
+    let _ = conn.write_all(&encode_reply(reply));
 }
 
 /// Accepts connections: checks the peer's uid, then queues them for a worker.
@@ -447,7 +473,7 @@ fn serve(model: &Model, contexts: &Contexts, mut conn: UnixStream, timeout: Dura
         }
     };
     let _ = conn.set_write_timeout(Some(timeout));
-    let _ = conn.write_all(&serde_json::to_vec(&reply).unwrap_or_default());
+    let _ = conn.write_all(&encode_reply(reply));
 }
 
 /// `Vec<u8>` as a base64 string.
@@ -563,6 +589,26 @@ mod tests {
         );
     }
 
+    #[test]
+    fn replies_carry_stdout_raw_after_a_header_line() {
+        let reply = Reply {
+            stdout: "{\"k\":\"line\\nwith \\\"escapes\\\"\"}\n\u{e9}".into(),
+            stderr: "warn\n".into(),
+            code: 2,
+            write_to: Some("out.json".into()),
+        };
+        let wire = encode_reply(reply.clone());
+        let header_end = wire.iter().position(|b| *b == b'\n').expect("header");
+        assert_eq!(
+            &wire[header_end + 1..],
+            reply.stdout.as_bytes(),
+            "stdout is raw"
+        );
+        assert_eq!(decode_reply(&wire).expect("decodes"), reply);
+        assert!(decode_reply(b"{\"code\":0}").is_err(), "no header line");
+        assert!(decode_reply(b"not json\nout").is_err());
+    }
+
     fn connect(address: &str) -> UnixStream {
         let addr = SocketAddr::from_abstract_name(address.trim_start_matches('@').as_bytes())
             .expect("address");
@@ -572,7 +618,7 @@ mod tests {
     fn reply_of(mut conn: UnixStream) -> Reply {
         let mut buf = Vec::new();
         let _ = conn.read_to_end(&mut buf);
-        serde_json::from_slice(&buf).expect("a reply")
+        decode_reply(&buf).expect("a reply")
     }
 
     #[test]

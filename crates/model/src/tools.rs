@@ -19,7 +19,7 @@ use crate::model::Model;
 use crate::store::{self, Relation};
 
 /// What the shim prints and exits with.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reply {
     /// Bytes for stdout.
     pub stdout: String,
