@@ -2,6 +2,10 @@
 //! charm: `active-ca-certificates`, `private-key`, `ca-certificate`), so any unit can read it and a
 //! new leader continues with the same CA. The secret expires at the CA's renewal time, so Juju
 //! wakes the leader (`secret-expired`) when the CA must be renewed.
+//!
+//! The published charm, when it renews, moves the old CA (key included) to a second secret,
+//! `expiring-ca-certificates`, and never reads it again. After a refresh from it we only need to
+//! know which CA that is, to remove the secret once the CA is no longer published.
 
 use std::collections::BTreeMap;
 
@@ -9,13 +13,15 @@ use charm::{
     BackendError, Error as ModelError, Model, NewSecret, SecretId, SecretLookup, SecretOwner,
     SecretRead, SecretUpdate,
 };
-use pki::{AttributeType, CertificateAuthority, DistinguishedName, PrivateKey};
+use pki::{AttributeType, Certificate, CertificateAuthority, DistinguishedName, PrivateKey};
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Config;
 
 /// Label of the CA secret (the published charm's).
 pub const ACTIVE_LABEL: &str = "active-ca-certificates";
+/// Label of the secret where the published charm keeps its previous CA after a renewal.
+pub const EXPIRING_LABEL: &str = "expiring-ca-certificates";
 const KEY: &str = "private-key";
 const CERTIFICATE: &str = "ca-certificate";
 
@@ -112,6 +118,34 @@ fn secret_id(model: &mut Model<'_>) -> Result<Option<SecretId>, AuthorityError> 
     match model.secret_info(&SecretLookup::Label(ACTIVE_LABEL.into())) {
         Ok(info) => Ok(Some(info.id)),
         Err(ModelError::Backend(BackendError::SecretNotFound(_))) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the published charm left in `expiring-ca-certificates`, if that secret exists: its CA
+/// certificate, or `None` when the content is unusable (no certificate, or one that does not
+/// parse: nothing can chain to it). Leader only.
+pub fn expiring_ca(model: &mut Model<'_>) -> Result<Option<Option<Certificate>>, AuthorityError> {
+    let content = match model.secret(
+        &SecretLookup::Label(EXPIRING_LABEL.into()),
+        SecretRead::Refresh,
+    ) {
+        Ok(c) => c,
+        Err(ModelError::Backend(BackendError::SecretNotFound(_))) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some(
+        content
+            .get(CERTIFICATE)
+            .and_then(|pem| Certificate::from_pem(pem).ok()),
+    ))
+}
+
+/// Removes `expiring-ca-certificates` (every revision), if it exists. Leader only.
+pub fn remove_expiring(model: &mut Model<'_>) -> Result<(), AuthorityError> {
+    match model.secret_info(&SecretLookup::Label(EXPIRING_LABEL.into())) {
+        Ok(info) => Ok(model.remove_secret(&info.id, None)?),
+        Err(ModelError::Backend(BackendError::SecretNotFound(_))) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

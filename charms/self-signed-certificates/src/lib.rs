@@ -6,14 +6,15 @@
 //! Every hook reconciles: the leader makes sure the CA matches the configuration (a new CA and
 //! re-issue when a CA field changed, a renewal without revocation when it is due), signs every
 //! outstanding request, withdraws certificates whose request vanished, advertises its
-//! capabilities and publishes the CAs that still have valid certificates under them.
+//! capabilities and publishes the CAs that still have valid certificates under them (removing
+//! the published charm's `expiring-ca-certificates` once its CA is no longer among them).
 #![deny(missing_docs)]
 
 pub mod authority;
 pub mod config;
 pub mod upstream;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use charm::{Charm, Endpoint, Event, HandlerError, LogLevel, Model, Status};
 use pki::duration::format_duration;
@@ -51,6 +52,12 @@ impl Charm for SelfSignedCertificates {
             // sees the same bags: reconciling there alone halves the provider's hooks that read
             // every requirer unit's bag (docs/performance.md, "Local model at scale").
             Event::RelationJoined(r) if r.relation.endpoint().as_str() == CERTIFICATES => Ok(()),
+            // A refresh may follow a run of the published charm, which may have left a new
+            // `expiring-ca-certificates`: look again.
+            Event::UpgradeCharm => {
+                model.unstore(EXPIRING_CA_KEY);
+                reconcile(model, CaChange::IfNeeded).map(|_| ())
+            }
             _ => reconcile(model, CaChange::IfNeeded).map(|_| ()),
         }
     }
@@ -191,6 +198,7 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
 
     published.insert(stored.ca.certificate().pem().trim().to_owned());
     publish_cas(model, &published)?;
+    retire_expiring_ca(model, &published)?;
 
     let info = stored.ca.certificate().info();
     model.set_unit_status(Status::active(format!(
@@ -211,14 +219,14 @@ const PUBLISHED_CAS: &str = "send-ca-cert-published";
 /// new leader or a requirer's changed version is always served in its own hook.
 fn publish_cas(
     model: &mut Model<'_>,
-    cas: &std::collections::BTreeSet<String>,
+    cas: &BTreeSet<String>,
 ) -> Result<(), HandlerError> {
     let busy_hook = model
         .context()
         .relation
         .as_ref()
         .is_some_and(|r| r.id.endpoint().as_str() == CERTIFICATES);
-    let last: Option<std::collections::BTreeSet<String>> =
+    let last: Option<BTreeSet<String>> =
         model.stored(PUBLISHED_CAS).ok().flatten();
     if busy_hook && last.as_ref() == Some(cas) {
         return Ok(());
@@ -226,6 +234,44 @@ fn publish_cas(
     TransferProvider::new(endpoint(SEND_CA_CERT)?).publish(model, cas)?;
     model.store(PUBLISHED_CAS, cas)?;
     Ok(())
+}
+
+/// Charm-state key: what we know of `expiring-ca-certificates` (absent: not looked at since the
+/// last refresh; `null`: there is none; a PEM: its CA), so relation hooks do not ask Juju.
+const EXPIRING_CA_KEY: &str = "expiring-ca";
+
+/// Removes the published charm's `expiring-ca-certificates` once its CA is no longer published
+/// (no valid certificate under it remains): we never sign with that key, and it should not
+/// linger in the controller. Leader only.
+fn retire_expiring_ca(
+    model: &mut Model<'_>,
+    published: &BTreeSet<String>,
+) -> Result<(), HandlerError> {
+    let known: Option<Option<String>> = model.stored(EXPIRING_CA_KEY)?;
+    let ca = match known {
+        Some(None) => return Ok(()),
+        Some(Some(pem)) => Certificate::from_pem(&pem).ok(),
+        None => match authority::expiring_ca(model)? {
+            None => return Ok(model.store(EXPIRING_CA_KEY, &None::<String>)?),
+            Some(ca) => ca,
+        },
+    };
+    if let Some(ca) = ca
+        && published
+            .iter()
+            .any(|p| Certificate::from_pem(p).is_ok_and(|c| c.der() == ca.der()))
+    {
+        return Ok(model.store(EXPIRING_CA_KEY, &Some(ca.pem().trim()))?);
+    }
+    authority::remove_expiring(model)?;
+    log(
+        model,
+        &format!(
+            "removed the secret '{}' the published charm left: no valid certificate chains to its CA any more, and its key is never used",
+            authority::EXPIRING_LABEL
+        ),
+    );
+    Ok(model.store(EXPIRING_CA_KEY, &None::<String>)?)
 }
 
 fn common_name(cert: &Certificate) -> String {
