@@ -159,6 +159,25 @@ fn full_flow(ops: &str) {
         serde_json::json!([{"label": "expiring", "revision": 1}])
     );
     assert_eq!(alpha0["update-status"], 1);
+    // A new expiry then new content in one hook: Juju coalesces them into one update, so the
+    // expiry belongs to the new revision (the published self-signed-certificates charm renews
+    // its CA so, and would renew it again at every hook otherwise).
+    for done in ["created", "renewed"] {
+        let run = m.action("alpha/0", "renew-expiring", &[]);
+        assert_eq!(run["results"]["done"], done, "{run:#}");
+    }
+    let secrets: Value = serde_json::from_str(&m.ok(&["secrets", "--json"])).expect("JSON");
+    let renewed = secrets
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["label"] == "renewed")
+        .expect("the renewed secret");
+    assert_eq!(renewed["revision"], 2, "{renewed:#}");
+    assert!(
+        renewed["expiry"].is_string(),
+        "the new revision lost the expiry: {renewed:#}"
+    );
     m.ok(&["advance", "1m", "--serial"]);
     assert_eq!(
         m.dump("beta/0")["update-status"],

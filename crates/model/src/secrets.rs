@@ -559,6 +559,7 @@ pub(crate) fn remove(
 /// one hook make one revision; content equal to the latest makes none (Juju 3.6).
 pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i64) -> Result<()> {
     let mut new_revs: BTreeSet<String> = BTreeSet::new();
+    let mut expiries = Vec::new();
     for op in ops {
         match op {
             SecretOp::Add {
@@ -653,10 +654,7 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
                     )?;
                 }
                 if let Some(e) = expiry {
-                    c.execute(
-                        "UPDATE secret_revisions SET expiry=?2, expire_due=?2 WHERE xid=?1 AND rev=(SELECT latest FROM secrets WHERE xid=?1)",
-                        params![xid, e],
-                    )?;
+                    expiries.push((xid.clone(), *e));
                 }
             }
             SecretOp::Remove {
@@ -707,6 +705,15 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
                 )?;
             }
         }
+    }
+    // Juju coalesces a hook's `secret-set` calls on one secret into one update: an expiry set
+    // before new content belongs to the revision that content makes (`set_info(expire=…)` then
+    // `set_content(…)`, as the published self-signed-certificates charm renews its CA).
+    for (xid, e) in expiries {
+        c.execute(
+            "UPDATE secret_revisions SET expiry=?2, expire_due=?2 WHERE xid=?1 AND rev=(SELECT latest FROM secrets WHERE xid=?1)",
+            params![xid, e],
+        )?;
     }
     for xid in &new_revs {
         let latest: Option<i64> = c

@@ -39,8 +39,8 @@ class ProbeCharm(ops.CharmBase):
                 continue
             if isinstance(ev, ops.framework.BoundEvent):
                 framework.observe(ev, self._on_any)
-        for action in ("dump", "rotate_shared", "add_expiring", "fail_action", "app_write",
-                       "start_workload", "workload_time", "greet", "tools"):
+        for action in ("dump", "rotate_shared", "add_expiring", "renew_expiring", "fail_action",
+                       "app_write", "start_workload", "workload_time", "greet", "tools"):
             framework.observe(getattr(self.on, action + "_action"), getattr(self, "_" + action))
 
     # ---- events ---------------------------------------------------------------------------
@@ -157,6 +157,19 @@ class ProbeCharm(ops.CharmBase):
         secret = self.app.add_secret({"payload": "soon-gone"}, label="expiring", expire=expire)
         info = secret.get_info()
         event.set_results({"id": secret.id or "", "expires": info.expires.isoformat() if info.expires else ""})
+
+    def _renew_expiring(self, event):
+        try:
+            secret = self.model.get_secret(label="renewed")
+        except ops.SecretNotFoundError:
+            self.app.add_secret({"payload": "first"}, label="renewed")
+            event.set_results({"done": "created"})
+            return
+        secret.set_info(
+            expire=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=5)
+        )
+        secret.set_content({"payload": "renewed"})
+        event.set_results({"done": "renewed"})
 
     def _fail_action(self, event):
         event.log("about to fail")
