@@ -992,7 +992,11 @@ fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
     for (u, before) in demo_units.iter().zip(&demo_before) {
         let now = m.verify_demo(u, "unit");
         assert_ne!(&now, before, "{u} was not renewed");
-        assert_eq!(trusted(u), vec![ca_before.clone()], "{u} still trusts the old CA");
+        assert_eq!(
+            trusted(u),
+            vec![ca_before.clone()],
+            "{u} still trusts the old CA"
+        );
         demo_renewed.push(now);
     }
     let renewed = m.verify_held("pyreq/0", 1);

@@ -582,3 +582,86 @@ fn verify_judges_the_purpose_with_webpki_and_says_who_judged() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected server, client or any"));
 }
+
+/// Inspection is not issuance: a CSR the key policy refuses (RSA-1024 signed with SHA-1) is shown
+/// with its fields, each refusal with its reason, and its signature checked anyway.
+#[test]
+fn inspect_shows_a_refused_csr_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (good, text) = openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:1024",
+            "-nodes",
+            "-keyout",
+            "weak.key",
+            "-sha1",
+            "-subj",
+            "/CN=weak.example/O=Old Shop",
+            "-addext",
+            "subjectAltName=DNS:weak.example",
+            "-out",
+            "weak.csr",
+        ],
+    );
+    assert!(good, "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(d, &["pki", "inspect", "weak.csr", "--json"])).unwrap();
+    assert_eq!(v["type"], "certificate signing request");
+    assert_eq!(v["subject"], "CN=weak.example, O=Old Shop");
+    assert_eq!(v["sans"], serde_json::json!(["DNS:weak.example"]));
+    assert_eq!(v["key_algorithm"], "RSA-1024");
+    assert_eq!(v["signature_algorithm"], "sha1WithRSAEncryption");
+    assert_eq!(v["signature"], "verified", "{v:#}");
+    assert!(v["key_policy"].as_str().unwrap().starts_with("refused"));
+    let reasons: Vec<&str> = v["refused_because"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[0], "RSA-1024 key: the minimum is 2048 bits");
+    assert!(
+        reasons[1].starts_with("CSR signed with SHA-1: "),
+        "{reasons:?}"
+    );
+
+    // The text form says the same, one reason per line.
+    let text = ok(d, &["pki", "inspect", "weak.csr"]);
+    assert!(
+        text.contains("RSA-1024 key: the minimum is 2048 bits\n"),
+        "{text}"
+    );
+    assert!(text.contains("CSR signed with SHA-1"), "{text}");
+
+    // A CSR the policy accepts says so, with nothing refused.
+    let (good, text) = openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ok.key",
+            "-subj",
+            "/CN=ok.example",
+            "-out",
+            "ok.csr",
+        ],
+    );
+    assert!(good, "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(d, &["pki", "inspect", "ok.csr", "--json"])).unwrap();
+    assert_eq!(v["key_policy"], "accepted");
+    assert_eq!(v["signature"], "verified");
+    assert_eq!(v["refused_because"], serde_json::json!([]));
+}

@@ -11,8 +11,8 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use pki::time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use pki::{
-    Certificate, CertificateAuthority, CertificateKind, Csr, IssueRequest, IssuingPolicy,
-    KeyAlgorithm, PrivateKey, RequestAttributes, chain, duration,
+    Certificate, CertificateAuthority, CertificateKind, Csr, CsrInspection, IssueRequest,
+    IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes, SignatureCheck, chain, duration,
 };
 use serde_json::json;
 
@@ -357,7 +357,7 @@ fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         let item = match block.label.as_str() {
             "CERTIFICATE" => certificate_json(&Certificate::from_der(&block.der)?),
             "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
-                csr_json(&Csr::from_der(&block.der)?)
+                csr_json(&Csr::inspect_der(&block.der)?)
             }
             label if label.ends_with("PRIVATE KEY") => {
                 let key = PrivateKey::from_pem(&pki::pem::encode(label, &block.der))?;
@@ -405,14 +405,31 @@ fn certificate_json(cert: &Certificate) -> serde_json::Value {
     })
 }
 
-fn csr_json(csr: &Csr) -> serde_json::Value {
+/// A CSR's fields and what the key policy and the signature say: inspection is not issuance, so
+/// a request the policy refuses is shown with the reasons rather than refused.
+fn csr_json(csr: &CsrInspection) -> serde_json::Value {
+    let signature = match &csr.signature {
+        SignatureCheck::Verified => "verified".to_owned(),
+        SignatureCheck::DoesNotVerify => {
+            "does not verify (no proof of possession of the key)".to_owned()
+        }
+        SignatureCheck::NotChecked(why) => format!("not checked: {why}"),
+    };
+    let policy = if csr.refusals.is_empty() {
+        "accepted".to_owned()
+    } else {
+        "refused (juju-tls would not sign it)".to_owned()
+    };
     json!({
         "type": "certificate signing request",
-        "signature": "verified",
-        "subject": csr.subject().to_string(),
-        "sans": csr.sans().to_strings(),
-        "key_algorithm": csr.key_algorithm().map_or_else(|| csr.public_key_kind().to_string(), |a| a.describe().to_owned()),
-        "requested_extensions": csr.extensions().iter().map(|e| json!({"oid": e.oid, "critical": e.critical})).collect::<Vec<_>>(),
+        "signature": signature,
+        "signature_algorithm": csr.signature_algorithm,
+        "subject": csr.subject.to_string(),
+        "sans": csr.sans.to_strings(),
+        "key_algorithm": csr.key_algorithm.map_or_else(|| csr.key.clone(), |a| a.describe().to_owned()),
+        "requested_extensions": csr.extensions.iter().map(|e| json!({"oid": e.oid, "critical": e.critical})).collect::<Vec<_>>(),
+        "key_policy": policy,
+        "refused_because": csr.refusals.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
 }
 
@@ -424,6 +441,12 @@ fn print_fields(item: &serde_json::Value) {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Null => "-".into(),
             serde_json::Value::Array(a) if a.is_empty() => "-".into(),
+            // Sentences (refusal reasons) read better one per line than comma-joined.
+            serde_json::Value::Array(a) if k == "refused_because" => a
+                .iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(&format!("\n{:width$}  ", "")),
             serde_json::Value::Array(a) => a
                 .iter()
                 .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))

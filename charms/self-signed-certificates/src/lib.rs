@@ -217,17 +217,13 @@ const PUBLISHED_CAS: &str = "send-ca-cert-published";
 /// endpoint (the busy one: one per requirer unit change) an unchanged set is not published again:
 /// that skips the `send-ca-cert` relation reads. Any other hook publishes, so a new relation, a
 /// new leader or a requirer's changed version is always served in its own hook.
-fn publish_cas(
-    model: &mut Model<'_>,
-    cas: &BTreeSet<String>,
-) -> Result<(), HandlerError> {
+fn publish_cas(model: &mut Model<'_>, cas: &BTreeSet<String>) -> Result<(), HandlerError> {
     let busy_hook = model
         .context()
         .relation
         .as_ref()
         .is_some_and(|r| r.id.endpoint().as_str() == CERTIFICATES);
-    let last: Option<BTreeSet<String>> =
-        model.stored(PUBLISHED_CAS).ok().flatten();
+    let last: Option<BTreeSet<String>> = model.stored(PUBLISHED_CAS).ok().flatten();
     if busy_hook && last.as_ref() == Some(cas) {
         return Ok(());
     }

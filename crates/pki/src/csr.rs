@@ -13,7 +13,7 @@ use x509_parser::prelude::FromDer;
 use crate::der::{self, tag};
 use crate::error::CsrError;
 use crate::key::{KeyAlgorithm, PrivateKey};
-use crate::key_policy::{self, PublicKeyKind};
+use crate::key_policy::{self, KeyPolicyError, PublicKeyKind, SignatureCheck};
 use crate::name::{AttributeType, DistinguishedName};
 use crate::san::SubjectAltNames;
 use crate::{oid, pem, public_key};
@@ -162,6 +162,72 @@ fn random_uuid() -> Result<String, crate::Error> {
     ))
 }
 
+/// What a request asks for, read from its `CertificationRequestInfo`.
+struct RequestFields {
+    subject: DistinguishedName,
+    sans: SubjectAltNames,
+    ignored_sans: Vec<String>,
+    extensions: Vec<RawExtension>,
+}
+
+impl RequestFields {
+    fn of(info: &x509_parser::certification_request::X509CertificationRequestInfo<'_>) -> Self {
+        let subject = DistinguishedName::from_x509(&info.subject);
+        let mut sans = SubjectAltNames::default();
+        let mut ignored_sans = Vec::new();
+        let mut extensions = Vec::new();
+        for attr in info.iter_attributes() {
+            let ParsedCriAttribute::ExtensionRequest(request) = attr.parsed_attribute() else {
+                continue;
+            };
+            for ext in &request.extensions {
+                if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
+                    for name in &san.general_names {
+                        if let Err(what) = sans.push_parsed(name) {
+                            ignored_sans.push(what);
+                        }
+                    }
+                } else {
+                    extensions.push(RawExtension {
+                        oid: ext.oid.to_id_string(),
+                        critical: ext.critical,
+                        value: ext.value.to_vec(),
+                    });
+                }
+            }
+        }
+        Self {
+            subject,
+            sans,
+            ignored_sans,
+            extensions,
+        }
+    }
+}
+
+/// A CSR as [`Csr::inspect_der`] shows it: whatever the key policy thinks of it.
+#[derive(Debug, Clone)]
+pub struct CsrInspection {
+    /// The requested subject.
+    pub subject: DistinguishedName,
+    /// The requested subject alternative names.
+    pub sans: SubjectAltNames,
+    /// Requested extensions other than the SAN.
+    pub extensions: Vec<RawExtension>,
+    /// SANs of kinds we cannot carry, described.
+    pub ignored_sans: Vec<String>,
+    /// The key algorithm, when it is one we generate.
+    pub key_algorithm: Option<KeyAlgorithm>,
+    /// The key, named ("RSA-1024", "ECDSA P-256").
+    pub key: String,
+    /// The signature algorithm, named ("sha1WithRSAEncryption").
+    pub signature_algorithm: String,
+    /// Whether the signature verifies with the request's own key.
+    pub signature: SignatureCheck,
+    /// What the key policy refuses, each naming its reason; empty when it accepts the request.
+    pub refusals: Vec<KeyPolicyError>,
+}
+
 /// A parsed certificate signing request whose signature has been verified.
 ///
 /// There is no way to hold an unverified CSR: the constructors verify, so a `Csr` is always
@@ -265,30 +331,12 @@ impl Csr {
             key_policy::classify_key(&req.certification_request_info.subject_pki)?
         };
         let info = &req.certification_request_info;
-        let subject = DistinguishedName::from_x509(&info.subject);
-        let mut sans = SubjectAltNames::default();
-        let mut ignored_sans = Vec::new();
-        let mut extensions = Vec::new();
-        for attr in info.iter_attributes() {
-            let ParsedCriAttribute::ExtensionRequest(request) = attr.parsed_attribute() else {
-                continue;
-            };
-            for ext in &request.extensions {
-                if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
-                    for name in &san.general_names {
-                        if let Err(what) = sans.push_parsed(name) {
-                            ignored_sans.push(what);
-                        }
-                    }
-                } else {
-                    extensions.push(RawExtension {
-                        oid: ext.oid.to_id_string(),
-                        critical: ext.critical,
-                        value: ext.value.to_vec(),
-                    });
-                }
-            }
-        }
+        let RequestFields {
+            subject,
+            sans,
+            ignored_sans,
+            extensions,
+        } = RequestFields::of(info);
         let public_key = info.subject_pki.raw.to_vec();
         let key_algorithm = public_key::algorithm(&public_key);
         Ok(Self {
@@ -301,6 +349,40 @@ impl Csr {
             public_key,
             key_algorithm,
             public_key_kind,
+        })
+    }
+
+    /// Inspects a DER CSR for a person: its fields, what the key policy refuses and why, and
+    /// whether its signature verifies (checked with legacy verifiers too, so a SHA-1 or RSA-1024
+    /// request is shown rather than refused). Only a structure that is not a CSR is an error.
+    /// Inspection is not issuance: only [`Csr::from_der`] and [`Csr::from_pem`] make a `Csr`.
+    pub fn inspect_der(bytes: &[u8]) -> Result<CsrInspection, CsrError> {
+        let (rest, req) = X509CertificationRequest::from_der(bytes)
+            .map_err(|e| CsrError::Malformed(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(CsrError::Malformed(format!(
+                "{} trailing bytes",
+                rest.len()
+            )));
+        }
+        let info = &req.certification_request_info;
+        let RequestFields {
+            subject,
+            sans,
+            ignored_sans,
+            extensions,
+        } = RequestFields::of(info);
+        let judged = key_policy::inspect(&req);
+        Ok(CsrInspection {
+            subject,
+            sans,
+            extensions,
+            ignored_sans,
+            key_algorithm: public_key::algorithm(info.subject_pki.raw),
+            key: judged.key,
+            signature_algorithm: judged.signature_algorithm,
+            signature: judged.signature,
+            refusals: judged.refusals,
         })
     }
 

@@ -366,6 +366,134 @@ pub(crate) fn check_and_verify(
     Ok(key)
 }
 
+/// How a request's signature fared when inspected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// It verifies with the request's own public key (proof of possession).
+    Verified,
+    /// It does not verify: no proof of possession.
+    DoesNotVerify,
+    /// No verifier exists here for this key and algorithm; the reason says which.
+    NotChecked(String),
+}
+
+/// What inspecting a request's key and signature found: the policy's refusals (each with its
+/// reason) and the signature checked anyway where a verifier exists, legacy ones included (SHA-1,
+/// RSA-1024). For showing a request to a person; issuing goes through [`check_and_verify`] only.
+pub(crate) struct KeyInspection {
+    /// The key, named ("RSA-1024", "ECDSA P-256").
+    pub(crate) key: String,
+    /// The signature algorithm, named ("sha1WithRSAEncryption").
+    pub(crate) signature_algorithm: String,
+    /// What the key policy refuses; empty when it accepts the request.
+    pub(crate) refusals: Vec<KeyPolicyError>,
+    /// The signature.
+    pub(crate) signature: SignatureCheck,
+}
+
+pub(crate) fn inspect(req: &X509CertificationRequest<'_>) -> KeyInspection {
+    let spki = &req.certification_request_info.subject_pki;
+    let mut refusals = Vec::new();
+    let key = match classify_key(spki) {
+        Ok(kind) => kind.to_string(),
+        Err(e) => {
+            let name = match &e {
+                KeyPolicyError::RsaTooSmall { bits } | KeyPolicyError::RsaTooLarge { bits } => {
+                    format!("RSA-{bits}")
+                }
+                KeyPolicyError::UnsupportedCurve { curve } => format!("EC key on {curve}"),
+                KeyPolicyError::UnsupportedKey { algorithm } => algorithm.clone(),
+                KeyPolicyError::MalformedKey { algorithm } => format!("malformed {algorithm} key"),
+                other => other.to_string(),
+            };
+            refusals.push(e);
+            name
+        }
+    };
+    let signature_algorithm = match classify_signature(&req.signature_algorithm) {
+        Ok(alg) => alg.name().to_owned(),
+        Err(e) => {
+            refusals.push(e);
+            signature_name(&req.signature_algorithm.algorithm.to_id_string())
+        }
+    };
+    let signature = if refusals.is_empty() {
+        match check_and_verify(req) {
+            Ok(_) => SignatureCheck::Verified,
+            Err(CsrError::KeyPolicy(e)) => {
+                refusals.push(e);
+                legacy_verify(req)
+            }
+            Err(_) => SignatureCheck::DoesNotVerify,
+        }
+    } else {
+        legacy_verify(req)
+    };
+    KeyInspection {
+        key,
+        signature_algorithm,
+        refusals,
+        signature,
+    }
+}
+
+/// Verifies a PKCS#1 RSA signature the policy refuses (SHA-1, or a key of 1024 to 2047 bits)
+/// with `aws-lc-rs`' legacy verifiers, so an inspection can still say whether the requester holds
+/// the key. Anything else is not checked.
+fn legacy_verify(req: &X509CertificationRequest<'_>) -> SignatureCheck {
+    let spki = &req.certification_request_info.subject_pki;
+    let Ok(PublicKey::RSA(rsa)) = spki.parsed() else {
+        return SignatureCheck::NotChecked(
+            "no verifier for this key and signature algorithm".into(),
+        );
+    };
+    let bits = bit_length(rsa.modulus);
+    let oid = req.signature_algorithm.algorithm.to_id_string();
+    let algorithm: &'static dyn VerificationAlgorithm = match oid.as_str() {
+        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => {
+            &signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
+        }
+        "1.2.840.113549.1.1.11" => &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+        "1.2.840.113549.1.1.13" => &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+        _ => {
+            return SignatureCheck::NotChecked(format!(
+                "no verifier for {} with RSA-{bits}",
+                signature_name(&oid)
+            ));
+        }
+    };
+    if !(1024..=RSA_MAX_BITS).contains(&bits) {
+        return SignatureCheck::NotChecked(format!("no verifier for RSA-{bits}"));
+    }
+    match UnparsedPublicKey::new(algorithm, &spki.subject_public_key.data).verify(
+        req.certification_request_info.raw,
+        &req.signature_value.data,
+    ) {
+        Ok(()) => SignatureCheck::Verified,
+        Err(_) => SignatureCheck::DoesNotVerify,
+    }
+}
+
+/// The name of a signature algorithm OID (the dotted OID when we do not know it).
+fn signature_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => "sha1WithRSAEncryption",
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
+        "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
+        "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption",
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
+        "1.2.840.10040.4.3" => "dsa-with-sha1",
+        "2.16.840.1.101.3.4.3.2" => "dsa-with-sha256",
+        "1.3.101.113" => "Ed448",
+        other => return format!("signature algorithm {other}"),
+    }
+    .to_owned()
+}
+
 /// The ECDSA verifier for a curve and hash (ASN.1 DER signatures, as X.509 carries them).
 fn ecdsa(curve: EcCurve, hash: Hash) -> &'static dyn VerificationAlgorithm {
     match (curve, hash) {
@@ -444,6 +572,31 @@ mod tests {
             let der = rsa_csr_with_junk_signature(bits);
             assert_eq!(crate::Csr::from_der(&der), Err(CsrError::BadSignature));
         }
+    }
+
+    #[test]
+    fn inspection_names_the_refusals_and_still_checks_the_signature() {
+        let weak = crate::Csr::inspect_der(&rsa_csr_with_junk_signature(1024)).unwrap();
+        assert_eq!(weak.key, "RSA-1024");
+        assert_eq!(weak.signature_algorithm, "sha256WithRSAEncryption");
+        assert_eq!(
+            weak.refusals,
+            vec![KeyPolicyError::RsaTooSmall { bits: 1024 }]
+        );
+        // The legacy verifier looked, and the junk signature does not verify.
+        assert_eq!(weak.signature, SignatureCheck::DoesNotVerify);
+        let fine_key = crate::Csr::inspect_der(&rsa_csr_with_junk_signature(2048)).unwrap();
+        assert!(fine_key.refusals.is_empty());
+        assert_eq!(fine_key.signature, SignatureCheck::DoesNotVerify);
+        let huge = crate::Csr::inspect_der(&rsa_csr_with_junk_signature(16384)).unwrap();
+        assert_eq!(
+            huge.signature,
+            SignatureCheck::NotChecked("no verifier for RSA-16384".into())
+        );
+        assert!(matches!(
+            crate::Csr::inspect_der(b"\x30\x03\x02\x01\x00"),
+            Err(CsrError::Malformed(_))
+        ));
     }
 
     #[test]

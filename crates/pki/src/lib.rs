@@ -65,14 +65,14 @@ mod public_key;
 mod san;
 
 pub use certificate::{Certificate, CertificateInfo};
-pub use csr::{Csr, RawExtension, RequestAttributes};
+pub use csr::{Csr, CsrInspection, RawExtension, RequestAttributes};
 pub use error::{
     CertificateError, ChainError, CsrError, Error, KeyError, KeyPolicyError, PemError, PolicyError,
     ValidityError,
 };
 pub use issuer::{CertificateAuthority, IssueRequest};
 pub use key::{KeyAlgorithm, PrivateKey};
-pub use key_policy::{EcCurve, PublicKeyKind, RSA_MAX_BITS, RSA_MIN_BITS};
+pub use key_policy::{EcCurve, PublicKeyKind, RSA_MAX_BITS, RSA_MIN_BITS, SignatureCheck};
 pub use name::{AttributeType, DistinguishedName};
 pub use policy::{CertificateKind, ExtendedKeyUsage, IssuingPolicy};
 pub use san::SubjectAltNames;
