@@ -41,7 +41,7 @@
 //! let leaf = ca.issue(&IssueRequest { csr: &csr, kind: CertificateKind::Leaf,
 //!                                     validity: Duration::days(90) },
 //!                     &IssuingPolicy::default(), now)?;
-//! pki::chain::verify(&leaf, &[], ca.certificate(), now)?;
+//! pki::chain::verify_for_usage(&leaf, &[], ca.certificate(), now, pki::chain::Usage::Any)?;
 //! assert!(leaf.matches_key(&key));
 //! # Ok::<(), pki::Error>(())
 //! ```

@@ -14,8 +14,9 @@
 //! Where the Python library is weak we differ, and say so: a malformed entry from the provider is
 //! skipped with a warning instead of discarding the whole databag; a certificate that does not
 //! match our key or our request is refused with a logged reason; one whose chain does not verify
-//! is accepted with a warning naming the defect; `certificate-available` is emitted when a
-//! certificate is new or changed, not on every hook; each databag is written once per hook.
+//! (judged as `pki verify` judges it, by `rustls-webpki`) is accepted with a warning naming the
+//! defect; `certificate-available` is emitted when a certificate is new or changed, not on every
+//! hook; each databag is written once per hook.
 //!
 //! Call [`TlsRequirer::handle`] on every event (reconcile on every hook).
 
@@ -26,6 +27,7 @@ use charm::{
     AppName, BagOwner, CustomEvent, Endpoint, Event, LogLevel, Model, NewSecret, RelationId,
     SecretContent, SecretId, SecretLookup, SecretOwner, SecretRead, SecretUpdate,
 };
+use pki::chain::Usage;
 use pki::{Certificate, Csr, KeyAlgorithm, PrivateKey, RequestAttributes};
 use serde::Serialize;
 
@@ -994,9 +996,12 @@ impl<'r, 'm, 'a> Session<'r, 'm, 'a> {
         }))
     }
 
-    /// Verifies leaf -> chain -> `ca` and logs what is wrong, naming the known Python provider
-    /// defects. The certificate is still accepted: the key and request match, and the workload
-    /// may trust its real issuer by other means.
+    /// Verifies leaf -> chain -> `ca` as `pki verify` does (`rustls-webpki` judges, for TLS
+    /// server or client use: unknown critical extensions, extended key usages, name
+    /// constraints; a CA certificate, for a CA request, or a v1 certificate is walked by our own
+    /// verifier, which webpki does not judge) and logs what is wrong, naming the known Python
+    /// provider defects. The certificate is still accepted: the key and request match, and the
+    /// workload may trust its real issuer by other means.
     fn warn_if_chain_broken(
         &mut self,
         certificate: &Certificate,
@@ -1026,7 +1031,9 @@ impl<'r, 'm, 'a> Session<'r, 'm, 'a> {
             .into_iter()
             .filter(|c| c.der() != certificate.der() && c.der() != ca.der())
             .collect();
-        if let Err(e) = pki::chain::verify(certificate, &intermediates, &ca, at) {
+        if let Err(e) =
+            pki::chain::verify_for_usage(certificate, &intermediates, &ca, at, Usage::Any)
+        {
             let hint = if certificate.info().issuer.der() == ca.info().issuer.der()
                 && !ca.is_self_issued()
             {

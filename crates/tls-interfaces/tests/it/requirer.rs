@@ -340,3 +340,128 @@ fn a_certificate_for_another_key_is_refused_with_a_reason() {
         "{logs:?}"
     );
 }
+
+/// The delivered chain is judged as `pki verify` judges it (rustls-webpki, TLS server or client
+/// use): a certificate for our key and request whose extended key usage is code signing only
+/// chains by names and signatures (the old walk passed it) but is no TLS certificate. It is kept
+/// (the key and request match) with a warning naming why.
+#[test]
+fn a_certificate_webpki_refuses_is_kept_with_a_warning_naming_why() {
+    let mut w = World::single("eku.example");
+    // openssl signs at the real time: move the harness clocks there first.
+    let real_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    w.advance(real_now - w.requirer("req/0").now);
+    w.round();
+    w.take_events();
+    let csr = list(&w.unit_csrs("req/0").unwrap())[0]["certificate_signing_request"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ca = crate::world::ca();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("req.csr"), &csr).unwrap();
+    std::fs::write(d.join("ca.pem"), ca.certificate().pem()).unwrap();
+    std::fs::write(
+        d.join("ca.key"),
+        ca.key().to_traditional_pem().unwrap().as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=codeSigning\nsubjectAltName=DNS:eku.example\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("openssl")
+        .current_dir(d)
+        .args([
+            "x509",
+            "-req",
+            "-in",
+            "req.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "4242",
+            "-days",
+            "9",
+            "-sha256",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "leaf.pem",
+        ])
+        .output()
+        .expect("openssl is needed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let leaf = std::fs::read_to_string(d.join("leaf.pem"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    w.advance(60);
+    w.edit_provider_certificates(|certs| {
+        certs[0]["certificate"] = serde_json::Value::String(leaf.clone());
+        certs[0]["chain"][0] = serde_json::Value::String(leaf.clone());
+    });
+    w.forget_certificate_secrets("req/0");
+    w.run_requirer("req/0", Event::UpdateStatus);
+    let events = w.take_events();
+    assert!(
+        events.iter().any(|e| matches!(e,
+            RequirerEvent::CertificateAvailable(a) if a.certificate.trim() == leaf)),
+        "the certificate was dropped: {events:?}"
+    );
+    let logs = &w.requirer("req/0").logs;
+    assert!(
+        logs.iter()
+            .any(|(level, m)| *level == charm::LogLevel::Warning
+                && m.contains("does not chain to the CA it came with")
+                && m.contains("is not allowed for any authentication")
+                && m.contains("1.3.6.1.5.5.7.3.3")),
+        "{logs:?}"
+    );
+}
+
+/// A CA certificate delivered for a CA request is judged as `pki verify` judges one (webpki does
+/// not take a CA certificate as the end entity; our walk does): it chains, so no warning.
+#[test]
+fn a_ca_certificate_for_a_ca_request_chains_without_a_warning() {
+    let mut w = World::new(
+        Mode::App,
+        &["req/0"],
+        "req/0",
+        Wants(vec![(Scope::App, "sub-ca.example".into(), true)]),
+        IssuingPolicy::allowing_ca(),
+    );
+    w.round();
+    let events = w.take_events();
+    let available: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            RequirerEvent::CertificateAvailable(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(available.len(), 1, "{events:?}");
+    assert!(
+        Certificate::from_pem(&available[0].certificate)
+            .unwrap()
+            .info()
+            .is_ca
+    );
+    let logs = &w.requirer("req/0").logs;
+    assert!(
+        !logs.iter().any(|(_, m)| m.contains("does not chain")),
+        "{logs:?}"
+    );
+}
