@@ -98,6 +98,8 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
         }
     };
     if !model.is_leader()? {
+        // What this unit published as leader says nothing once another unit leads.
+        model.unstore(PUBLISHED_CAS);
         let status = match authority::load(model)? {
             Some(stored) => Status::active(format!(
                 "standby, the leader signs; CA '{}'",

@@ -20,10 +20,66 @@ pub enum SettingsError {
     Shape(String),
 }
 
-/// Encodes settings as the JSON object ops 3.4+ writes to `relation-set --file -`.
+/// Encodes settings as the JSON object ops 3.4+ writes to `relation-set --file -`. Juju reads
+/// it with a YAML parser, which refuses some characters JSON allows raw (DEL, C1 controls,
+/// U+FFFE, U+FFFF) and trims around others (U+2028, U+2029): those are written as `\uXXXX`
+/// escapes, which both read back as the same character.
 pub fn encode(settings: &BTreeMap<String, String>) -> Vec<u8> {
     // A map of strings always serialises.
-    serde_json::to_vec(settings).unwrap_or_default()
+    let json = serde_json::to_string(settings).unwrap_or_default();
+    if !json.chars().any(yaml_escapes) {
+        return json.into_bytes();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if yaml_escapes(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into_bytes()
+}
+
+/// The characters a YAML reader refuses or trims around when they are raw (all in the BMP, so
+/// one `\uXXXX` escape each; they only occur inside JSON strings).
+fn yaml_escapes(c: char) -> bool {
+    matches!(
+        c,
+        '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
+    )
+}
+
+/// Whether a JSON parser reads `input` as a YAML parser does: YAML (libyaml, Juju's goyaml)
+/// refuses raw DEL, C1 controls, U+FFFE, U+FFFF and surrogate escapes, and trims around raw
+/// NEL, U+2028 and U+2029; JSON does none of that. What the SDK and ops write has none of them.
+fn json_reads_as_yaml(input: &[u8]) -> bool {
+    let at = |i: usize| input.get(i).copied();
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            0x7F => return false,
+            0xC2 if matches!(at(i + 1), Some(0x80..=0x9F)) => return false,
+            0xE2 if at(i + 1) == Some(0x80) && matches!(at(i + 2), Some(0xA8 | 0xA9)) => {
+                return false;
+            }
+            0xEF if at(i + 1) == Some(0xBF) && matches!(at(i + 2), Some(0xBE | 0xBF)) => {
+                return false;
+            }
+            b'\\'
+                if at(i + 1) == Some(b'u')
+                    && matches!(at(i + 2), Some(b'd' | b'D'))
+                    && matches!(at(i + 3), Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')) =>
+            {
+                return false;
+            }
+            // An escape: the next byte is not the start of one (`\\ud800` is a backslash).
+            b'\\' => i += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Decodes a settings document (YAML or JSON) into string values.
@@ -31,9 +87,12 @@ pub fn encode(settings: &BTreeMap<String, String>) -> Vec<u8> {
 /// Scalars are coerced the way Juju coerces them (`123` → `"123"`, `true` → `"true"`, null →
 /// `""`, which deletes). An empty document is an empty map. Nested maps or lists are errors.
 pub fn decode(input: &[u8]) -> Result<BTreeMap<String, String>, SettingsError> {
-    // What the SDK and ops 3.4+ send, a JSON object of strings, is read by the JSON parser: the
-    // same result as the YAML parser's, at a fraction of the cost for megabyte values.
-    if let Ok(StringMap(map)) = serde_json::from_slice::<StringMap>(input) {
+    // What the SDK and ops 3.4+ send, a JSON object of strings, is read by the JSON parser
+    // when nothing in it reads differently as YAML: the same result as the YAML parser's, at a
+    // fraction of the cost for megabyte values.
+    if json_reads_as_yaml(input)
+        && let Ok(StringMap(map)) = serde_json::from_slice::<StringMap>(input)
+    {
         return Ok(map);
     }
     let value: serde_norway::Value = serde_norway::from_slice(input)?;
@@ -153,6 +212,13 @@ mod tests {
             r#"{"n": 1, "b": true}"#,
             r#"{"a": "1", "a": "2"}"#,
             r#"{"a": ["x"]}"#,
+            "{\"del\": \"a\u{7f}b\"}",
+            "{\"c1\": \"a\u{85}b \u{85} c\u{9f}\"}",
+            "{\"ls\": \"a \u{2028} b\u{2029}c\"}",
+            "{\"nc\": \"a\u{fffe}\u{ffff}\"}",
+            r#"{"surrogates": "\ud83d\ude00"}"#,
+            r#"{"escaped backslash": "\\ud800"}"#,
+            "{\"astral\": \"\u{1f600}\"}",
         ] {
             let yaml = decode_yaml(doc.as_bytes());
             let fast = decode(doc.as_bytes());
@@ -162,6 +228,24 @@ mod tests {
                 "{doc}: fast {fast:?}, yaml {yaml:?}"
             );
         }
+    }
+
+    #[test]
+    fn what_encode_writes_yaml_reads_back_and_the_fast_path_takes() {
+        let awkward = "a\u{7f}b\u{85}c \u{2028} d\u{2029}\u{fffe}\u{ffff}\u{1f600}é\n\"\\";
+        let m = BTreeMap::from([("k".to_owned(), awkward.to_owned())]);
+        let wire = encode(&m);
+        assert!(
+            json_reads_as_yaml(&wire),
+            "{}",
+            String::from_utf8_lossy(&wire)
+        );
+        assert_eq!(
+            decode_yaml(&wire).unwrap(),
+            m,
+            "YAML reads the escapes back"
+        );
+        assert_eq!(decode(&wire).unwrap(), m);
     }
 
     /// The YAML path alone.

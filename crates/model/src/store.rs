@@ -359,7 +359,6 @@ fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
     })
 }
 
-/// Every unit, by application then number.
 /// Names of the units being removed (without reading every unit: runs on every bag write).
 pub(crate) fn dying_units(c: &Connection) -> Result<BTreeSet<String>> {
     let mut st = c.prepare_cached("SELECT name FROM units WHERE dying=1")?;
@@ -368,6 +367,7 @@ pub(crate) fn dying_units(c: &Connection) -> Result<BTreeSet<String>> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// Every unit, by application then number.
 pub(crate) fn units(c: &Connection) -> Result<Vec<Unit>> {
     let mut st = c.prepare(&format!("SELECT {UNIT_COLS} FROM units ORDER BY app, num"))?;
     Ok(st

@@ -29,7 +29,10 @@ pub(crate) fn digest(bytes: &[u8]) -> String {
 /// A fast digest of one of our own bag values (XXH3-128, hex), to tell whether the value is
 /// still the one the index was written with. Not a security check: only our application's
 /// leader writes that bag; the question is only whether another leader wrote in between, and
-/// the values run to megabytes (4.5 MB for 1,000 certificates), read on every hook.
+/// the values run to megabytes (4.5 MB for 1,000 certificates), read on every hook. XXH3 is
+/// not collision-resistant and the bag echoes text requirers chose (refused CSRs in errors):
+/// a crafted collision, which also needs a leader change at the right time, would leave the
+/// index stale for that relation until the next full read, never issue a wrong certificate.
 pub(crate) fn value_digest(bytes: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }

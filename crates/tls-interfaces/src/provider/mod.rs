@@ -50,6 +50,8 @@ use crate::wire::{Warning, csr_der, read_list, read_value};
 /// `reason` of the error answering a request over the per-relation limit: such a request is
 /// judged again when room frees up.
 const LIMIT_REASON: &str = "certificate-limit";
+/// Digests of warnings given that partial reads keep, at most (a full read replaces them).
+const MAX_WARNED: usize = 10_000;
 /// `reason` of the error answering a request that is not a CSR or does not verify.
 const BAD_CSR_REASON: &str = "bad-csr";
 
@@ -541,8 +543,10 @@ impl TlsProvider {
         }
         crate::security_log::log_many(model, &state.security_events);
         if state.leader {
-            // After a partial read, the warnings about bags not read this hook stay given.
-            if !state.partial {
+            // After a partial read, the warnings about bags not read this hook stay given (so a
+            // value that turns bad again before the next full read is not warned about twice;
+            // the next full read starts afresh). Bounded whatever a requirer writes.
+            if !state.partial || memory.warned.len() > MAX_WARNED {
                 memory.warned.clear();
             }
             memory.warned.extend(state.warning_keys);

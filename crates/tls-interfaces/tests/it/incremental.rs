@@ -6,13 +6,13 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::rc::Rc;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use charm::event::RelationEvent;
 use charm::testing::{Context, Relation, State};
 use charm::{Charm, Databag, Event, HandlerError, Model, UnitName};
 use pki::time::{Duration, OffsetDateTime};
-use pki::{IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes};
+use pki::{CertificateAuthority, IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tls_interfaces::{Signer, TlsProvider};
@@ -32,6 +32,30 @@ struct Summary {
 
 thread_local! {
     static LAST: RefCell<Summary> = RefCell::new(Summary::default());
+    /// The signer's CA (`None`: the world's) and whether CA certificates may be issued.
+    static SIGNER: RefCell<(Option<Arc<CertificateAuthority>>, bool)> = const { RefCell::new((None, false)) };
+}
+
+fn sign_with(ca: Option<Arc<CertificateAuthority>>, allow_ca: bool) {
+    SIGNER.with(|s| *s.borrow_mut() = (ca, allow_ca));
+}
+
+/// A second CA, to change the signer.
+fn other_ca() -> Arc<CertificateAuthority> {
+    static CA: OnceLock<Arc<CertificateAuthority>> = OnceLock::new();
+    CA.get_or_init(|| {
+        let start = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap() - Duration::days(1);
+        Arc::new(
+            CertificateAuthority::self_signed_root(
+                &RequestAttributes::new("Other CA"),
+                PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap(),
+                Duration::days(3650),
+                start,
+            )
+            .unwrap(),
+        )
+    })
+    .clone()
 }
 
 fn last() -> Summary {
@@ -53,11 +77,16 @@ impl Charm for Provider {
         let mut state = provider.load(model)?;
         self.bags_read.set(state.bags_read());
         state.drop_certificates_without_csr();
-        let ca = ca();
+        let (chosen, allow_ca) = SIGNER.with(|s| s.borrow().clone());
+        let ca = chosen.unwrap_or_else(ca);
+        let policy = IssuingPolicy {
+            allow_ca,
+            ..IssuingPolicy::default()
+        };
         let signer = Signer {
             ca: &ca,
             issuers: &[],
-            policy: &IssuingPolicy::default(),
+            policy: &policy,
             validity: Duration::days(90),
             now: OffsetDateTime::from_unix_timestamp(model.now())?,
             provider_name: "ca",
@@ -387,4 +416,143 @@ fn a_hook_with_nothing_new_leaves_the_charm_state_unchanged() {
     let settled = ctx.run(Event::UpdateStatus, state).unwrap();
     let again = ctx.run(Event::UpdateStatus, settled.clone()).unwrap();
     assert_eq!(again.stored, settled.stored);
+}
+
+/// `state` without the provider's index: what a full read starts from.
+fn without_index(state: &State) -> State {
+    let mut fresh = state.clone();
+    let mut memory = fresh.stored[STATE_KEY].clone();
+    memory["index"] = Value::Null;
+    fresh.stored.insert(STATE_KEY.into(), memory);
+    fresh
+}
+
+/// A request for a CA certificate, refused by the policy: an answered request, so its relation
+/// is settled and later left unparsed.
+fn ca_request_bag() -> Databag {
+    let list = json!([{"certificate_signing_request": pool()[2], "ca": true}]);
+    Databag::from([("certificate_signing_requests".to_owned(), list.to_string())])
+}
+
+/// A changed signer judges every answer again, also on a relation nothing touched: it is parsed
+/// then, and the hook publishes what a full read would.
+#[test]
+fn a_changed_signer_reaches_relations_nothing_touched() {
+    sign_with(None, false);
+    let bags_read = Rc::new(Cell::new(0));
+    let ctx = ctx(&bags_read);
+    let mut state = start();
+    relation(&mut state, 1)
+        .remote_units
+        .insert("other/0".parse().unwrap(), ca_request_bag());
+    state = ctx.run(Event::UpdateStatus, state).unwrap();
+    let refused: Value =
+        serde_json::from_str(&relation(&mut state, 1).local_app_data["request_errors"]).unwrap();
+    assert_eq!(
+        refused.as_array().map(Vec::len),
+        Some(1),
+        "the CA request is refused"
+    );
+    let e = apply(
+        &mut state,
+        &Op::Unit {
+            rel: 0,
+            unit: 0,
+            csrs: vec![0],
+        },
+    );
+    state = ctx.run(e.clone(), state).unwrap();
+    assert_eq!(
+        last().relations_parsed,
+        1,
+        "the other relation is left unparsed"
+    );
+
+    // CA certificates are allowed now: the next relation hook on req re-judges other's refusal.
+    sign_with(None, true);
+    let full = ctx.run(Event::UpdateStatus, without_index(&state)).unwrap();
+    let incremental = ctx.run(e, state).unwrap();
+    sign_with(None, false);
+    assert_eq!(
+        last().relations_parsed,
+        2,
+        "parsed because the signer changed"
+    );
+    let issued: Value =
+        serde_json::from_str(&incremental.relations[1].local_app_data["certificates"]).unwrap();
+    assert_eq!(
+        issued.as_array().map(Vec::len),
+        Some(1),
+        "the CA request is now issued"
+    );
+    assert_eq!(answered(&incremental), answered(&full));
+}
+
+/// Per relation: the CSRs that have a certificate (whose bytes differ from run to run: random
+/// serials) and the errors published.
+fn answered(state: &State) -> Vec<(Vec<String>, Option<String>)> {
+    state
+        .relations
+        .iter()
+        .map(|r| {
+            let certs: Vec<Value> = r
+                .local_app_data
+                .get("certificates")
+                .map(|v| serde_json::from_str(v).unwrap())
+                .unwrap_or_default();
+            let csrs = certs
+                .iter()
+                .map(|c| {
+                    c["certificate_signing_request"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect();
+            (csrs, r.local_app_data.get("request_errors").cloned())
+        })
+        .collect()
+}
+
+/// Certificates under a CA that is no longer the signer's keep that CA trusted; a relation
+/// nothing touched is parsed to tell whether any of them is still valid, and says what a full
+/// read says.
+#[test]
+fn an_old_ca_on_an_untouched_relation_is_judged_as_a_full_read_judges_it() {
+    sign_with(None, false);
+    let bags_read = Rc::new(Cell::new(0));
+    let ctx = ctx(&bags_read);
+    let mut state = start();
+    for (rel, unit, csrs) in [(0, 0, vec![0]), (1, 0, vec![1])] {
+        let e = apply(&mut state, &Op::Unit { rel, unit, csrs });
+        state = ctx.run(e, state).unwrap();
+    }
+    // A new CA: the first hook under it judges everything again (nothing to re-issue: the
+    // certificates under the old CA are valid).
+    sign_with(Some(other_ca()), false);
+    state = ctx.run(Event::UpdateStatus, state).unwrap();
+    let e = apply(
+        &mut state,
+        &Op::Unit {
+            rel: 0,
+            unit: 0,
+            csrs: vec![0],
+        },
+    );
+    let incremental = ctx.run(e, state.clone()).unwrap();
+    let seen = last();
+    let full = ctx.run(Event::UpdateStatus, without_index(&state)).unwrap();
+    sign_with(None, false);
+    assert_eq!(seen.trusted_cas, last().trusted_cas);
+    assert_eq!(seen.issued, 2);
+    let old = ca().certificate().pem().trim().to_owned();
+    assert!(
+        seen.trusted_cas.contains(&old),
+        "the old CA is still trusted"
+    );
+    assert_eq!(
+        seen.relations_parsed, 2,
+        "the untouched relation is parsed: its certificates are under the old CA"
+    );
+    assert_eq!(published(&incremental), published(&full));
 }
