@@ -315,14 +315,7 @@ impl Csr {
     }
 
     fn parse_checked(bytes: &[u8], pem: String, verify: bool) -> Result<Self, CsrError> {
-        let (rest, req) = X509CertificationRequest::from_der(bytes)
-            .map_err(|e| CsrError::Malformed(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(CsrError::Malformed(format!(
-                "{} trailing bytes",
-                rest.len()
-            )));
-        }
+        let req = parse_request(bytes)?;
         // The key and signature algorithm are judged first: a refusal names the real reason. A CSR
         // whose exact DER passed before (a provider's cache) has only its key classified again.
         let public_key_kind = if verify {
@@ -357,14 +350,7 @@ impl Csr {
     /// request is shown rather than refused). Only a structure that is not a CSR is an error.
     /// Inspection is not issuance: only [`Csr::from_der`] and [`Csr::from_pem`] make a `Csr`.
     pub fn inspect_der(bytes: &[u8]) -> Result<CsrInspection, CsrError> {
-        let (rest, req) = X509CertificationRequest::from_der(bytes)
-            .map_err(|e| CsrError::Malformed(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(CsrError::Malformed(format!(
-                "{} trailing bytes",
-                rest.len()
-            )));
-        }
+        let req = parse_request(bytes)?;
         let info = &req.certification_request_info;
         let RequestFields {
             subject,
@@ -463,4 +449,17 @@ impl Csr {
                 .collect(),
         }
     }
+}
+
+/// The DER of one CSR, nothing after it.
+fn parse_request(bytes: &[u8]) -> Result<X509CertificationRequest<'_>, CsrError> {
+    let (rest, req) = X509CertificationRequest::from_der(bytes)
+        .map_err(|e| CsrError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(CsrError::Malformed(format!(
+            "{} trailing bytes",
+            rest.len()
+        )));
+    }
+    Ok(req)
 }

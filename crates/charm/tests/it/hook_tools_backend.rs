@@ -287,7 +287,7 @@ fn stderr_becomes_typed_errors() {
 fn full_dispatch_over_hook_tools() {
     // A whole dispatch from environment variables, as `charm::main` does, against the stub.
     use charm::charm_state::CharmState;
-    use charm::{CharmMeta, Context, Event, Model};
+    use charm::{Event, Model};
 
     struct Writer;
     impl charm::Charm for Writer {
@@ -308,23 +308,7 @@ fn full_dispatch_over_hook_tools() {
     }
 
     let stub = StubTools::new("web/0");
-    let ctx = Context::from_vars([
-        ("JUJU_DISPATCH_PATH", "hooks/certificates-relation-changed"),
-        ("JUJU_UNIT_NAME", "web/0"),
-        ("JUJU_MODEL_NAME", "dev"),
-        ("JUJU_MODEL_UUID", "cdac5656-2423-4388-8f30-41854b4cca7d"),
-        ("JUJU_VERSION", "3.6.8"),
-        ("JUJU_CHARM_DIR", "/tmp"),
-        ("JUJU_RELATION", "certificates"),
-        ("JUJU_RELATION_ID", "certificates:7"),
-        ("JUJU_REMOTE_APP", "ca"),
-        ("JUJU_REMOTE_UNIT", "ca/0"),
-    ])
-    .unwrap();
-    let meta = CharmMeta::from_charmcraft_yaml(
-        "name: web\nrequires: {certificates: {interface: tls-certificates}}\n",
-    )
-    .unwrap();
+    let (ctx, meta) = web_relation_changed();
     let mut state = CharmState::default();
     let mut b = backend(&stub);
     let event = Event::from_context(&ctx).unwrap();
@@ -348,7 +332,7 @@ fn full_dispatch_over_hook_tools() {
 #[test]
 fn the_event_relation_is_read_once_and_its_remote_app_comes_from_the_environment() {
     use charm::charm_state::CharmState;
-    use charm::{CharmMeta, Context, Event, Model};
+    use charm::{Event, Model};
 
     struct Reader;
     impl charm::Charm for Reader {
@@ -373,23 +357,7 @@ fn the_event_relation_is_read_once_and_its_remote_app_comes_from_the_environment
 
     let stub = StubTools::new("web/0");
     stub.answer("relation-list", "[\"ca/0\"]");
-    let ctx = Context::from_vars([
-        ("JUJU_DISPATCH_PATH", "hooks/certificates-relation-changed"),
-        ("JUJU_UNIT_NAME", "web/0"),
-        ("JUJU_MODEL_NAME", "dev"),
-        ("JUJU_MODEL_UUID", "cdac5656-2423-4388-8f30-41854b4cca7d"),
-        ("JUJU_VERSION", "3.6.8"),
-        ("JUJU_CHARM_DIR", "/tmp"),
-        ("JUJU_RELATION", "certificates"),
-        ("JUJU_RELATION_ID", "certificates:7"),
-        ("JUJU_REMOTE_APP", "ca"),
-        ("JUJU_REMOTE_UNIT", "ca/0"),
-    ])
-    .unwrap();
-    let meta = CharmMeta::from_charmcraft_yaml(
-        "name: web\nrequires: {certificates: {interface: tls-certificates}}\n",
-    )
-    .unwrap();
+    let (ctx, meta) = web_relation_changed();
     let mut state = CharmState::default();
     let mut b = backend(&stub);
     let event = Event::from_context(&ctx).unwrap();
@@ -407,4 +375,26 @@ fn the_event_relation_is_read_once_and_its_remote_app_comes_from_the_environment
         ]],
         "one relation-list, no --app"
     );
+}
+
+/// web/0's `certificates-relation-changed` for ca/0 on relation 7, as Juju's environment says.
+fn web_relation_changed() -> (charm::Context, charm::CharmMeta) {
+    let ctx = charm::Context::from_vars([
+        ("JUJU_DISPATCH_PATH", "hooks/certificates-relation-changed"),
+        ("JUJU_UNIT_NAME", "web/0"),
+        ("JUJU_MODEL_NAME", "dev"),
+        ("JUJU_MODEL_UUID", "cdac5656-2423-4388-8f30-41854b4cca7d"),
+        ("JUJU_VERSION", "3.6.8"),
+        ("JUJU_CHARM_DIR", "/tmp"),
+        ("JUJU_RELATION", "certificates"),
+        ("JUJU_RELATION_ID", "certificates:7"),
+        ("JUJU_REMOTE_APP", "ca"),
+        ("JUJU_REMOTE_UNIT", "ca/0"),
+    ])
+    .unwrap();
+    let meta = charm::CharmMeta::from_charmcraft_yaml(
+        "name: web\nrequires: {certificates: {interface: tls-certificates}}\n",
+    )
+    .unwrap();
+    (ctx, meta)
 }
