@@ -199,6 +199,14 @@ fn related(r: &Relation, a: &str, b: &str) -> bool {
 /// that saw it join; an app bag → the remote side's units in scope (for peers, the other units).
 /// Never the writer (§7.3).
 fn bag_changed(c: &Connection, r: &Relation, owner: &str, writer: &str) -> Result<()> {
+    if !owner.contains('/') {
+        // An app bag wakes every unit on the other side (for peers, the other units): one
+        // statement, not two per unit (a CA's bag wakes a thousand requirers).
+        let seeing_app = if r.peer { owner } else { r.other_app(owner) };
+        let hook = format!("{}-relation-changed", r.endpoint_of(seeing_app));
+        store::enqueue_app_bag_changed(c, r.id, &hook, owner, seeing_app, writer)?;
+        return Ok(());
+    }
     let dying = store::dying_units(c)?;
     for v in store::scope(c, r.id)? {
         if v == writer || dying.contains(&v) {

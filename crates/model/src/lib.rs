@@ -54,6 +54,7 @@ mod model;
 mod names;
 mod private_file;
 mod registry;
+mod render_memo;
 mod runner;
 mod rust_charm;
 mod scheduler;

@@ -612,6 +612,33 @@ pub(crate) fn enqueue(c: &Connection, h: &Hook) -> Result<()> {
     Ok(())
 }
 
+/// Queues `hook` (a `relation-changed` for the app bag of `owner`) for every unit of
+/// `seeing_app` in scope of `rel`, except `writer` and dying units, in scope order, unless the
+/// same hook already waits: what [`enqueue`] does unit by unit, in one statement.
+pub(crate) fn enqueue_app_bag_changed(
+    c: &Connection,
+    rel: i64,
+    hook: &str,
+    owner: &str,
+    seeing_app: &str,
+    writer: &str,
+) -> Result<()> {
+    let mut st = c.prepare_cached(
+        "INSERT INTO hooks(unit,hook,relation_id,remote_unit,remote_app,departing) \
+         SELECT s.unit, ?1, ?2, '', ?3, '' FROM scope s \
+         WHERE s.relation_id=?2 AND s.unit<>?4 \
+           AND substr(s.unit, 1, instr(s.unit, '/') - 1)=?5 \
+           AND s.unit NOT IN (SELECT name FROM units WHERE dying=1) \
+           AND NOT EXISTS (SELECT 1 FROM hooks h WHERE h.unit=s.unit AND h.hook=?1 \
+             AND h.relation_id=?2 AND h.remote_unit='' AND h.departing='' \
+             AND h.secret IS NULL AND h.secret_rev IS NULL AND h.action_id IS NULL \
+             AND h.failed=0 AND h.running=0) \
+         ORDER BY s.unit",
+    )?;
+    st.execute(params![hook, rel, owner, writer, seeing_app])?;
+    Ok(())
+}
+
 /// Appends a line to the model log (juju-log, hook output, model events).
 pub(crate) fn log(c: &Connection, at: i64, unit: &str, level: &str, message: &str) -> Result<()> {
     c.execute(

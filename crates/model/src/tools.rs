@@ -95,7 +95,13 @@ fn serve(
                 Some(Tool::SecretGet | Tool::SecretInfoGet | Tool::GoalState) => Format::Yaml,
                 _ => Format::Smart,
             };
-            let text = render(&v, inv.format.unwrap_or(default));
+            let format = inv.format.unwrap_or(default);
+            // Many units read the same large bag (a provider's certificates): rendered once.
+            let text = if matches!(inv.call, Call::RelationGet { .. }) {
+                crate::render_memo::render_memoized(&v, format, render)
+            } else {
+                render(&v, format)
+            };
             Reply {
                 stdout: text,
                 write_to: inv.output,
