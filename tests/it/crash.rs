@@ -312,6 +312,29 @@ fn failpoints_in_add_unit_spawn_settle_and_commit_lose_nothing() {
     );
 }
 
+/// A worker thread that panics (a bug in the model) ends the settle with an error naming it,
+/// after the other running hooks end; it does not hang, and the next settle runs the hook.
+#[test]
+fn a_panicking_worker_ends_the_settle_with_an_error_not_a_hang() {
+    let m = TestModel::new("panics");
+    let charm = shell_charm("calm", "");
+    let charm = charm.path().to_str().expect("utf-8");
+    let out = m
+        .command(&["deploy", charm, "-n", "2", "--timeout", "60s"])
+        .env("JUJU_TLS_FAILPOINT", "worker-panic:3")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("worker for calm/") && stderr.contains("panicked"),
+        "{stderr}"
+    );
+    m.ok(&["wait"]);
+    for unit in ["calm/0", "calm/1"] {
+        assert_eq!(m.unit_status(unit).0, "active", "{unit}");
+    }
+}
+
 /// The first cell of the statement's first row ('' when none).
 fn sql(db: &Path, statement: &str) -> String {
     sqlite_rows(db, statement)

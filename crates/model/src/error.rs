@@ -60,6 +60,15 @@ pub enum Error {
     /// A signal or a failpoint ended the settle; interrupted hooks rerun from scratch.
     #[error("interrupted: the running hooks were ended and will rerun from scratch")]
     Interrupted,
+    /// The thread running a unit's hook panicked (a bug in the model): the settle stops after
+    /// the other running hooks end; the hook was not committed and runs again next time.
+    #[error("the model's worker for {unit} panicked: {message}")]
+    WorkerPanicked {
+        /// The unit whose hook it ran.
+        unit: String,
+        /// The panic's message.
+        message: String,
+    },
     /// A file or process operation failed.
     #[error("{context} {}: {source}", path.display())]
     Io {

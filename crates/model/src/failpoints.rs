@@ -4,7 +4,8 @@
 //!
 //! Points: `add-unit` (unit recorded, files not staged), `spawned` (a hook started, its process
 //! group not yet recorded), `settle` (a hook started and recorded, not waited for), `commit` (inside a hook's commit transaction, before it commits), `after-commit` (the
-//! transaction committed, the unit's workloads not yet handled).
+//! transaction committed, the unit's workloads not yet handled). `worker-panic` panics instead
+//! (in the thread about to run a hook), as a bug in the model would.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,5 +34,16 @@ pub(crate) fn hit(name: &str) {
             eprintln!("juju-tls: failpoint {name} reached: aborting");
             std::process::abort();
         }
+    }
+}
+
+/// Panics if `name` is the armed failpoint and this is its N-th hit (a bug in a worker thread,
+/// not a crash of the process).
+pub(crate) fn panic_at(name: &str) {
+    if let Some((armed, nth)) = armed()
+        && armed == name
+        && HITS.fetch_add(1, Ordering::SeqCst) + 1 == *nth
+    {
+        panic!("failpoint {name} reached");
     }
 }

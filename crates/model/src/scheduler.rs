@@ -86,47 +86,57 @@ impl Model {
         self.end_interrupted()?;
         let server = Arc::new(Server::start(self.clone())?);
         let jobs = if opts.serial { 1 } else { opts.jobs.max(1) };
-        let (tx, rx) = mpsc::channel::<Result<HookRecord>>();
+        // Every worker sends exactly one message, its unit's, even if it panics: the loop
+        // below always learns when a unit is free, and never waits for a message that cannot
+        // come.
+        let (tx, rx) = mpsc::channel::<(String, Result<HookRecord>)>();
         let mut busy: BTreeSet<String> = BTreeSet::new();
         let mut first_error = None;
         loop {
-            while busy.len() < jobs {
+            while first_error.is_none() && busy.len() < jobs {
                 let Some(hook) = self.next_runnable(&busy)? else {
                     break;
                 };
-                busy.insert(hook.unit.clone());
+                let unit = hook.unit.clone();
+                busy.insert(unit.clone());
                 let model = self.clone();
                 let server = server.clone();
                 let tx = tx.clone();
                 let timeout = opts.hook_timeout;
                 std::thread::spawn(move || {
-                    let result = model.run_one(&server, hook, timeout);
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        model.run_one(&server, hook, timeout)
+                    }))
+                    .unwrap_or_else(|panic| {
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "(no message)".to_owned());
+                        Err(crate::Error::WorkerPanicked {
+                            unit: unit.clone(),
+                            message,
+                        })
+                    });
                     // Let go of the server before reporting, so it stops when settle returns.
                     drop(server);
-                    let _ = tx.send(result);
+                    let _ = tx.send((unit, result));
                 });
             }
             if busy.is_empty() {
                 break;
             }
-            match rx.recv() {
-                Ok(Ok(rec)) => {
-                    busy.remove(&rec.unit);
-                    report.runs.push(rec);
-                }
-                Ok(Err(e)) => {
-                    // The model failed under the hook (I/O, store): stop starting hooks, let
-                    // the running ones finish, then report it.
-                    busy.clear();
+            let Ok((unit, result)) = rx.recv() else {
+                break;
+            };
+            busy.remove(&unit);
+            match result {
+                Ok(rec) => report.runs.push(rec),
+                // The model failed under a hook (I/O, store, a panic): start no more hooks, let
+                // the running ones finish (the loop waits for each), then report the first.
+                Err(e) => {
                     first_error.get_or_insert(e);
-                    while let Ok(r) = rx.recv_timeout(Duration::from_millis(10)) {
-                        if let Ok(rec) = r {
-                            report.runs.push(rec);
-                        }
-                    }
-                    break;
                 }
-                Err(_) => break,
             }
         }
         drop(server);
@@ -196,6 +206,7 @@ impl Model {
     }
 
     fn run_one(&self, server: &Server, hook: Hook, timeout: Duration) -> Result<HookRecord> {
+        crate::failpoints::panic_at("worker-panic");
         let (unit, app, relation, label, endpoint) = {
             let db = self.db();
             let unit = store::unit(&db, &hook.unit)?
