@@ -112,10 +112,10 @@ pub fn load(model: &mut Model<'_>) -> Result<Option<StoredCa>, AuthorityError> {
     Ok(Some(StoredCa { ca, secret: None }))
 }
 
-/// The id of the CA secret, if there is one (leader only: the metadata of an application
-/// secret is the leader's).
-fn secret_id(model: &mut Model<'_>) -> Result<Option<SecretId>, AuthorityError> {
-    match model.secret_info(&SecretLookup::Label(ACTIVE_LABEL.into())) {
+/// The id of the secret labelled `label`, if there is one (leader only: the metadata of an
+/// application secret is the leader's).
+fn secret_id(model: &mut Model<'_>, label: &str) -> Result<Option<SecretId>, AuthorityError> {
+    match model.secret_info(&SecretLookup::Label(label.into())) {
         Ok(info) => Ok(Some(info.id)),
         Err(ModelError::Backend(BackendError::SecretNotFound(_))) => Ok(None),
         Err(e) => Err(e.into()),
@@ -143,11 +143,10 @@ pub fn expiring_ca(model: &mut Model<'_>) -> Result<Option<Option<Certificate>>,
 
 /// Removes `expiring-ca-certificates` (every revision), if it exists. Leader only.
 pub fn remove_expiring(model: &mut Model<'_>) -> Result<(), AuthorityError> {
-    match model.secret_info(&SecretLookup::Label(EXPIRING_LABEL.into())) {
-        Ok(info) => Ok(model.remove_secret(&info.id, None)?),
-        Err(ModelError::Backend(BackendError::SecretNotFound(_))) => Ok(()),
-        Err(e) => Err(e.into()),
+    if let Some(id) = secret_id(model, EXPIRING_LABEL)? {
+        model.remove_secret(&id, None)?;
     }
+    Ok(())
 }
 
 /// Makes a new CA for `config` and stores it (replacing the content of `existing`, or adding the
@@ -181,7 +180,7 @@ pub fn create(
         .map_err(|e| AuthorityError::Corrupt(e.to_string()))?;
     let existing = match existing {
         Some(id) => Some(id.clone()),
-        None => secret_id(model)?,
+        None => secret_id(model, ACTIVE_LABEL)?,
     };
     let secret = match existing {
         Some(id) => {

@@ -594,9 +594,16 @@ pub(crate) fn enqueue(c: &Connection, h: &Hook) -> Result<()> {
     if h.action_id.is_none() {
         let dup: Option<i64> = c
             .query_row(
-                "SELECT seq FROM hooks WHERE unit=?1 AND hook=?2 AND relation_id IS ?3 AND remote_unit=?4 \
-                 AND departing=?5 AND secret IS ?6 AND secret_rev IS ?7 AND failed=0 AND running=0",
-                params![h.unit, h.hook, h.relation_id, h.remote_unit, h.departing, h.secret, h.secret_rev],
+                &format!("SELECT seq FROM hooks h WHERE h.unit=?7 AND {SAME_HOOK_WAITS}"),
+                params![
+                    h.hook,
+                    h.relation_id,
+                    h.remote_unit,
+                    h.departing,
+                    h.secret,
+                    h.secret_rev,
+                    h.unit
+                ],
                 |r| r.get(0),
             )
             .optional()?;
@@ -612,6 +619,12 @@ pub(crate) fn enqueue(c: &Connection, h: &Hook) -> Result<()> {
     Ok(())
 }
 
+/// The rule of [`enqueue`] and [`enqueue_app_bag_changed`]: the same hook (name, relation,
+/// remote unit, departing unit, secret and revision: `?1`..`?6`) already waits for the unit
+/// (`h.unit`, bound by the caller), neither failed nor running.
+const SAME_HOOK_WAITS: &str = "h.hook=?1 AND h.relation_id IS ?2 AND h.remote_unit=?3 \
+     AND h.departing=?4 AND h.secret IS ?5 AND h.secret_rev IS ?6 AND h.failed=0 AND h.running=0";
+
 /// Queues `hook` (a `relation-changed` for the app bag of `owner`) for every unit of
 /// `seeing_app` in scope of `rel`, except `writer` and dying units, in scope order, unless the
 /// same hook already waits: what [`enqueue`] does unit by unit, in one statement.
@@ -623,19 +636,27 @@ pub(crate) fn enqueue_app_bag_changed(
     seeing_app: &str,
     writer: &str,
 ) -> Result<()> {
-    let mut st = c.prepare_cached(
-        "INSERT INTO hooks(unit,hook,relation_id,remote_unit,remote_app,departing) \
-         SELECT s.unit, ?1, ?2, '', ?3, '' FROM scope s \
-         WHERE s.relation_id=?2 AND s.unit<>?4 \
-           AND substr(s.unit, 1, instr(s.unit, '/') - 1)=?5 \
+    let mut st = c.prepare_cached(&format!(
+        "INSERT INTO hooks(unit,hook,relation_id,remote_unit,remote_app,departing,secret,secret_rev) \
+         SELECT s.unit, ?1, ?2, ?3, ?7, ?4, ?5, ?6 FROM scope s \
+         WHERE s.relation_id=?2 AND s.unit<>?8 \
+           AND substr(s.unit, 1, instr(s.unit, '/') - 1)=?9 \
            AND s.unit NOT IN (SELECT name FROM units WHERE dying=1) \
-           AND NOT EXISTS (SELECT 1 FROM hooks h WHERE h.unit=s.unit AND h.hook=?1 \
-             AND h.relation_id=?2 AND h.remote_unit='' AND h.departing='' \
-             AND h.secret IS NULL AND h.secret_rev IS NULL AND h.action_id IS NULL \
-             AND h.failed=0 AND h.running=0) \
-         ORDER BY s.unit",
-    )?;
-    st.execute(params![hook, rel, owner, writer, seeing_app])?;
+           AND NOT EXISTS (SELECT 1 FROM hooks h WHERE h.unit=s.unit AND {SAME_HOOK_WAITS}) \
+         ORDER BY s.unit"
+    ))?;
+    // No remote unit, no departing unit, no secret: an app bag's change.
+    st.execute(params![
+        hook,
+        rel,
+        "",
+        "",
+        None::<String>,
+        None::<i64>,
+        owner,
+        writer,
+        seeing_app
+    ])?;
     Ok(())
 }
 

@@ -68,6 +68,17 @@ pub(crate) struct RelationIndex {
     pub(crate) cas: Vec<String>,
 }
 
+impl RelationIndex {
+    /// The hex key of every request of every bag (a key asked for twice appears twice).
+    pub(crate) fn request_keys(&self) -> impl Iterator<Item = &String> {
+        self.units
+            .values()
+            .chain(std::iter::once(&self.app))
+            .flatten()
+            .map(|(k, _)| k)
+    }
+}
+
 /// The [`RelationIndex::published`] digest, from the digests of our bag's certificates and
 /// errors values.
 pub(crate) fn published_digest(certificates: &str, errors: &str) -> String {

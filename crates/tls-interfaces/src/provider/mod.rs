@@ -556,8 +556,7 @@ impl TlsProvider {
                 for r in &state.relations {
                     live.extend(r.wanted.keys().map(hex::encode));
                     if r.untouched.is_some() {
-                        let bags = r.index.units.values().chain(std::iter::once(&r.index.app));
-                        live.extend(bags.flatten().map(|(k, _)| k.clone()));
+                        live.extend(r.index.request_keys().cloned());
                     }
                 }
                 memory.verified.retain(|d| live.contains(d));
@@ -762,11 +761,6 @@ impl Loader {
         );
     }
 
-    /// Keys the warnings pushed since `from` by their text and the value they are about.
-    fn keyed_since(&mut self, from: usize, value: &str) {
-        key_warnings(&self.warnings, &mut self.keys, from, value);
-    }
-
     fn read_bag(
         &mut self,
         model: &mut Model<'_>,
@@ -808,7 +802,7 @@ impl Loader {
             for text in scan_csrs(value, limits.max_requests_per_bag) {
                 refuse(state, &text, Some(Cap::ValueBytes), message.clone());
             }
-            self.keyed_since(from, value);
+            key_warnings(&self.warnings, &mut self.keys, from, value);
             return;
         }
         let entries: Vec<RequestEntry> = read_list(Some(value), &location, &mut self.warnings);
@@ -877,7 +871,7 @@ impl Loader {
                 }
             }
         }
-        self.keyed_since(from, value);
+        key_warnings(&self.warnings, &mut self.keys, from, value);
     }
 }
 
@@ -1029,15 +1023,7 @@ impl ProviderState {
         self.relations
             .iter()
             .map(|r| match r.untouched {
-                Some(_) => r
-                    .index
-                    .units
-                    .values()
-                    .chain(std::iter::once(&r.index.app))
-                    .flatten()
-                    .map(|(k, _)| k)
-                    .collect::<HashSet<_>>()
-                    .len(),
+                Some(_) => r.index.request_keys().collect::<HashSet<_>>().len(),
                 None => r.wanted.len(),
             })
             .sum()
@@ -1089,11 +1075,9 @@ impl ProviderState {
     /// nothing valid remains under it). `current` (the CA in use, trimmed PEM) counts without
     /// parsing its certificates; for the others certificates are parsed until a valid one.
     pub fn trusted_cas(&mut self, current: Option<&str>, at: OffsetDateTime) -> BTreeSet<String> {
+        // Only an untouched relation with certificates under another CA needs parsing.
         for r in &mut self.relations {
-            if r.issuing_cas()
-                .iter()
-                .any(|ca| Some(ca.as_str()) != current)
-            {
+            if r.untouched.is_some() && r.index.cas.iter().any(|ca| Some(ca.as_str()) != current) {
                 r.materialize(&mut self.warnings, &mut self.warning_keys);
             }
         }
