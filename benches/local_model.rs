@@ -13,7 +13,7 @@
 //!
 //! Figures go to docs/performance.md ("Local model").
 
-#[path = "../tests/common/python.rs"]
+#[path = "../tests/it/support/python.rs"]
 mod python;
 
 use std::path::{Path, PathBuf};

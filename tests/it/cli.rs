@@ -209,7 +209,7 @@ fn no_wait_records_and_wait_drains() {
         8,
         "install, leader hook, config-changed, start per unit"
     );
-    m.ok(&["wait"]);
+    m.settle();
     assert_eq!(m.status()["pending_hooks"], 0);
     assert_eq!(m.unit_status("lazy/1").0, "active");
 }

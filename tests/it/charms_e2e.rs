@@ -5,145 +5,49 @@
 //! chain a unit holds is checked with `openssl verify -x509_strict` at the model's virtual time.
 //! Each test destroys its model (and the workload processes) when it ends.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-#[path = "common/staged.rs"]
-mod staged;
-use staged::staged_charm;
+use crate::support::{TestModel, python_list};
 
-struct LocalModel {
-    data: tempfile::TempDir,
+/// A model named `e2e` with our charms staged from the build.
+fn model() -> TestModel {
+    TestModel::new("e2e")
 }
 
-impl LocalModel {
-    fn new() -> Self {
-        let m = Self {
-            // Data dirs must be private (0700): the model refuses others.
-            data: tempfile::Builder::new()
-                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-                .tempdir()
-                .unwrap(),
-        };
-        m.ok(&["model", "add", "e2e"]);
-        m
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_juju-tls"))
-            .env("JUJU_TLS_DATA_DIR", self.data.path())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "juju-tls {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn deploy(&self, name: &str, extra: &[&str]) {
-        let dir = staged_charm(self.data.path(), name);
-        let mut args = vec!["deploy", dir.to_str().unwrap()];
-        args.extend(extra);
-        self.ok(&args);
-    }
-
-    fn status(&self) -> serde_json::Value {
-        serde_json::from_str(&self.ok(&["status", "--json"])).unwrap()
-    }
-
-    fn unit_message(&self, unit: &str) -> String {
-        let status = self.status();
-        status["applications"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|a| a["units"].as_array().unwrap().iter())
-            .find(|u| u["name"] == unit)
-            .map(|u| {
-                format!(
-                    "{} {}",
-                    u["workload"].as_str().unwrap(),
-                    u["message"].as_str().unwrap()
-                )
-            })
-            .unwrap_or_default()
-    }
-
-    fn tls_dir(&self, unit: &str) -> PathBuf {
-        self.data
-            .path()
-            .join("models/e2e/units")
-            .join(unit.replace('/', "-"))
-            .join("charm/tls")
-    }
-
-    fn now(&self) -> i64 {
-        let t = self.status()["time"].as_str().unwrap().to_owned();
-        time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
-            .unwrap()
-            .unix_timestamp()
-    }
-
-    fn verify(&self, unit: &str, cert: &str) {
-        let dir = self.tls_dir(unit);
-        let out = Command::new("openssl")
-            .args([
-                "verify",
-                "-x509_strict",
-                "-attime",
-                &self.now().to_string(),
-                "-CAfile",
-            ])
-            .arg(dir.join("ca.pem"))
-            .arg(dir.join(cert))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{unit} {cert}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn probe(&self, unit: &str) -> String {
-        self.ok(&["run", unit, "probe"])
-    }
+/// `deploy` of a Rust charm of ours, staged from the build.
+fn deploy(m: &TestModel, name: &str, extra: &[&str]) {
+    m.deploy(&m.rust_charm(name), extra);
 }
 
-impl Drop for LocalModel {
-    fn drop(&mut self) {
-        let _ = self.run(&["model", "destroy", "e2e"]);
-    }
+/// A unit's workload status and message, as one line.
+fn unit_message(m: &TestModel, unit: &str) -> String {
+    let (workload, message) = m.unit_status(unit);
+    format!("{workload} {message}")
+}
+
+fn probe(m: &TestModel, unit: &str) -> String {
+    m.ok(&["run", unit, "probe"])
 }
 
 #[test]
 fn provider_leader_change_and_requirer_scaling() {
-    let m = LocalModel::new();
-    m.deploy("self-signed-certificates", &["-n", "2"]);
+    let m = model();
+    deploy(&m, "self-signed-certificates", &["-n", "2"]);
     // Every model leases its own loopback block: the default port, whatever else serves.
-    m.deploy("tls-demo", &["-n", "2"]);
+    deploy(&m, "tls-demo", &["-n", "2"]);
     m.ok(&[
         "integrate",
         "tls-demo:certificates",
         "self-signed-certificates:certificates",
     ]);
-    assert!(m.probe("tls-demo/0").contains("1/1 peers ok"));
-    m.verify("tls-demo/0", "unit.crt");
-    m.verify("tls-demo/0", "app.crt");
+    assert!(probe(&m, "tls-demo/0").contains("1/1 peers ok"));
+    m.verify_tls_file("tls-demo/0", "unit.crt", None);
+    m.verify_tls_file("tls-demo/0", "app.crt", None);
     let ca_before = std::fs::read_to_string(m.tls_dir("tls-demo/0").join("ca.pem")).unwrap();
     assert!(
-        m.unit_message("self-signed-certificates/1")
-            .contains("standby"),
+        unit_message(&m, "self-signed-certificates/1").contains("standby"),
         "{}",
-        m.unit_message("self-signed-certificates/1")
+        unit_message(&m, "self-signed-certificates/1")
     );
 
     // Leadership moves to the other provider unit; it continues with the same CA.
@@ -154,8 +58,8 @@ fn provider_leader_change_and_requirer_scaling() {
         ca_new_unit, ca_before,
         "the new leader signs with the same CA"
     );
-    m.verify("tls-demo/2", "unit.crt");
-    assert!(m.probe("tls-demo/2").contains("2/2 peers ok"));
+    m.verify_tls_file("tls-demo/2", "unit.crt", None);
+    assert!(probe(&m, "tls-demo/2").contains("2/2 peers ok"));
 
     // Scale down: the removed unit's certificate is withdrawn.
     let removed = std::fs::read_to_string(m.tls_dir("tls-demo/2").join("unit.crt")).unwrap();
@@ -168,15 +72,7 @@ fn provider_leader_change_and_requirer_scaling() {
     ]);
     let issued: serde_json::Value = serde_json::from_str(&issued).unwrap();
     // The published charm's bytes: Python's str() of a list of JSON strings, read by Python.
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import ast,json,sys; sys.stdout.write(json.dumps(ast.literal_eval(sys.argv[1])))",
-            issued["results"]["certificates"].as_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let list: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let list = python_list(issued["results"]["certificates"].as_str().unwrap());
     let certificates: Vec<String> = list
         .iter()
         .map(|c| {
@@ -192,33 +88,25 @@ fn provider_leader_change_and_requirer_scaling() {
 
     // A port another process holds blocks the unit (no failed hook); a free one serves again,
     // and peers learn the new port.
-    let address = m.status()["applications"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|a| a["units"].as_array().unwrap().iter())
-        .find(|u| u["name"] == "tls-demo/0")
-        .and_then(|u| u["address"].as_str())
-        .unwrap()
-        .to_owned();
+    let address = m.address("tls-demo/0");
     let squatter = std::net::TcpListener::bind(format!("{address}:9445")).unwrap();
     m.ok(&["config", "tls-demo", "port=9445"]);
-    let blocked = m.unit_message("tls-demo/0");
+    let blocked = unit_message(&m, "tls-demo/0");
     assert!(
         blocked.starts_with("blocked") && blocked.contains(&format!("{address}:9445")),
         "{blocked}"
     );
     drop(squatter);
     m.ok(&["config", "tls-demo", "port=9446"]);
-    assert!(m.unit_message("tls-demo/0").starts_with("active"));
-    assert!(m.probe("tls-demo/1").contains("1/1 peers ok"));
+    assert!(unit_message(&m, "tls-demo/0").starts_with("active"));
+    assert!(probe(&m, "tls-demo/1").contains("1/1 peers ok"));
 }
 
 #[test]
 fn ca_requests_follow_the_option_and_invalid_config_loses_nothing() {
-    let m = LocalModel::new();
-    m.deploy("self-signed-certificates", &[]);
-    m.deploy("tls-demo", &["--config", "request-ca-certificate=true"]);
+    let m = model();
+    deploy(&m, "self-signed-certificates", &[]);
+    deploy(&m, "tls-demo", &["--config", "request-ca-certificate=true"]);
     m.ok(&[
         "integrate",
         "tls-demo:certificates",
@@ -229,7 +117,7 @@ fn ca_requests_follow_the_option_and_invalid_config_loses_nothing() {
         "tls-demo:receive-ca-cert",
         "self-signed-certificates:send-ca-cert",
     ]);
-    let message = m.unit_message("tls-demo/0");
+    let message = unit_message(&m, "tls-demo/0");
     assert!(
         message.contains("denied") && message.contains("allow-ca-requests"),
         "{message}"
@@ -240,12 +128,12 @@ fn ca_requests_follow_the_option_and_invalid_config_loses_nothing() {
         "self-signed-certificates",
         "allow-ca-requests=true",
     ]);
-    let message = m.unit_message("tls-demo/0");
+    let message = unit_message(&m, "tls-demo/0");
     assert!(
         message.contains("CA certificate") && message.contains("granted"),
         "{message}"
     );
-    m.verify("tls-demo/0", "app-ca.crt");
+    m.verify_tls_file("tls-demo/0", "app-ca.crt", None);
     let ca_cert = std::fs::read_to_string(m.tls_dir("tls-demo/0").join("app-ca.crt")).unwrap();
     assert!(pki::Certificate::from_pem(&ca_cert).unwrap().info().is_ca);
 
@@ -256,7 +144,7 @@ fn ca_requests_follow_the_option_and_invalid_config_loses_nothing() {
         "certificate-validity=1y",
         "ca-country-name=France",
     ]);
-    let message = m.unit_message("self-signed-certificates/0");
+    let message = unit_message(&m, "self-signed-certificates/0");
     assert!(
         message.starts_with("blocked")
             && message.contains("certificate-validity")
@@ -269,14 +157,14 @@ fn ca_requests_follow_the_option_and_invalid_config_loses_nothing() {
         before,
         "nothing issued was lost"
     );
-    m.verify("tls-demo/0", "unit.crt");
+    m.verify_tls_file("tls-demo/0", "unit.crt", None);
 }
 
 #[test]
 fn the_scale_benchmarks_requirer_gets_a_p256_certificate_per_unit() {
-    let m = LocalModel::new();
-    m.deploy("self-signed-certificates", &[]);
-    m.deploy("cert-requirer", &["-n", "3"]);
+    let m = model();
+    deploy(&m, "self-signed-certificates", &[]);
+    deploy(&m, "cert-requirer", &["-n", "3"]);
     m.ok(&[
         "integrate",
         "cert-requirer:certificates",
@@ -284,12 +172,12 @@ fn the_scale_benchmarks_requirer_gets_a_p256_certificate_per_unit() {
     ]);
     let mut serials = std::collections::BTreeSet::new();
     for unit in ["cert-requirer/0", "cert-requirer/1", "cert-requirer/2"] {
-        let message = m.unit_message(unit);
+        let message = unit_message(&m, unit);
         let serial = message
             .strip_prefix("active certificate ")
             .unwrap_or_else(|| panic!("{unit}: {message}"));
         serials.insert(serial.to_owned());
-        m.verify(unit, "unit.crt");
+        m.verify_tls_file(unit, "unit.crt", None);
         let pem = std::fs::read_to_string(m.tls_dir(unit).join("unit.crt")).unwrap();
         let text = Command::new("openssl")
             .args(["x509", "-noout", "-text", "-in"])

@@ -14,46 +14,38 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::support::charms::build_dir;
+use crate::support::{TestModel, juju_tls, root, text};
+
 const CHARM: &str = "self-signed-certificates";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The target directory and cargo profile `juju-tls` was built in (the charm binary is there too).
-fn build_dir() -> (PathBuf, &'static str) {
-    let exe = Path::new(env!("CARGO_BIN_EXE_juju-tls"));
-    let profile_dir = exe.parent().expect("the binary is in a profile directory");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => "dev",
-        Some("release") => "release",
-        other => panic!("unexpected profile directory {other:?}"),
-    };
-    let charm_bin = profile_dir.join(CHARM);
+/// The cargo profile `juju-tls` was built in (the charm binary is built next to it).
+fn profile() -> &'static str {
+    let charm_bin = build_dir().join(CHARM);
     assert!(
         charm_bin.is_file(),
         "{} is missing: build the workspace first (./scripts/test does; or \
          `cargo build --release -p {CHARM}`)",
         charm_bin.display()
     );
-    let target = profile_dir
-        .parent()
-        .expect("the profile directory is in a target directory");
-    (target.to_owned(), profile)
+    match build_dir().file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some("release") => "release",
+        other => panic!("unexpected profile directory {other:?}"),
+    }
 }
 
-fn juju_tls(args: &[&str]) -> Output {
-    let (target, _) = build_dir();
-    Command::new(env!("CARGO_BIN_EXE_juju-tls"))
+/// `juju-tls ARGS` at the workspace root, with the target directory of this build.
+fn pack_cli(args: &[&str]) -> Output {
+    let target = build_dir()
+        .parent()
+        .expect("the profile directory is in a target directory");
+    juju_tls()
         .current_dir(root())
         .env("CARGO_TARGET_DIR", target)
         .args(args)
         .output()
         .expect("running juju-tls")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Every file under `dir` (relative path -> (mode, bytes)); directories are implied.
@@ -113,13 +105,13 @@ struct Packed {
 }
 
 fn pack() -> Packed {
-    let (_, profile) = build_dir();
+    let profile = profile();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let unpacked = dir.path().join("unpacked");
     let out_arg = out.to_str().unwrap();
     let unpacked_arg = unpacked.to_str().unwrap();
-    let result = juju_tls(&[
+    let result = pack_cli(&[
         "pack",
         &format!("charms/{CHARM}"),
         "--out",
@@ -192,10 +184,7 @@ fn archive_has_the_charm_layout_and_modes() {
         assert_eq!(*mode, expected, "mode of {name}: {mode:o}");
     }
 
-    let (target, _) = build_dir();
-    let profile_dir = Path::new(env!("CARGO_BIN_EXE_juju-tls")).parent().unwrap();
-    assert!(profile_dir.starts_with(&target));
-    let built = fs::read(profile_dir.join(CHARM)).unwrap();
+    let built = fs::read(build_dir().join(CHARM)).unwrap();
     assert!(
         got["bin/self-signed-certificates"].1 == built,
         "the packed binary is the built one"
@@ -397,68 +386,22 @@ fn charmcraft_analyse_reports_no_error() {
 #[test]
 fn a_directory_that_is_not_a_charm_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = juju_tls(&["pack", dir.path().to_str().unwrap(), "--no-build"]);
+    let out = pack_cli(&["pack", dir.path().to_str().unwrap(), "--no-build"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("charmcraft.yaml"),
         "{}",
         text(&out.stderr)
     );
-    let out = juju_tls(&["pack", "charms/no-such-charm", "--no-build"]);
+    let out = pack_cli(&["pack", "charms/no-such-charm", "--no-build"]);
     assert_eq!(out.status.code(), Some(1));
-}
-
-/// A local model in its own data dir, destroyed (workloads ended) when dropped.
-struct LocalModel {
-    data: tempfile::TempDir,
-}
-
-impl LocalModel {
-    fn new() -> Self {
-        let m = Self {
-            // Data dirs must be private (0700): the model refuses others.
-            data: tempfile::Builder::new()
-                .permissions(
-                    <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
-                )
-                .tempdir()
-                .unwrap(),
-        };
-        m.ok(&["model", "add", "pack"]);
-        m
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_juju-tls"))
-            .args(args)
-            .env("JUJU_TLS_DATA_DIR", self.data.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "juju-tls {args:?}:\n{}{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-}
-
-impl Drop for LocalModel {
-    fn drop(&mut self) {
-        let _ = Command::new(env!("CARGO_BIN_EXE_juju-tls"))
-            .args(["model", "destroy", "pack"])
-            .env("JUJU_TLS_DATA_DIR", self.data.path())
-            .output();
-    }
 }
 
 #[test]
 fn the_local_model_deploys_the_packed_charm() {
     let p = pack();
-    let model = LocalModel::new();
-    model.ok(&["deploy", p.charm.to_str().unwrap(), "-n", "1"]);
+    let model = TestModel::new("pack");
+    model.deploy(&p.charm, &["-n", "1"]);
     let status: Value = serde_json::from_str(&model.ok(&["status", "--json"])).unwrap();
     let unit = &status["applications"][0]["units"][0];
     assert_eq!(unit["workload"], "active", "{status:#}");
@@ -477,10 +420,10 @@ fn the_local_model_deploys_the_packed_charm() {
 
 #[test]
 fn several_charms_are_packed_in_one_go() {
-    let (_, profile) = build_dir();
+    let profile = profile();
     let dir = tempfile::tempdir().unwrap();
     let (out, unpacked) = (dir.path().join("out"), dir.path().join("unpacked"));
-    let result = juju_tls(&[
+    let result = pack_cli(&[
         "pack",
         "charms/example",
         &format!("charms/{CHARM}"),

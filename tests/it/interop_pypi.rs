@@ -13,215 +13,30 @@
 //!
 //! Each test destroys its model (and every workload process) when it ends, pass or fail.
 
-#[path = "common/python.rs"]
-mod python;
-
-use std::ffi::OsStr;
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+use crate::support::openssl::same_public_key;
+use crate::support::{TestModel, python_list};
+
+/// What these tests ask of a model beyond the harness: the Python charms' actions and our
+/// charms' files, judged by openssl.
+trait Interop {
+    fn held(&self, unit: &str) -> Vec<Value>;
+    fn verify_held(&self, unit: &str, expect: usize) -> Vec<Value>;
+    fn verify_demo(&self, unit: &str, identity: &str) -> String;
+    fn py_issued(&self, unit: &str) -> Vec<Value>;
+    fn debug_log(&self) -> String;
+    fn issued(&self, provider_unit: &str) -> Vec<Value>;
 }
 
-/// The pinned Python libraries (`tests/requirements.txt`) installed once per target dir with the
-/// hook's python3, byte-compiled and read-only: every Python unit links it as `venv/`.
-fn python_libs() -> PathBuf {
-    let req = root().join("tests/requirements.txt");
-    let pins = std::fs::read(&req).expect("requirements");
-    // The pins name the directory, so a changed pin gets a fresh install.
-    python::pip_target(
-        "interop-pylibs",
-        &python::tag(&pins),
-        &[OsStr::new("-r"), req.as_os_str()],
-        python::Finish::SharedReadOnly,
-    )
-}
-
-fn copy_dir(src: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).expect("mkdir");
-    for e in std::fs::read_dir(src).expect("read dir") {
-        let e = e.expect("entry");
-        let to = dest.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).expect("copy");
-        }
-    }
-}
-
-struct Model {
-    data: tempfile::TempDir,
-}
-
-impl Model {
-    fn new() -> Self {
-        let m = Self {
-            data: tempfile::Builder::new()
-                .prefix("juju-tls-interop-")
-                // Data dirs must be private (0700): the model refuses others.
-                .permissions(std::fs::Permissions::from_mode(0o700))
-                .tempdir()
-                .expect("tempdir"),
-        };
-        m.ok(&["model", "add", "interop"]);
-        m
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_juju-tls"))
-            .env("JUJU_TLS_DATA_DIR", self.data.path())
-            .env("NO_COLOR", "1")
-            .args(args)
-            .output()
-            .expect("running juju-tls")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "juju-tls {args:?} failed ({}):\n{}\n{}\nhooks:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&self.run(&["debug-log", "--hooks", "-n", "15"]).stdout)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// A Rust charm of `charms/`, staged from the release build.
-    fn rust_charm(&self, name: &str) -> PathBuf {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| root().join("target"), PathBuf::from);
-        let binary = target.join("release").join(name);
-        assert!(
-            binary.exists(),
-            "{} is not built: run `cargo build --release --workspace --bins` (./scripts/test does)",
-            binary.display()
-        );
-        let src = root().join("charms").join(name);
-        let dest = self.data.path().join("charms").join(name);
-        if !dest.exists() {
-            std::fs::create_dir_all(dest.join("bin")).expect("mkdir");
-            for f in ["charmcraft.yaml", "dispatch"] {
-                std::fs::copy(src.join(f), dest.join(f)).expect("copy");
-            }
-            std::fs::copy(&binary, dest.join("bin").join(name)).expect("copy");
-            for exe in [dest.join("dispatch"), dest.join("bin").join(name)] {
-                std::fs::set_permissions(exe, std::fs::Permissions::from_mode(0o755))
-                    .expect("chmod");
-            }
-        }
-        dest
-    }
-
-    /// A Python charm of `tests/interop/`, with `venv/` linked to the shared read-only libs.
-    fn python_charm(&self, name: &str) -> PathBuf {
-        let dest = self.data.path().join("py-charms").join(name);
-        if !dest.exists() {
-            copy_dir(&root().join("tests/interop").join(name), &dest);
-            std::os::unix::fs::symlink(python_libs(), dest.join("venv")).expect("venv link");
-        }
-        dest
-    }
-
-    fn deploy(&self, charm: &Path, app: &str, extra: &[&str]) {
-        let mut args = vec!["deploy", charm.to_str().expect("utf-8"), app];
-        args.extend_from_slice(extra);
-        self.ok(&args);
-    }
-
-    fn status(&self) -> Value {
-        serde_json::from_str(&self.ok(&["status", "--json"])).expect("status JSON")
-    }
-
-    fn units(&self, app: &str) -> Vec<String> {
-        let st = self.status();
-        st["applications"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|a| a["name"] == app)
-            .flat_map(|a| a["units"].as_array().into_iter().flatten())
-            .filter_map(|u| u["name"].as_str().map(str::to_owned))
-            .collect()
-    }
-
-    fn unit_status(&self, unit: &str) -> (String, String) {
-        let st = self.status();
-        for app in st["applications"].as_array().into_iter().flatten() {
-            for u in app["units"].as_array().into_iter().flatten() {
-                if u["name"] == unit {
-                    return (
-                        u["workload"].as_str().unwrap_or_default().to_owned(),
-                        u["message"].as_str().unwrap_or_default().to_owned(),
-                    );
-                }
-            }
-        }
-        panic!("unit {unit} not in status: {st:#}");
-    }
-
-    fn now(&self) -> i64 {
-        let t = self.status()["time"].as_str().expect("time").to_owned();
-        time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
-            .expect("time")
-            .unix_timestamp()
-    }
-
-    fn action(&self, unit: &str, action: &str, params: &[&str]) -> Value {
-        let mut args = vec!["run", unit, action, "--json"];
-        args.extend_from_slice(params);
-        let out = self.run(&args);
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "run {unit} {action}: {e}\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        assert_eq!(v["status"], "completed", "{unit} {action}: {v:#}");
-        v
-    }
-
+impl Interop for TestModel {
     /// What a Python requirer unit holds (its `get-certificates` action).
     fn held(&self, unit: &str) -> Vec<Value> {
-        let v = self.action(unit, "get-certificates", &[]);
+        let v = self.completed(unit, "get-certificates", &[]);
         serde_json::from_str(v["results"]["certificates"].as_str().expect("certificates"))
             .expect("certificates JSON")
-    }
-
-    /// `openssl verify -x509_strict -attime <virtual now>` of `cert` against `ca` + `untrusted`.
-    fn verify(&self, what: &str, cert: &str, ca: &str, untrusted: &[&str]) -> Result<(), String> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("ca.pem"), ca).expect("write");
-        std::fs::write(dir.path().join("cert.pem"), cert).expect("write");
-        let mut cmd = Command::new("openssl");
-        cmd.args(["verify", "-x509_strict", "-attime", &self.now().to_string()])
-            .arg("-CAfile")
-            .arg(dir.path().join("ca.pem"));
-        if !untrusted.is_empty() {
-            std::fs::write(dir.path().join("untrusted.pem"), untrusted.join("\n")).expect("write");
-            cmd.arg("-untrusted").arg(dir.path().join("untrusted.pem"));
-        }
-        let out = cmd
-            .arg(dir.path().join("cert.pem"))
-            .output()
-            .expect("openssl is needed: apt-get install openssl");
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{what}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
     }
 
     /// Every certificate a Python unit holds verifies against the CA it came with (chain
@@ -242,7 +57,7 @@ impl Model {
                 .skip(1)
                 .filter_map(Value::as_str)
                 .collect();
-            self.verify(
+            self.verify_pem(
                 &format!("{unit} {}", c["common-name"]),
                 c["certificate"].as_str().expect("certificate"),
                 c["ca"].as_str().expect("ca"),
@@ -253,47 +68,28 @@ impl Model {
         held
     }
 
-    /// The TLS directory of a tls-demo unit.
-    fn demo_tls(&self, unit: &str) -> PathBuf {
-        self.data
-            .path()
-            .join("models/interop/units")
-            .join(unit.replace('/', "-"))
-            .join("charm/tls")
-    }
-
     /// A tls-demo unit's `unit` or `app` certificate verifies against its `ca.pem` (the chain's
     /// intermediates untrusted) and is for the key next to it; returns its PEM.
     fn verify_demo(&self, unit: &str, identity: &str) -> String {
-        let dir = self.demo_tls(unit);
+        let dir = self.tls_dir(unit);
         let read = |name: String| {
             std::fs::read_to_string(dir.join(&name))
                 .unwrap_or_else(|e| panic!("{unit}: no {name}: {e}"))
         };
         let cert = read(format!("{identity}.crt"));
         let chain = read(format!("{identity}-chain.pem"));
-        self.verify(
+        self.verify_pem(
             &format!("{unit} {identity}"),
             &cert,
             &read("ca.pem".into()),
             &[&chain],
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let public = |args: &[&str], file: String| {
-            let out = Command::new("openssl")
-                .args(args)
-                .arg(dir.join(file))
-                .output()
-                .expect("openssl");
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        let from_cert = public(
-            &["x509", "-noout", "-pubkey", "-in"],
-            format!("{identity}.crt"),
-        );
-        let from_key = public(&["pkey", "-pubout", "-in"], format!("{identity}.key"));
         assert!(
-            !from_cert.is_empty() && from_cert == from_key,
+            same_public_key(
+                &dir.join(format!("{identity}.crt")),
+                &dir.join(format!("{identity}.key"))
+            ),
             "{unit}: {identity}.crt is not for {identity}.key"
         );
         cert
@@ -301,7 +97,7 @@ impl Model {
 
     /// What the Python provider lists as issued (its `get-issued` action).
     fn py_issued(&self, unit: &str) -> Vec<Value> {
-        let v = self.action(unit, "get-issued", &[]);
+        let v = self.completed(unit, "get-issued", &[]);
         serde_json::from_str(v["results"]["certificates"].as_str().expect("certificates"))
             .expect("issued JSON")
     }
@@ -312,8 +108,7 @@ impl Model {
 
     /// Our provider's `get-issued-certificates` (run on its leader).
     fn issued(&self, provider_unit: &str) -> Vec<Value> {
-        let out = self.run(&["run", provider_unit, "get-issued-certificates", "--json"]);
-        let v: Value = serde_json::from_slice(&out.stdout).expect("action JSON");
+        let v = self.action(provider_unit, "get-issued-certificates", &[]);
         if v["status"] == "failed" && v["message"] == "No certificates issued yet." {
             return Vec::new();
         }
@@ -326,27 +121,6 @@ impl Model {
                 serde_json::from_str(item).unwrap_or_else(|e| panic!("issued JSON {e}: {r:#}"))
             })
             .collect()
-    }
-}
-
-/// The strings of a Python `str()` of a list of strings (what ops renders for the published
-/// charm's `get-issued-certificates`), read by Python itself.
-fn python_list(text: &str) -> Vec<String> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import ast,json,sys; sys.stdout.write(json.dumps(ast.literal_eval(sys.argv[1])))",
-            text,
-        ])
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "not a Python list literal: {text}");
-    serde_json::from_slice(&out.stdout).expect("JSON list")
-}
-
-impl Drop for Model {
-    fn drop(&mut self) {
-        let _ = self.run(&["model", "destroy", "interop"]);
     }
 }
 
@@ -363,20 +137,26 @@ fn certs(held: &[Value]) -> Vec<String> {
 /// rotation, scaling, leader changes on both sides and relation removal.
 #[test]
 fn rust_provider_serves_python_requirer_in_every_mode() {
-    let m = Model::new();
+    let m = TestModel::new("interop");
     let ss = m.rust_charm("self-signed-certificates");
-    let req = m.python_charm("tls-requirer");
-    m.deploy(&ss, "ca", &["-n", "2"]);
+    let req = m.interop_charm("tls-requirer");
+    m.deploy(&ss, &["ca", "-n", "2"]);
     m.deploy(
         &req,
-        "unitreq",
-        &["-n", "2", "--config", "mode=unit", "--config", "count=2"],
+        &[
+            "unitreq",
+            "-n",
+            "2",
+            "--config",
+            "mode=unit",
+            "--config",
+            "count=2",
+        ],
     );
-    m.deploy(&req, "appreq", &["-n", "2", "--config", "mode=app"]);
+    m.deploy(&req, &["appreq", "-n", "2", "--config", "mode=app"]);
     m.deploy(
         &req,
-        "bothreq",
-        &["-n", "2", "--config", "mode=app-and-unit"],
+        &["bothreq", "-n", "2", "--config", "mode=app-and-unit"],
     );
     for app in ["unitreq", "appreq", "bothreq"] {
         m.ok(&[
@@ -427,21 +207,21 @@ fn rust_provider_serves_python_requirer_in_every_mode() {
 
     // The Python requirer's own renew and regenerate-key actions.
     let before = certs(&m.held("unitreq/0"));
-    m.action("unitreq/0", "renew", &[]);
+    m.completed("unitreq/0", "renew", &[]);
     let after = m.verify_held("unitreq/0", 2);
     assert!(
         certs(&after).iter().all(|c| !before.contains(c)),
         "renew action"
     );
     let key_before = key_of(&after);
-    m.action("unitreq/1", "regenerate-key", &[]);
+    m.completed("unitreq/1", "regenerate-key", &[]);
     let regen = m.verify_held("unitreq/1", 2);
     assert_ne!(key_of(&regen), key_of(&m.held("unitreq/0")));
     assert_eq!(key_of(&m.held("unitreq/0")), key_before);
 
     // CA key rotation on our side: every Python unit ends up with a certificate from the new CA.
     let old_ca = first[0]["ca"].as_str().expect("ca").to_owned();
-    m.action("ca/0", "rotate-private-key", &[]);
+    m.completed("ca/0", "rotate-private-key", &[]);
     let rotated = check("after rotate-private-key");
     for c in &rotated {
         assert_ne!(c["ca"].as_str(), Some(old_ca.as_str()), "still the old CA");
@@ -491,14 +271,14 @@ fn rust_provider_serves_python_requirer_in_every_mode() {
 /// that names it.
 #[test]
 fn python_provider_serves_tls_demo_in_every_mode() {
-    let m = Model::new();
-    let prov = m.python_charm("tls-provider");
+    let m = TestModel::new("interop");
+    let prov = m.interop_charm("tls-provider");
     let demo = m.rust_charm("tls-demo");
-    m.deploy(&prov, "pyca", &["-n", "2"]);
+    m.deploy(&prov, &["pyca", "-n", "2"]);
     // Every unit of every model has its own loopback address: all serve on the default port.
-    m.deploy(&demo, "both", &["-n", "2"]);
-    m.deploy(&demo, "units", &["-n", "2", "--config", "mode=unit"]);
-    m.deploy(&demo, "app", &["-n", "2", "--config", "mode=app"]);
+    m.deploy(&demo, &["both", "-n", "2"]);
+    m.deploy(&demo, &["units", "-n", "2", "--config", "mode=unit"]);
+    m.deploy(&demo, &["app", "-n", "2", "--config", "mode=app"]);
     for app in ["both", "units", "app"] {
         m.ok(&[
             "integrate",
@@ -526,7 +306,7 @@ fn python_provider_serves_tls_demo_in_every_mode() {
             ("app/0", "unit.crt"),
         ] {
             assert!(
-                !m.demo_tls(unit).join(absent).exists(),
+                !m.tls_dir(unit).join(absent).exists(),
                 "{label}: {unit} must not hold {absent}"
             );
         }
@@ -543,7 +323,7 @@ fn python_provider_serves_tls_demo_in_every_mode() {
             "{label}: app/1: {w} {msg}"
         );
         for unit in ["both/0", "units/1"] {
-            let probe = m.action(unit, "probe", &[]);
+            let probe = m.completed(unit, "probe", &[]);
             assert_eq!(
                 probe["results"]["summary"], "1/1 peers ok",
                 "{label}: {probe:#}"
@@ -566,7 +346,7 @@ fn python_provider_serves_tls_demo_in_every_mode() {
         units
             .iter()
             .map(|(u, id)| {
-                std::fs::read_to_string(m.demo_tls(u).join(format!("{id}.key"))).expect("key")
+                std::fs::read_to_string(m.tls_dir(u).join(format!("{id}.key"))).expect("key")
             })
             .collect()
     };
@@ -590,7 +370,7 @@ fn python_provider_serves_tls_demo_in_every_mode() {
     assert_eq!(keys(&all), keys_before, "renewal changed a key");
 
     // Revocation by the Python provider: our requirer drops and asks again.
-    m.action("pyca/0", "revoke-all", &[]);
+    m.completed("pyca/0", "revoke-all", &[]);
     let fresh = check("after revoke-all");
     for (old, new) in renewed.iter().zip(&fresh) {
         assert_ne!(old, new, "a revoked certificate was not replaced");
@@ -609,7 +389,7 @@ fn python_provider_serves_tls_demo_in_every_mode() {
     let (w, msg) = m.unit_status("app/0");
     assert!(w == "active" && msg.contains("standby"), "app/0: {w} {msg}");
     assert!(
-        !m.demo_tls("app/0").join("app.key").exists(),
+        !m.tls_dir("app/0").join("app.key").exists(),
         "the former leader keeps the application key"
     );
     m.ok(&["set-leader", "both/1"]);
@@ -628,7 +408,7 @@ fn python_provider_serves_tls_demo_in_every_mode() {
     // next relation-changed or update-status (not on departed; ours does), so give it one.
     m.ok(&["add-unit", "units"]);
     m.verify_demo("units/2", "unit");
-    assert!(m.action("units/2", "probe", &[])["results"]["summary"] == "2/2 peers ok");
+    assert!(m.completed("units/2", "probe", &[])["results"]["summary"] == "2/2 peers ok");
     assert_eq!(m.py_issued("pyca/1").len(), issued + 1);
     m.ok(&["remove-unit", "units/2"]);
     m.ok(&["advance", "10m"]);
@@ -684,8 +464,8 @@ fn python_provider_serves_tls_demo_in_every_mode() {
     assert_eq!(w, "waiting", "units/0 without a provider: {msg}");
 
     // Intermediate CA: the library helper writes the root's name as the leaf's issuer.
-    m.deploy(&prov, "pyinter", &["--config", "intermediate=true"]);
-    m.deploy(&demo, "inter", &[]);
+    m.deploy(&prov, &["pyinter", "--config", "intermediate=true"]);
+    m.deploy(&demo, &["inter"]);
     m.ok(&["integrate", "inter:certificates", "pyinter:certificates"]);
     let log = m.debug_log();
     assert!(
@@ -697,14 +477,14 @@ fn python_provider_serves_tls_demo_in_every_mode() {
 /// certificate_transfer from our provider to the PyPI v1 requirer and a hand-written v0 one.
 #[test]
 fn certificate_transfer_to_python_v1_and_v0() {
-    let m = Model::new();
+    let m = TestModel::new("interop");
     let ss = m.rust_charm("self-signed-certificates");
-    m.deploy(&ss, "ca", &[]);
-    m.deploy(&m.python_charm("transfer-v1"), "v1", &["-n", "2"]);
-    m.deploy(&m.python_charm("transfer-v0"), "v0", &[]);
+    m.deploy(&ss, &["ca"]);
+    m.deploy(&m.interop_charm("transfer-v1"), &["v1", "-n", "2"]);
+    m.deploy(&m.interop_charm("transfer-v0"), &["v0"]);
     m.ok(&["integrate", "v1:receive-ca-cert", "ca:send-ca-cert"]);
     m.ok(&["integrate", "v0:receive-ca-cert", "ca:send-ca-cert"]);
-    let ca = m.action("ca/0", "get-ca-certificate", &[]);
+    let ca = m.completed("ca/0", "get-ca-certificate", &[]);
     let ca = ca["results"]
         .as_object()
         .and_then(|r| r.values().find_map(Value::as_str))
@@ -712,20 +492,21 @@ fn certificate_transfer_to_python_v1_and_v0() {
         .trim()
         .to_owned();
     for u in ["v1/0", "v1/1", "v0/0"] {
-        let got = m.action(u, "get-certificates", &[]);
+        let got = m.completed(u, "get-certificates", &[]);
         let list: Vec<String> =
             serde_json::from_str(got["results"]["certificates"].as_str().expect("list"))
                 .expect("JSON");
         let list: Vec<String> = list.iter().map(|c| c.trim().to_owned()).collect();
         assert!(list.contains(&ca), "{u} did not receive the CA: {list:?}");
-        m.verify(u, &ca, &ca, &[]).unwrap_or_else(|e| panic!("{e}"));
+        m.verify_pem(u, &ca, &ca, &[])
+            .unwrap_or_else(|e| panic!("{e}"));
     }
-    let v0 = m.action("v0/0", "get-certificates", &[]);
+    let v0 = m.completed("v0/0", "get-certificates", &[]);
     assert_eq!(v0["results"]["versions"], "[\"0\"]", "{v0:#}");
 
     // A new CA reaches both.
-    m.action("ca/0", "rotate-private-key", &[]);
-    let new_ca = m.action("ca/0", "get-ca-certificate", &[]);
+    m.completed("ca/0", "rotate-private-key", &[]);
+    let new_ca = m.completed("ca/0", "get-ca-certificate", &[]);
     let new_ca = new_ca["results"]
         .as_object()
         .and_then(|r| r.values().find_map(Value::as_str))
@@ -734,7 +515,7 @@ fn certificate_transfer_to_python_v1_and_v0() {
         .to_owned();
     assert_ne!(new_ca, ca);
     for u in ["v1/0", "v0/0"] {
-        let got = m.action(u, "get-certificates", &[]);
+        let got = m.completed(u, "get-certificates", &[]);
         assert!(
             got["results"]["certificates"]
                 .as_str()
@@ -749,13 +530,12 @@ fn certificate_transfer_to_python_v1_and_v0() {
 /// request attributes): it keeps its key and certificates, and no new CSR reaches the provider.
 #[test]
 fn python_requirer_migrates_to_rust_in_place() {
-    let m = Model::new();
+    let m = TestModel::new("interop");
     let ss = m.rust_charm("self-signed-certificates");
-    m.deploy(&ss, "ca", &[]);
+    m.deploy(&ss, &["ca"]);
     m.deploy(
-        &m.python_charm("tls-requirer"),
-        "mig",
-        &["-n", "2", "--config", "mode=app-and-unit"],
+        &m.interop_charm("tls-requirer"),
+        &["mig", "-n", "2", "--config", "mode=app-and-unit"],
     );
     m.ok(&["integrate", "mig:certificates", "ca:certificates"]);
     let held0 = m.verify_held("mig/0", 2);
@@ -772,12 +552,7 @@ fn python_requirer_migrates_to_rust_in_place() {
         "the refresh made new CSRs: {issued_after:#?}"
     );
     for (unit, held) in [("mig/0", &held0), ("mig/1", &held1)] {
-        let tls = m
-            .data
-            .path()
-            .join("models/interop/units")
-            .join(unit.replace('/', "-"))
-            .join("charm/tls");
+        let tls = m.tls_dir(unit);
         let unit_crt = std::fs::read_to_string(tls.join("unit.crt"))
             .unwrap_or_else(|e| panic!("{unit}: no unit.crt after refresh: {e}"));
         let python_unit = held
@@ -790,22 +565,12 @@ fn python_requirer_migrates_to_rust_in_place() {
             "{unit}: the Rust charm does not serve the certificate the Python charm held"
         );
         // Same key: the key file matches the Python-era certificate.
-        let pubkey = |args: &[&str], file: &Path| {
-            let out = Command::new("openssl")
-                .args(args)
-                .arg(file)
-                .output()
-                .expect("openssl");
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        let cert_pub = pubkey(&["x509", "-noout", "-pubkey", "-in"], &tls.join("unit.crt"));
-        let key_pub = pubkey(&["pkey", "-pubout", "-in"], &tls.join("unit.key"));
         assert!(
-            !cert_pub.is_empty() && cert_pub == key_pub,
+            same_public_key(&tls.join("unit.crt"), &tls.join("unit.key")),
             "{unit}: key changed"
         );
     }
-    let probe = m.action("mig/0", "probe", &[]);
+    let probe = m.completed("mig/0", "probe", &[]);
     assert!(
         !probe.to_string().to_lowercase().contains("fail"),
         "mutual TLS after migration: {probe:#}"
@@ -823,12 +588,12 @@ fn python_requirer_migrates_to_rust_in_place() {
 /// (root 20d, certificates 10d) so the virtual clock gets there in a few steps.
 #[test]
 fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
-    let m = Model::new();
+    let m = TestModel::new("interop");
     let demo = m.rust_charm("tls-demo");
     m.deploy(
-        &m.python_charm("upstream-ca"),
-        "ca",
+        &m.interop_charm("upstream-ca"),
         &[
+            "ca",
             "--config",
             "root-ca-validity=20d",
             "--config",
@@ -838,23 +603,30 @@ fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
     // Models share the loopback addresses: this test's servers get their own port.
     m.deploy(
         &demo,
-        "demo",
-        &["-n", "2", "--config", "port=9631", "--config", "mode=unit"],
+        &[
+            "demo",
+            "-n",
+            "2",
+            "--config",
+            "port=9631",
+            "--config",
+            "mode=unit",
+        ],
     );
-    m.deploy(&m.python_charm("tls-requirer"), "pyreq", &[]);
+    m.deploy(&m.interop_charm("tls-requirer"), &["pyreq"]);
     m.ok(&["integrate", "demo:certificates", "ca:certificates"]);
     m.ok(&["integrate", "demo:receive-ca-cert", "ca:send-ca-cert"]);
     m.ok(&["integrate", "pyreq:certificates", "ca:certificates"]);
 
     let ca_pem = || -> String {
-        m.action("ca/0", "get-ca-certificate", &[])["results"]["ca-certificate"]
+        m.completed("ca/0", "get-ca-certificate", &[])["results"]["ca-certificate"]
             .as_str()
             .expect("ca-certificate")
             .trim()
             .to_owned()
     };
     let issued_bytes = || -> String {
-        m.action("ca/0", "get-issued-certificates", &[])["results"]["certificates"]
+        m.completed("ca/0", "get-issued-certificates", &[])["results"]["certificates"]
             .as_str()
             .expect("certificates")
             .to_owned()
@@ -869,7 +641,7 @@ fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
     };
     // The CAs a tls-demo unit trusts (its ca.pem: its certificate's CA and send-ca-cert's).
     let trusted = |unit: &str| -> Vec<String> {
-        let text = std::fs::read_to_string(m.demo_tls(unit).join("ca.pem")).expect("ca.pem");
+        let text = std::fs::read_to_string(m.tls_dir(unit).join("ca.pem")).expect("ca.pem");
         let mut v: Vec<String> = text
             .split_inclusive("-----END CERTIFICATE-----")
             .map(str::trim)
@@ -968,7 +740,7 @@ fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
     let (w, msg) = m.unit_status("ca/0");
     assert_eq!(w, "active", "{msg}");
     for u in demo_units {
-        let probe = m.action(u, "probe", &[]);
+        let probe = m.completed(u, "probe", &[]);
         assert_eq!(probe["results"]["summary"], "1/1 peers ok", "{probe:#}");
     }
 
@@ -979,7 +751,7 @@ fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
         trusted("demo/2"),
         sorted(vec![old_ca.clone(), ca_before.clone()])
     );
-    let probe = m.action("demo/2", "probe", &[]);
+    let probe = m.completed("demo/2", "probe", &[]);
     assert_eq!(probe["results"]["summary"], "2/2 peers ok", "{probe:#}");
 
     // Day 18: the certificates under the old CA are renewed, under the active CA. With no valid
@@ -1029,6 +801,6 @@ fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
         certs(&renewed),
         "pyreq/0 was re-issued"
     );
-    let probe = m.action("demo/0", "probe", &[]);
+    let probe = m.completed("demo/0", "probe", &[]);
     assert_eq!(probe["results"]["summary"], "2/2 peers ok", "{probe:#}");
 }

@@ -4,38 +4,54 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn juju_tls(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_juju-tls"))
+use crate::support::{juju_tls, openssl, success};
+
+/// `juju-tls ARGS` in `dir`.
+fn run(dir: &Path, args: &[&str]) -> Output {
+    juju_tls()
         .current_dir(dir)
         .args(args)
         .output()
-        .unwrap()
+        .expect("running juju-tls")
 }
 
+/// Runs and asserts success; returns stdout.
 fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = juju_tls(dir, args);
-    assert!(
-        out.status.success(),
-        "juju-tls {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    success(&format!("juju-tls {args:?}"), &run(dir, args))
 }
 
-fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+/// `pki key --algorithm p256` to `STEM.key`, then a self-signed CA `STEM.pem` named `cn`.
+fn p256_ca(dir: &Path, stem: &str, cn: &str) {
+    let (key, pem) = (format!("{stem}.key"), format!("{stem}.pem"));
+    ok(dir, &["pki", "key", "--algorithm", "p256", "--out", &key]);
+    ok(
+        dir,
+        &[
+            "pki",
+            "ca",
+            "--key",
+            &key,
+            "--common-name",
+            cn,
+            "--out",
+            &pem,
+        ],
+    );
+}
+
+/// `pki key --algorithm p256` to `STEM.key`, then a CSR `STEM.csr` for `cn` and `extra` flags.
+fn p256_csr(dir: &Path, stem: &str, cn: &str, extra: &[&str]) {
+    let (key, csr) = (format!("{stem}.key"), format!("{stem}.csr"));
+    ok(dir, &["pki", "key", "--algorithm", "p256", "--out", &key]);
+    let mut args = vec!["pki", "csr", "--key", &key, "--common-name", cn];
+    args.extend_from_slice(extra);
+    args.extend(["--out", &csr]);
+    ok(dir, &args);
+}
+
+/// `openssl` with the words of `command` (no word has a space) in `dir`.
+fn openssl_words(dir: &Path, command: &str) -> (bool, String) {
+    openssl::run_in(dir, &command.split_whitespace().collect::<Vec<_>>())
 }
 
 #[test]
@@ -144,7 +160,7 @@ fn root_intermediate_leaf_walk_is_accepted_by_openssl() {
         ],
     );
 
-    let (good, text) = openssl(
+    let (good, text) = openssl::run_in(
         d,
         &[
             "verify",
@@ -171,10 +187,10 @@ fn root_intermediate_leaf_walk_is_accepted_by_openssl() {
     );
     assert!(out.contains("OK"), "{out}");
     // Without the intermediate, and far in the future, verification fails with a reason.
-    let out = juju_tls(d, &["pki", "verify", "--ca", "root.pem", "app.pem"]);
+    let out = run(d, &["pki", "verify", "--ca", "root.pem", "app.pem"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("no issuer found"));
-    let out = juju_tls(
+    let out = run(
         d,
         &[
             "pki",
@@ -210,37 +226,8 @@ fn root_intermediate_leaf_walk_is_accepted_by_openssl() {
 fn refusals_exit_non_zero_and_say_why() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    ok(d, &["pki", "key", "--algorithm", "p256", "--out", "ca.key"]);
-    ok(
-        d,
-        &[
-            "pki",
-            "ca",
-            "--key",
-            "ca.key",
-            "--common-name",
-            "Refusing CA",
-            "--out",
-            "ca.pem",
-        ],
-    );
-    ok(
-        d,
-        &["pki", "key", "--algorithm", "p256", "--out", "app.key"],
-    );
-    ok(
-        d,
-        &[
-            "pki",
-            "csr",
-            "--key",
-            "app.key",
-            "--common-name",
-            "app",
-            "--out",
-            "app.csr",
-        ],
-    );
+    p256_ca(d, "ca", "Refusing CA");
+    p256_csr(d, "app", "app", &[]);
 
     // A tampered CSR: one character of the base64 body changed.
     let csr = std::fs::read_to_string(d.join("app.csr")).unwrap();
@@ -249,7 +236,7 @@ fn refusals_exit_non_zero_and_say_why() {
     let flipped = if line.starts_with('A') { "B" } else { "A" };
     line.replace_range(0..1, flipped);
     std::fs::write(d.join("bad.csr"), lines.join("\n")).unwrap();
-    let out = juju_tls(
+    let out = run(
         d,
         &[
             "pki", "sign", "--ca", "ca.pem", "--ca-key", "ca.key", "--csr", "bad.csr", "--out",
@@ -262,7 +249,7 @@ fn refusals_exit_non_zero_and_say_why() {
     assert!(!d.join("bad.pem").exists());
 
     // A CA key that is not the CA certificate's.
-    let out = juju_tls(
+    let out = run(
         d,
         &[
             "pki", "sign", "--ca", "ca.pem", "--ca-key", "app.key", "--csr", "app.csr", "--out",
@@ -273,7 +260,7 @@ fn refusals_exit_non_zero_and_say_why() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"));
 
     // Bad validity syntax is refused by the argument parser with the accepted syntax.
-    let out = juju_tls(
+    let out = run(
         d,
         &[
             "pki",
@@ -343,20 +330,7 @@ fn one_crypto_stack_ring_is_not_linked() {
 fn weak_keys_and_hashes_are_refused_by_sign_with_the_reason() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    ok(d, &["pki", "key", "--algorithm", "p256", "--out", "ca.key"]);
-    ok(
-        d,
-        &[
-            "pki",
-            "ca",
-            "--key",
-            "ca.key",
-            "--common-name",
-            "Strict CA",
-            "--out",
-            "ca.pem",
-        ],
-    );
+    p256_ca(d, "ca", "Strict CA");
     for (name, bits, hash, reason) in [
         (
             "rsa1024",
@@ -374,7 +348,7 @@ fn weak_keys_and_hashes_are_refused_by_sign_with_the_reason() {
     ] {
         let key = format!("{name}.key");
         let csr = format!("{name}.csr");
-        let (good, text) = openssl(
+        let (good, text) = openssl::run_in(
             d,
             &[
                 "genpkey",
@@ -387,14 +361,14 @@ fn weak_keys_and_hashes_are_refused_by_sign_with_the_reason() {
             ],
         );
         assert!(good, "{text}");
-        let (good, text) = openssl(
+        let (good, text) = openssl::run_in(
             d,
             &[
                 "req", "-new", "-key", &key, "-subj", "/CN=weak", hash, "-out", &csr,
             ],
         );
         assert!(good, "{text}");
-        let out = juju_tls(
+        let out = run(
             d,
             &[
                 "pki", "sign", "--ca", "ca.pem", "--ca-key", "ca.key", "--csr", &csr, "--out",
@@ -415,7 +389,7 @@ fn out_of_range_validities_are_refused_not_aborted() {
     let d = tmp.path();
     ok(d, &["pki", "key", "--algorithm", "p256", "--out", "ca.key"]);
     // Regression: `now + 3000000d` is past year 9999 and aborted the process.
-    let out = juju_tls(
+    let out = run(
         d,
         &[
             "pki",
@@ -444,42 +418,8 @@ fn out_of_range_validities_are_refused_not_aborted() {
 fn verify_judges_the_purpose_with_webpki_and_says_who_judged() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    ok(
-        d,
-        &["pki", "key", "--algorithm", "p256", "--out", "root.key"],
-    );
-    ok(
-        d,
-        &[
-            "pki",
-            "ca",
-            "--key",
-            "root.key",
-            "--common-name",
-            "Purpose Root",
-            "--out",
-            "root.pem",
-        ],
-    );
-    ok(
-        d,
-        &["pki", "key", "--algorithm", "p256", "--out", "app.key"],
-    );
-    ok(
-        d,
-        &[
-            "pki",
-            "csr",
-            "--key",
-            "app.key",
-            "--common-name",
-            "app",
-            "--san",
-            "DNS:app",
-            "--out",
-            "app.csr",
-        ],
-    );
+    p256_ca(d, "root", "Purpose Root");
+    p256_csr(d, "app", "app", &["--san", "DNS:app"]);
     ok(
         d,
         &[
@@ -511,7 +451,7 @@ fn verify_judges_the_purpose_with_webpki_and_says_who_judged() {
         "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n",
     )
     .unwrap();
-    let (good, text) = openssl(
+    let (good, text) = openssl::run_in(
         d,
         &[
             "x509",
@@ -531,7 +471,7 @@ fn verify_judges_the_purpose_with_webpki_and_says_who_judged() {
         ],
     );
     assert!(good, "{text}");
-    let out = juju_tls(
+    let out = run(
         d,
         &[
             "pki",
@@ -567,7 +507,7 @@ fn verify_judges_the_purpose_with_webpki_and_says_who_judged() {
         out.contains("own walk") && out.contains("name constraints not checked"),
         "{out}"
     );
-    let out = juju_tls(
+    let out = run(
         d,
         &[
             "pki",
@@ -589,7 +529,7 @@ fn verify_judges_the_purpose_with_webpki_and_says_who_judged() {
 fn inspect_shows_a_refused_csr_and_says_why() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let (good, text) = openssl(
+    let (good, text) = openssl::run_in(
         d,
         &[
             "req",
@@ -640,23 +580,10 @@ fn inspect_shows_a_refused_csr_and_says_why() {
     assert!(text.contains("CSR signed with SHA-1"), "{text}");
 
     // A CSR the policy accepts says so, with nothing refused.
-    let (good, text) = openssl(
+    let (good, text) = openssl_words(
         d,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ok.key",
-            "-subj",
-            "/CN=ok.example",
-            "-out",
-            "ok.csr",
-        ],
+        "req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ok.key \
+         -subj /CN=ok.example -out ok.csr",
     );
     assert!(good, "{text}");
     let v: serde_json::Value =
