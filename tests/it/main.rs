@@ -2,11 +2,13 @@
 //!
 //! Where new tests go: `ops_charms.rs` for behaviour seen through unmodified Python `ops`
 //! charms (one run per ops calling convention), `lifecycle.rs` for hook failure, timeouts,
-//! workloads and time, `cli.rs` for what people type (bad input included), `crash.rs` for
-//! killed and interrupted `juju-tls` processes, failpoints, and a damaged store, `security.rs`
-//! for who may talk to the hook-tool socket, private data at rest and untrusted `.charm` files; our charms end to end in `charms_e2e.rs` and `demo.rs`, Python
-//! charms on the published libraries in `interop.rs` and `interop_pypi.rs`, `pack.rs` for `.charm`
-//! archives, `pki_cli.rs` for the `pki` verbs.
+//! workloads and time, `cli.rs` for what people type (bad input included), `snapshots.rs` for
+//! the exact text people read (`--help`, tables, `--json`, error messages; `insta` snapshots in
+//! `snapshots/`), `crash.rs` for killed and interrupted `juju-tls` processes, failpoints, and a
+//! damaged store, `security.rs` for who may talk to the hook-tool socket, private data at rest
+//! and untrusted `.charm` files; our charms end to end in `charms_e2e.rs` and `demo.rs`, Python
+//! charms on the published libraries in `interop.rs` and `interop_pypi.rs`, `pack.rs` for
+//! `.charm` archives, `pki_cli.rs` for the `pki` verbs.
 //!
 //! `support/` has the harness: `juju-tls` runs with a private data dir per test and a model
 //! destroyed on drop (so no process outlives a test), charm staging, and `openssl` at the model's
@@ -23,4 +25,5 @@ mod ops_charms;
 mod pack;
 mod pki_cli;
 mod security;
+mod snapshots;
 mod support;

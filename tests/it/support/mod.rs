@@ -5,6 +5,7 @@
 pub(crate) mod charms;
 pub(crate) mod openssl;
 pub(crate) mod python;
+pub(crate) mod snap;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
