@@ -1,5 +1,6 @@
 //! What people type: clear messages for bad input, and the model left as it was.
 
+use crate::support::charms::write_dispatch;
 use crate::support::{TestModel, shell_charm};
 
 #[test]
@@ -74,10 +75,10 @@ fn charmcraft_yaml_sources_are_rendered_for_ops() {
         "name: rendered\ntype: charm\nbases: [{name: ubuntu, channel: '22.04'}]\nprovides:\n  api: {interface: http}\nconfig:\n  options:\n    port: {type: int, default: 8080}\nactions:\n  ping: {description: pong}\n",
     )
     .expect("charmcraft.yaml");
-    let dispatch = dir.path().join("dispatch");
-    std::fs::write(&dispatch, "#!/bin/sh\n[ -f metadata.yaml ] && [ -f config.yaml ] && [ -f actions.yaml ] || exit 3\n[ \"$JUJU_HOOK_NAME\" = start ] && status-set active \"port $(config-get port)\"\nexit 0\n").expect("dispatch");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dispatch, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    write_dispatch(
+        dir.path(),
+        "#!/bin/sh\n[ -f metadata.yaml ] && [ -f config.yaml ] && [ -f actions.yaml ] || exit 3\n[ \"$JUJU_HOOK_NAME\" = start ] && status-set active \"port $(config-get port)\"\nexit 0\n",
+    );
     m.ok(&["deploy", dir.path().to_str().expect("path")]);
     assert_eq!(
         m.unit_status("rendered/0"),
@@ -92,9 +93,8 @@ fn recording_charm() -> tempfile::TempDir {
         "rec",
         "provides:\n  api:\n    interface: http\nrequires:\n  up:\n    interface: http\n",
     );
-    let dispatch = dir.path().join("dispatch");
-    std::fs::write(
-        &dispatch,
+    write_dispatch(
+        dir.path(),
         r#"#!/bin/sh
 env > "env-$JUJU_HOOK_NAME"
 case "$JUJU_HOOK_NAME" in
@@ -110,8 +110,7 @@ esac
 [ "$JUJU_HOOK_NAME" = start ] && status-set active "level $(config-get level)"
 exit 0
 "#,
-    )
-    .expect("dispatch");
+    );
     dir
 }
 
@@ -268,11 +267,10 @@ fn rust_charm_sources_are_built_and_deployed() {
 fn secret_set_of_an_unknown_secret_fails_the_hook_at_commit() {
     let m = TestModel::new("flush");
     let charm = shell_charm("flushy", "");
-    std::fs::write(
-        charm.path().join("dispatch"),
+    write_dispatch(
+        charm.path(),
         "#!/bin/sh\nif [ \"$JUJU_HOOK_NAME\" = install ]; then\n  secret-set secret:d0000000000000000000 token=x || exit 9\n  relation-ids cluster >/dev/null 2>&1\nfi\nexit 0\n",
-    )
-    .expect("dispatch");
+    );
     // Juju accepts the call and fails the hook when it flushes the context (§6.5, §8.5).
     let err = m.fails(&["deploy", charm.path().to_str().expect("path")], 1);
     assert!(err.contains("flushy/0: hook failed: \"install\""), "{err}");

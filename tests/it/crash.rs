@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::charms::write_dispatch;
 use crate::support::{TestModel, shell_charm, sqlite_rows};
 
 fn crashlog_charm() -> PathBuf {
@@ -348,11 +349,10 @@ fn sql(db: &Path, statement: &str) -> String {
 fn a_corrupt_json_cell_is_reported_by_name_and_never_rewritten() {
     let m = TestModel::new("corrupt");
     let charm = shell_charm("keeper", "");
-    std::fs::write(
-        charm.path().join("dispatch"),
+    write_dispatch(
+        charm.path(),
         "#!/bin/sh\nset -e\n[ \"$JUJU_HOOK_NAME\" = config-changed ] && is-leader | grep -q True && leader-set \"level=$(config-get level)\"\n[ \"$JUJU_HOOK_NAME\" = start ] && status-set active ok\nexit 0\n",
-    )
-    .expect("dispatch");
+    );
     m.ok(&["deploy", charm.path().to_str().expect("utf-8")]);
     let db = m.data_dir().join("models/corrupt/model.db");
     let bad = r#"{"level": "1", "other": "kept"#;
@@ -395,13 +395,12 @@ fn a_corrupt_json_cell_is_reported_by_name_and_never_rewritten() {
 /// A shell charm whose install sleeps `secs` (to hold the settle lock for a while).
 fn slow_charm(secs: u32) -> tempfile::TempDir {
     let charm = shell_charm("slow", "");
-    std::fs::write(
-        charm.path().join("dispatch"),
-        format!(
+    write_dispatch(
+        charm.path(),
+        &format!(
             "#!/bin/sh\n[ \"$JUJU_HOOK_NAME\" = install ] && sleep {secs}\n[ \"$JUJU_HOOK_NAME\" = start ] && status-set active ok\nexit 0\n"
         ),
-    )
-    .expect("dispatch");
+    );
     charm
 }
 

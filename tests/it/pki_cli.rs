@@ -54,14 +54,21 @@ fn openssl_words(dir: &Path, command: &str) -> (bool, String) {
     openssl::run_in(dir, &command.split_whitespace().collect::<Vec<_>>())
 }
 
+/// [`run`] with the words of `command` (no word has a space).
+fn run_words(dir: &Path, command: &str) -> Output {
+    run(dir, &command.split_whitespace().collect::<Vec<_>>())
+}
+
+/// [`ok`] with the words of `command` (no word has a space).
+fn ok_words(dir: &Path, command: &str) -> String {
+    ok(dir, &command.split_whitespace().collect::<Vec<_>>())
+}
+
 #[test]
 fn root_intermediate_leaf_walk_is_accepted_by_openssl() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    ok(
-        d,
-        &["pki", "key", "--algorithm", "rsa2048", "--out", "root.key"],
-    );
+    ok_words(d, "pki key --algorithm rsa2048 --out root.key");
     let mode = std::fs::metadata(d.join("root.key"))
         .unwrap()
         .permissions()
@@ -85,10 +92,7 @@ fn root_intermediate_leaf_walk_is_accepted_by_openssl() {
             "root.pem",
         ],
     );
-    ok(
-        d,
-        &["pki", "key", "--algorithm", "p256", "--out", "int.key"],
-    );
+    ok_words(d, "pki key --algorithm p256 --out int.key");
     ok(
         d,
         &[
@@ -103,112 +107,40 @@ fn root_intermediate_leaf_walk_is_accepted_by_openssl() {
             "int.csr",
         ],
     );
-    ok(
+    ok_words(
         d,
-        &[
-            "pki",
-            "sign",
-            "--ca",
-            "root.pem",
-            "--ca-key",
-            "root.key",
-            "--csr",
-            "int.csr",
-            "--as-ca",
-            "--path-len",
-            "0",
-            "--out",
-            "int.pem",
-        ],
+        "pki sign --ca root.pem --ca-key root.key --csr int.csr --as-ca --path-len 0 --out int.pem",
     );
-    ok(
+    ok_words(d, "pki key --algorithm ed25519 --out app.key");
+    ok_words(
         d,
-        &["pki", "key", "--algorithm", "ed25519", "--out", "app.key"],
+        "pki csr --key app.key --common-name app.example --san DNS:app.example --san IP:127.0.0.1 --out app.csr",
     );
-    ok(
+    ok_words(
         d,
-        &[
-            "pki",
-            "csr",
-            "--key",
-            "app.key",
-            "--common-name",
-            "app.example",
-            "--san",
-            "DNS:app.example",
-            "--san",
-            "IP:127.0.0.1",
-            "--out",
-            "app.csr",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "pki",
-            "sign",
-            "--ca",
-            "int.pem",
-            "--ca-key",
-            "int.key",
-            "--csr",
-            "app.csr",
-            "--validity",
-            "7d",
-            "--out",
-            "app.pem",
-        ],
+        "pki sign --ca int.pem --ca-key int.key --csr app.csr --validity 7d --out app.pem",
     );
 
-    let (good, text) = openssl::run_in(
+    let (good, text) = openssl_words(
         d,
-        &[
-            "verify",
-            "-x509_strict",
-            "-CAfile",
-            "root.pem",
-            "-untrusted",
-            "int.pem",
-            "app.pem",
-        ],
+        "verify -x509_strict -CAfile root.pem -untrusted int.pem app.pem",
     );
     assert!(good, "{text}");
-    let out = ok(
-        d,
-        &[
-            "pki",
-            "verify",
-            "--ca",
-            "root.pem",
-            "--untrusted",
-            "int.pem",
-            "app.pem",
-        ],
-    );
+    let out = ok_words(d, "pki verify --ca root.pem --untrusted int.pem app.pem");
     assert!(out.contains("OK"), "{out}");
     // Without the intermediate, and far in the future, verification fails with a reason.
-    let out = run(d, &["pki", "verify", "--ca", "root.pem", "app.pem"]);
+    let out = run_words(d, "pki verify --ca root.pem app.pem");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("no issuer found"));
-    let out = run(
+    let out = run_words(
         d,
-        &[
-            "pki",
-            "verify",
-            "--ca",
-            "root.pem",
-            "--untrusted",
-            "int.pem",
-            "--at",
-            "2040-01-01T00:00:00Z",
-            "app.pem",
-        ],
+        "pki verify --ca root.pem --untrusted int.pem --at 2040-01-01T00:00:00Z app.pem",
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("is not valid at 2040-01-01T00:00:00Z"));
 
     let json: serde_json::Value =
-        serde_json::from_str(&ok(d, &["pki", "inspect", "app.pem", "--json"])).unwrap();
+        serde_json::from_str(&ok_words(d, "pki inspect app.pem --json")).unwrap();
     assert_eq!(json["type"], "certificate");
     assert_eq!(json["is_ca"], false);
     assert_eq!(
@@ -217,7 +149,7 @@ fn root_intermediate_leaf_walk_is_accepted_by_openssl() {
     );
     assert_eq!(json["key_algorithm"], "Ed25519");
     let json: serde_json::Value =
-        serde_json::from_str(&ok(d, &["pki", "inspect", "int.pem", "--json"])).unwrap();
+        serde_json::from_str(&ok_words(d, "pki inspect int.pem --json")).unwrap();
     assert_eq!(json["is_ca"], true);
     assert_eq!(json["path_len"], 0);
 }
@@ -236,12 +168,9 @@ fn refusals_exit_non_zero_and_say_why() {
     let flipped = if line.starts_with('A') { "B" } else { "A" };
     line.replace_range(0..1, flipped);
     std::fs::write(d.join("bad.csr"), lines.join("\n")).unwrap();
-    let out = run(
+    let out = run_words(
         d,
-        &[
-            "pki", "sign", "--ca", "ca.pem", "--ca-key", "ca.key", "--csr", "bad.csr", "--out",
-            "bad.pem",
-        ],
+        "pki sign --ca ca.pem --ca-key ca.key --csr bad.csr --out bad.pem",
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -249,31 +178,17 @@ fn refusals_exit_non_zero_and_say_why() {
     assert!(!d.join("bad.pem").exists());
 
     // A CA key that is not the CA certificate's.
-    let out = run(
+    let out = run_words(
         d,
-        &[
-            "pki", "sign", "--ca", "ca.pem", "--ca-key", "app.key", "--csr", "app.csr", "--out",
-            "x.pem",
-        ],
+        "pki sign --ca ca.pem --ca-key app.key --csr app.csr --out x.pem",
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"));
 
     // Bad validity syntax is refused by the argument parser with the accepted syntax.
-    let out = run(
+    let out = run_words(
         d,
-        &[
-            "pki",
-            "ca",
-            "--key",
-            "ca.key",
-            "--common-name",
-            "x",
-            "--validity",
-            "1y",
-            "--out",
-            "y.pem",
-        ],
+        "pki ca --key ca.key --common-name x --validity 1y --out y.pem",
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("m, h, d or w"));
@@ -387,22 +302,11 @@ fn weak_keys_and_hashes_are_refused_by_sign_with_the_reason() {
 fn out_of_range_validities_are_refused_not_aborted() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    ok(d, &["pki", "key", "--algorithm", "p256", "--out", "ca.key"]);
+    ok_words(d, "pki key --algorithm p256 --out ca.key");
     // Regression: `now + 3000000d` is past year 9999 and aborted the process.
-    let out = run(
+    let out = run_words(
         d,
-        &[
-            "pki",
-            "ca",
-            "--key",
-            "ca.key",
-            "--common-name",
-            "x",
-            "--validity",
-            "3000000d",
-            "--out",
-            "ca.pem",
-        ],
+        "pki ca --key ca.key --common-name x --validity 3000000d --out ca.pem",
     );
     assert_eq!(out.status.code(), Some(2), "a usage error, not a panic");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -420,12 +324,9 @@ fn verify_judges_the_purpose_with_webpki_and_says_who_judged() {
     let d = tmp.path();
     p256_ca(d, "root", "Purpose Root");
     p256_csr(d, "app", "app", &["--san", "DNS:app"]);
-    ok(
+    ok_words(
         d,
-        &[
-            "pki", "sign", "--ca", "root.pem", "--ca-key", "root.key", "--csr", "app.csr", "--out",
-            "app.pem",
-        ],
+        "pki sign --ca root.pem --ca-key root.key --csr app.csr --out app.pem",
     );
     for purpose in ["server", "client", "any"] {
         let out = ok(
@@ -451,74 +352,26 @@ fn verify_judges_the_purpose_with_webpki_and_says_who_judged() {
         "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=clientAuth\n",
     )
     .unwrap();
-    let (good, text) = openssl::run_in(
+    let (good, text) = openssl_words(
         d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "app.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-days",
-            "2",
-            "-extfile",
-            "client.ext",
-            "-out",
-            "client.pem",
-        ],
+        "x509 -req -in app.csr -CA root.pem -CAkey root.key -days 2 -extfile client.ext -out client.pem",
     );
     assert!(good, "{text}");
-    let out = run(
-        d,
-        &[
-            "pki",
-            "verify",
-            "--ca",
-            "root.pem",
-            "--purpose",
-            "server",
-            "client.pem",
-        ],
-    );
+    let out = run_words(d, "pki verify --ca root.pem --purpose server client.pem");
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("FAILED") && stdout.contains("not allowed for server authentication"),
         "{stdout}"
     );
-    ok(
-        d,
-        &[
-            "pki",
-            "verify",
-            "--ca",
-            "root.pem",
-            "--purpose",
-            "client",
-            "client.pem",
-        ],
-    );
+    ok_words(d, "pki verify --ca root.pem --purpose client client.pem");
     // The root as the certificate to verify: our own walk, and it says so.
-    let out = ok(d, &["pki", "verify", "--ca", "root.pem", "root.pem"]);
+    let out = ok_words(d, "pki verify --ca root.pem root.pem");
     assert!(
         out.contains("own walk") && out.contains("name constraints not checked"),
         "{out}"
     );
-    let out = run(
-        d,
-        &[
-            "pki",
-            "verify",
-            "--ca",
-            "root.pem",
-            "--purpose",
-            "email",
-            "app.pem",
-        ],
-    );
+    let out = run_words(d, "pki verify --ca root.pem --purpose email app.pem");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected server, client or any"));
 }
@@ -550,7 +403,7 @@ fn inspect_shows_a_refused_csr_and_says_why() {
     );
     assert!(good, "{text}");
     let v: serde_json::Value =
-        serde_json::from_str(&ok(d, &["pki", "inspect", "weak.csr", "--json"])).unwrap();
+        serde_json::from_str(&ok_words(d, "pki inspect weak.csr --json")).unwrap();
     assert_eq!(v["type"], "certificate signing request");
     assert_eq!(v["subject"], "CN=weak.example, O=Old Shop");
     assert_eq!(v["sans"], serde_json::json!(["DNS:weak.example"]));
@@ -572,7 +425,7 @@ fn inspect_shows_a_refused_csr_and_says_why() {
     );
 
     // The text form says the same, one reason per line.
-    let text = ok(d, &["pki", "inspect", "weak.csr"]);
+    let text = ok_words(d, "pki inspect weak.csr");
     assert!(
         text.contains("RSA-1024 key: the minimum is 2048 bits\n"),
         "{text}"
@@ -587,7 +440,7 @@ fn inspect_shows_a_refused_csr_and_says_why() {
     );
     assert!(good, "{text}");
     let v: serde_json::Value =
-        serde_json::from_str(&ok(d, &["pki", "inspect", "ok.csr", "--json"])).unwrap();
+        serde_json::from_str(&ok_words(d, "pki inspect ok.csr --json")).unwrap();
     assert_eq!(v["key_policy"], "accepted");
     assert_eq!(v["signature"], "verified");
     assert_eq!(v["refused_because"], serde_json::json!([]));

@@ -3,10 +3,9 @@
 //! the other tables, every `--json` output, and the main error messages. Times, serials,
 //! fingerprints, paths, addresses and ids are redacted (`support::snap`).
 
-use std::os::unix::fs::PermissionsExt as _;
-
 use serde_json::Value;
 
+use crate::support::charms::write_dispatch;
 use crate::support::{TestModel, juju_tls, shell_charm, snap, success, text};
 
 /// Every verb and sub-verb, as the words before `--help`.
@@ -85,9 +84,8 @@ fn model() -> (TestModel, tempfile::TempDir, tempfile::TempDir) {
         "greet:\n  description: Say hello\n  params:\n    name: {type: string}\n",
     )
     .expect("actions.yaml");
-    let dispatch = web.path().join("dispatch");
-    std::fs::write(
-        &dispatch,
+    write_dispatch(
+        web.path(),
         "#!/bin/sh\n\
          if [ \"$JUJU_DISPATCH_PATH\" = actions/greet ]; then\n\
          \x20 action-set greeting=\"hello $(action-get name)\"; exit 0\n\
@@ -97,9 +95,7 @@ fn model() -> (TestModel, tempfile::TempDir, tempfile::TempDir) {
          fi\n\
          [ \"$JUJU_HOOK_NAME\" = start ] && status-set active \"level $(config-get level)\"\n\
          exit 0\n",
-    )
-    .expect("dispatch");
-    std::fs::set_permissions(&dispatch, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     let db = shell_charm("db", "provides:\n  db:\n    interface: pg\n");
     m.deploy(web.path(), &["-n", "2"]);
     m.deploy(db.path(), &[]);
@@ -165,54 +161,36 @@ fn main_error_messages() {
     let empty = tempfile::tempdir().expect("temp dir");
     let empty = empty.path().to_str().expect("utf-8");
     let web = web.path().to_str().expect("utf-8");
-    for (name, args) in [
-        ("unknown_unit", &["remove-unit", "web/7"][..]),
-        ("unknown_unit_action", &["run", "web/9", "greet"]),
-        ("unknown_application", &["integrate", "nope", "db"]),
-        ("unknown_endpoint", &["integrate", "web:nope", "db"]),
-        ("no_matching_endpoints", &["integrate", "web", "web"]),
-        ("unknown_action", &["run", "web/0", "explode"]),
-        ("unknown_option", &["config", "web", "colour=red"]),
-        ("bad_config_value", &["config", "web", "level=loud"]),
-        ("bad_duration", &["advance", "soon"]),
-        ("missing_charm_dir", &["deploy", "/nonexistent/charm"]),
-        ("not_a_charm", &["deploy", empty, "ghost"]),
-        ("application_exists", &["deploy", web]),
-        ("not_in_error", &["resolve", "web/0"]),
-        ("unknown_model", &["status", "-m", "elsewhere"]),
+    let (deploy_empty, deploy_web) = (format!("deploy {empty} ghost"), format!("deploy {web}"));
+    // The words of each command line (no word has a space).
+    for (name, line) in [
+        ("unknown_unit", "remove-unit web/7"),
+        ("unknown_unit_action", "run web/9 greet"),
+        ("unknown_application", "integrate nope db"),
+        ("unknown_endpoint", "integrate web:nope db"),
+        ("no_matching_endpoints", "integrate web web"),
+        ("unknown_action", "run web/0 explode"),
+        ("unknown_option", "config web colour=red"),
+        ("bad_config_value", "config web level=loud"),
+        ("bad_duration", "advance soon"),
+        ("missing_charm_dir", "deploy /nonexistent/charm"),
+        ("not_a_charm", &deploy_empty),
+        ("application_exists", &deploy_web),
+        ("not_in_error", "resolve web/0"),
+        ("unknown_model", "status -m elsewhere"),
         (
             "bad_validity",
-            &[
-                "pki",
-                "ca",
-                "--key",
-                "k",
-                "--common-name",
-                "x",
-                "--validity",
-                "1y",
-            ],
+            "pki ca --key k --common-name x --validity 1y",
         ),
         (
             "validity_too_long",
-            &[
-                "pki",
-                "ca",
-                "--key",
-                "k",
-                "--common-name",
-                "x",
-                "--validity",
-                "3000000d",
-            ],
+            "pki ca --key k --common-name x --validity 3000000d",
         ),
-        (
-            "unknown_purpose",
-            &["pki", "verify", "--ca", "c", "--purpose", "email", "x"],
-        ),
-        ("missing_file", &["pki", "inspect", "/nonexistent/file.pem"]),
+        ("unknown_purpose", "pki verify --ca c --purpose email x"),
+        ("missing_file", "pki inspect /nonexistent/file.pem"),
     ] {
-        let out = m.run(args);
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let out = m.run(&args);
         assert!(!out.status.success(), "{args:?} succeeded");
         let code = out.status.code().map_or("signal".into(), |c| c.to_string());
         let shown = format!("exit {code}\n{}", text(&out.stderr));

@@ -24,6 +24,34 @@ fn ctx() -> Context<SelfSignedCertificates> {
     .unwrap()
 }
 
+/// One hook of the charm under the harness.
+fn run(event: Event, s: State) -> State {
+    ctx().run(event, s).unwrap()
+}
+
+/// The leader with one requirer unit, `req/0`, asking for `entries` (CSR, is a CA request).
+fn leader_asked(entries: &[(&Csr, bool)]) -> State {
+    state(true, &[("req/0", bag(entries))])
+}
+
+/// `config-changed` on [`leader_asked`]: the CA made, every entry answered.
+fn issue(entries: &[(&Csr, bool)]) -> State {
+    run(Event::ConfigChanged, leader_asked(entries))
+}
+
+/// [`issue`] of one request with a 20-day CA and 5-day certificates (the CA is due in 15 days).
+fn issue_short_lived(request: &Csr) -> State {
+    let mut s = leader_asked(&[(request, false)]);
+    s.config.insert("root-ca-validity".into(), json!("20d"));
+    s.config.insert("certificate-validity".into(), json!("5d"));
+    run(Event::ConfigChanged, s)
+}
+
+/// The `certificates` relation of `s`, to edit what the charm published.
+fn certs_relation_mut(s: &mut State) -> &mut Relation {
+    s.relations.iter_mut().find(|r| r.id == CERTS).unwrap()
+}
+
 fn csr(cn: &str) -> Csr {
     let mut a = RequestAttributes::new(cn);
     a.sans.push_str(&format!("DNS:{cn}")).unwrap();
@@ -113,18 +141,16 @@ fn openssl_verify(entry: &Value, at: i64) {
 #[test]
 fn the_leader_creates_the_ca_signs_and_publishes_it() {
     let (a, b) = (csr("a.example"), csr("b.example"));
-    let out = ctx()
-        .run(
-            Event::ConfigChanged,
-            state(
-                true,
-                &[
-                    ("req/0", bag(&[(&a, false)])),
-                    ("req/1", bag(&[(&b, false)])),
-                ],
-            ),
-        )
-        .unwrap();
+    let out = run(
+        Event::ConfigChanged,
+        state(
+            true,
+            &[
+                ("req/0", bag(&[(&a, false)])),
+                ("req/1", bag(&[(&b, false)])),
+            ],
+        ),
+    );
     let secret = out.secret_by_label(ACTIVE_LABEL).expect("CA secret");
     assert!(
         matches!(secret.owner, SecretOwnerEntity::App(_)),
@@ -160,7 +186,7 @@ fn the_leader_creates_the_ca_signs_and_publishes_it() {
     );
 
     // Another hook changes nothing.
-    let again = ctx().run(Event::UpdateStatus, out.clone()).unwrap();
+    let again = run(Event::UpdateStatus, out.clone());
     assert_eq!(certificates(&again), certs);
     assert_eq!(ca_pem(&again), ca_pem(&out));
 }
@@ -168,19 +194,14 @@ fn the_leader_creates_the_ca_signs_and_publishes_it() {
 #[test]
 fn invalid_config_blocks_naming_each_option_and_loses_nothing() {
     let a = csr("keep.example");
-    let good = ctx()
-        .run(
-            Event::ConfigChanged,
-            state(true, &[("req/0", bag(&[(&a, false)]))]),
-        )
-        .unwrap();
+    let good = issue(&[(&a, false)]);
     let before = good.relation(CERTS).unwrap().local_app_data.clone();
     let mut bad = good.clone();
     bad.config
         .insert("certificate-validity".into(), json!("1y"));
     bad.config.insert("ca-country-name".into(), json!("France"));
     bad.config.insert("ca-common-name".into(), json!(""));
-    let out = ctx().run(Event::ConfigChanged, bad).unwrap();
+    let out = run(Event::ConfigChanged, bad);
     assert_eq!(out.unit_status.kind, charm::StatusKind::Blocked);
     for option in ["certificate-validity", "ca-country-name", "ca-common-name"] {
         assert!(
@@ -200,18 +221,13 @@ fn invalid_config_blocks_naming_each_option_and_loses_nothing() {
 #[test]
 fn a_ca_field_change_makes_a_new_ca_and_reissues_everything() {
     let a = csr("re.example");
-    let first = ctx()
-        .run(
-            Event::ConfigChanged,
-            state(true, &[("req/0", bag(&[(&a, false)]))]),
-        )
-        .unwrap();
+    let first = issue(&[(&a, false)]);
     let old_ca = ca_pem(&first);
     let mut changed = first.clone();
     changed
         .config
         .insert("ca-common-name".into(), json!("New Name CA"));
-    let out = ctx().run(Event::ConfigChanged, changed).unwrap();
+    let out = run(Event::ConfigChanged, changed);
     let new_ca = ca_pem(&out);
     assert_ne!(new_ca, old_ca);
     let certs = certificates(&out);
@@ -224,17 +240,14 @@ fn a_ca_field_change_makes_a_new_ca_and_reissues_everything() {
     assert!(certs[0].get("revoked").is_none());
     // Both CAs are published during the change, then the old one is pruned.
     assert_eq!(published_cas(&out).len(), 2);
-    let later = ctx().run(Event::UpdateStatus, out).unwrap();
+    let later = run(Event::UpdateStatus, out);
     assert_eq!(published_cas(&later), vec![new_ca]);
 }
 
 #[test]
 fn the_ca_is_renewed_before_it_expires_without_revoking() {
     let a = csr("long.example");
-    let mut s = state(true, &[("req/0", bag(&[(&a, false)]))]);
-    s.config.insert("root-ca-validity".into(), json!("20d"));
-    s.config.insert("certificate-validity".into(), json!("5d"));
-    let first = ctx().run(Event::ConfigChanged, s).unwrap();
+    let first = issue_short_lived(&a);
     let old_ca = ca_pem(&first);
     let old_cert = certificates(&first)[0]["certificate"].clone();
     // 16 days later the CA is past root - certificate validity (15 days).
@@ -246,7 +259,7 @@ fn the_ca_is_renewed_before_it_expires_without_revoking() {
         label: Some(ACTIVE_LABEL.into()),
         revision: Some(secret.latest()),
     });
-    let out = ctx().run(expired, later).unwrap();
+    let out = run(expired, later);
     assert_ne!(ca_pem(&out), old_ca, "a new CA");
     let certs = certificates(&out);
     assert_eq!(
@@ -264,12 +277,7 @@ fn the_ca_is_renewed_before_it_expires_without_revoking() {
 #[test]
 fn ca_requests_need_the_option() {
     let sub = csr("sub.example");
-    let out = ctx()
-        .run(
-            Event::ConfigChanged,
-            state(true, &[("req/0", bag(&[(&sub, true)]))]),
-        )
-        .unwrap();
+    let out = issue(&[(&sub, true)]);
     assert!(certificates(&out).is_empty());
     let e = errors(&out);
     assert_eq!(e[0]["error"]["code"], 999);
@@ -283,7 +291,7 @@ fn ca_requests_need_the_option() {
     allowed
         .config
         .insert("allow-ca-requests".into(), json!(true));
-    let out = ctx().run(Event::ConfigChanged, allowed).unwrap();
+    let out = run(Event::ConfigChanged, allowed);
     let certs = certificates(&out);
     assert!(
         Certificate::from_pem(certs[0]["certificate"].as_str().unwrap())
@@ -297,9 +305,9 @@ fn ca_requests_need_the_option() {
 #[test]
 fn the_certificate_limit_is_per_relation() {
     let (a, b) = (csr("one.example"), csr("two.example"));
-    let mut s = state(true, &[("req/0", bag(&[(&a, false), (&b, false)]))]);
+    let mut s = leader_asked(&[(&a, false), (&b, false)]);
     s.config.insert("certificate-limit".into(), json!(1));
-    let out = ctx().run(Event::ConfigChanged, s).unwrap();
+    let out = run(Event::ConfigChanged, s);
     assert_eq!(certificates(&out).len(), 1);
     assert!(
         errors(&out)[0]["error"]["message"]
@@ -312,20 +320,11 @@ fn the_certificate_limit_is_per_relation() {
 #[test]
 fn actions_return_what_the_published_charm_returns() {
     let a = csr("act.example");
-    let out = ctx()
-        .run(
-            Event::ConfigChanged,
-            state(true, &[("req/0", bag(&[(&a, false)]))]),
-        )
-        .unwrap();
-    let got = ctx()
-        .run(action("get-ca-certificate"), out.clone())
-        .unwrap();
+    let out = issue(&[(&a, false)]);
+    let got = run(action("get-ca-certificate"), out.clone());
     assert_eq!(got.action.results["ca-certificate"], ca_pem(&out));
 
-    let got = ctx()
-        .run(action("get-issued-certificates"), out.clone())
-        .unwrap();
+    let got = run(action("get-issued-certificates"), out.clone());
     // The published charm's bytes, computed by Python from the same bag: `str()` of the list
     // of `ProviderCertificate.to_json()` strings.
     let rendered = &got.action.results["certificates"];
@@ -341,9 +340,7 @@ fn actions_return_what_the_published_charm_returns() {
     assert_eq!(String::from_utf8_lossy(&py.stdout), "same", "{rendered}");
     assert!(rendered.starts_with("['{\"csr\": \"-----BEGIN CERTIFICATE REQUEST-----\\\\n"));
 
-    let rotated = ctx()
-        .run(action("rotate-private-key"), out.clone())
-        .unwrap();
+    let rotated = run(action("rotate-private-key"), out.clone());
     assert!(rotated.action.results["result"].contains("New private key"));
     assert_ne!(ca_pem(&rotated), ca_pem(&out));
     assert_eq!(
@@ -354,7 +351,7 @@ fn actions_return_what_the_published_charm_returns() {
 
     let mut follower = out.clone();
     follower.leader = false;
-    let refused = ctx().run(action("rotate-private-key"), follower).unwrap();
+    let refused = run(action("rotate-private-key"), follower);
     assert_eq!(
         refused.action.failure.as_deref(),
         Some("This action can only be run on the leader unit.")
@@ -364,24 +361,19 @@ fn actions_return_what_the_published_charm_returns() {
 #[test]
 fn a_new_leader_continues_with_the_same_ca() {
     let a = csr("lead.example");
-    let out = ctx()
-        .run(
-            Event::ConfigChanged,
-            state(true, &[("req/0", bag(&[(&a, false)]))]),
-        )
-        .unwrap();
-    let mut other = state(true, &[("req/0", bag(&[(&a, false)]))]);
+    let out = issue(&[(&a, false)]);
+    let mut other = leader_asked(&[(&a, false)]);
     other.unit = "self-signed-certificates/1".parse().unwrap();
     other.secrets = out.secrets.clone();
     other.relations = out.relations.clone();
-    let next = ctx().run(Event::LeaderElected, other).unwrap();
+    let next = run(Event::LeaderElected, other);
     assert_eq!(ca_pem(&next), ca_pem(&out));
     assert_eq!(certificates(&next), certificates(&out));
 }
 
 #[test]
 fn followers_stand_by() {
-    let out = ctx().run(Event::ConfigChanged, state(false, &[])).unwrap();
+    let out = run(Event::ConfigChanged, state(false, &[]));
     assert_eq!(out.unit_status.kind, charm::StatusKind::Waiting);
 }
 
@@ -390,7 +382,7 @@ fn relation_joined_waits_for_the_relation_changed_that_follows_it() {
     // Juju runs a unit's relation-changed right after its relation-joined, with the same bags:
     // the provider reconciles there only (one read of every requirer's bag instead of two).
     let a = csr("joined.example");
-    let input = state(true, &[("req/0", bag(&[(&a, false)]))]);
+    let input = leader_asked(&[(&a, false)]);
     let event = |make: fn(RelationEvent) -> Event| {
         make(RelationEvent {
             relation: RelationId::new("certificates".parse().unwrap(), CERTS),
@@ -399,12 +391,10 @@ fn relation_joined_waits_for_the_relation_changed_that_follows_it() {
             departing_unit: None,
         })
     };
-    let joined = ctx()
-        .run(event(Event::RelationJoined), input.clone())
-        .unwrap();
+    let joined = run(event(Event::RelationJoined), input.clone());
     assert_eq!(joined.relations, input.relations, "joined wrote a bag");
     assert_eq!(joined.secrets, input.secrets, "joined made a CA");
-    let changed = ctx().run(event(Event::RelationChanged), joined).unwrap();
+    let changed = run(event(Event::RelationChanged), joined);
     assert_eq!(certificates(&changed).len(), 1, "changed signs the CSR");
 }
 
@@ -499,7 +489,7 @@ fn a_flood_is_refused_naming_each_cap_while_an_honest_requirer_is_served() {
     s = s.with_relation(honest);
 
     let started = std::time::Instant::now();
-    let out = ctx().run(Event::UpdateStatus, s).unwrap();
+    let out = run(Event::UpdateStatus, s);
     let first_hook = started.elapsed();
     let honest_certs: Vec<Value> =
         serde_json::from_str(&out.relation(3).unwrap().local_app_data["certificates"]).unwrap();
@@ -553,7 +543,7 @@ fn a_flood_is_refused_naming_each_cap_while_an_honest_requirer_is_served() {
     let mut next = out.clone();
     next.logs.clear();
     let started = std::time::Instant::now();
-    let again = ctx().run(Event::UpdateStatus, next).unwrap();
+    let again = run(Event::UpdateStatus, next);
     let steady = started.elapsed();
     eprintln!("steady hook under the flood: {steady:?}");
     assert_eq!(
@@ -572,10 +562,10 @@ fn a_flood_is_refused_naming_each_cap_while_an_honest_requirer_is_served() {
 
     // Freed room under the limit: the next over-limit request is issued.
     let mut freed = again.clone();
-    let rel = freed.relations.iter_mut().find(|r| r.id == CERTS).unwrap();
+    let rel = certs_relation_mut(&mut freed);
     let flooder: charm::UnitName = "req/2".parse().unwrap();
     rel.remote_units.insert(flooder, csr_bag(&many[1..]));
-    let after = ctx().run(Event::UpdateStatus, freed).unwrap();
+    let after = run(Event::UpdateStatus, freed);
     assert_eq!(certificates(&after).len(), 99);
     assert!(
         error_for(&errors(&after), &many[99]).is_none(),
@@ -616,15 +606,13 @@ fn weak_key_requests_get_an_error_naming_the_key_rule() {
     };
     let rsa1024 = make("rsa1024", &["-newkey", "rsa:1024", "-sha256"]);
     let sha1 = make("sha1", &["-newkey", "rsa:2048", "-sha1"]);
-    let out = ctx()
-        .run(
-            Event::UpdateStatus,
-            state(
-                true,
-                &[("req/0", csr_bag(&[rsa1024.clone(), sha1.clone()]))],
-            ),
-        )
-        .unwrap();
+    let out = run(
+        Event::UpdateStatus,
+        state(
+            true,
+            &[("req/0", csr_bag(&[rsa1024.clone(), sha1.clone()]))],
+        ),
+    );
     assert!(
         certificates(&out).is_empty(),
         "a weak key got a certificate"
@@ -650,25 +638,16 @@ fn weak_key_requests_get_an_error_naming_the_key_rule() {
 #[test]
 fn a_root_first_chain_from_the_published_charm_is_kept() {
     let a = csr("old.example");
-    let out = ctx()
-        .run(
-            Event::ConfigChanged,
-            state(true, &[("req/0", bag(&[(&a, false)]))]),
-        )
-        .unwrap();
+    let out = issue(&[(&a, false)]);
     let mut upstream = out.clone();
-    let rel = upstream
-        .relations
-        .iter_mut()
-        .find(|r| r.id == CERTS)
-        .unwrap();
+    let rel = certs_relation_mut(&mut upstream);
     let mut list: Vec<Value> = serde_json::from_str(&rel.local_app_data["certificates"]).unwrap();
     let chain = list[0]["chain"].as_array().unwrap().clone();
     list[0]["chain"] = json!([chain[1], chain[0]]);
     rel.local_app_data
         .insert("certificates".into(), serde_json::to_string(&list).unwrap());
     let before = certificates(&upstream);
-    let next = ctx().run(Event::UpgradeCharm, upstream).unwrap();
+    let next = run(Event::UpgradeCharm, upstream);
     assert_eq!(certificates(&next), before, "re-issued or rewritten");
     assert_eq!(
         certificates(&next)[0]["chain"][0],
@@ -687,10 +666,7 @@ fn the_published_charms_expiring_ca_is_published_until_nothing_valid_chains_to_i
     use self_signed_certificates::authority::EXPIRING_LABEL;
 
     let a = csr("old.example");
-    let mut s = state(true, &[("req/0", bag(&[(&a, false)]))]);
-    s.config.insert("root-ca-validity".into(), json!("20d"));
-    s.config.insert("certificate-validity".into(), json!("5d"));
-    let first = ctx().run(Event::ConfigChanged, s).unwrap();
+    let first = issue_short_lived(&a);
     let old_ca = ca_pem(&first);
     let old_cert = certificates(&first)[0]["certificate"].clone();
 
@@ -734,7 +710,7 @@ fn the_published_charms_expiring_ca_is_published_until_nothing_valid_chains_to_i
     );
 
     // Refreshed to ours: both CAs published, the secret kept, the certificate untouched.
-    let refreshed = ctx().run(Event::UpgradeCharm, upstream).unwrap();
+    let refreshed = run(Event::UpgradeCharm, upstream);
     assert_eq!(ca_pem(&refreshed), new_pem, "the active CA was kept");
     let cas = published_cas(&refreshed);
     assert!(cas.contains(&old_ca) && cas.contains(&new_pem), "{cas:?}");
@@ -744,7 +720,7 @@ fn the_published_charms_expiring_ca_is_published_until_nothing_valid_chains_to_i
     // Once the last certificate under the old CA has expired, the old CA and its secret go.
     let mut later = refreshed.clone();
     later.now += 5 * 86_400;
-    let after = ctx().run(Event::UpdateStatus, later).unwrap();
+    let after = run(Event::UpdateStatus, later);
     assert_eq!(published_cas(&after), vec![new_pem.clone()]);
     assert!(
         after.secret_by_label(EXPIRING_LABEL).is_none(),

@@ -117,10 +117,18 @@ pub(crate) fn shell_charm(name: &str, relations: &str) -> tempfile::TempDir {
         "options:\n  level:\n    type: int\n    default: 1\n",
     )
     .expect("config");
-    let dispatch = dir.path().join("dispatch");
-    std::fs::write(&dispatch, "#!/bin/sh\n[ \"$JUJU_HOOK_NAME\" = start ] && status-set active \"level $(config-get level)\"\nexit 0\n").expect("dispatch");
-    std::fs::set_permissions(&dispatch, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    write_dispatch(
+        dir.path(),
+        "#!/bin/sh\n[ \"$JUJU_HOOK_NAME\" = start ] && status-set active \"level $(config-get level)\"\nexit 0\n",
+    );
     dir
+}
+
+/// Writes a charm's `dispatch` script (mode 0755).
+pub(crate) fn write_dispatch(charm: &Path, script: &str) {
+    let dispatch = charm.join("dispatch");
+    std::fs::write(&dispatch, script).expect("dispatch");
+    std::fs::set_permissions(&dispatch, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
 fn copy_dir(src: &Path, dest: &Path) {
