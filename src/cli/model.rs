@@ -73,7 +73,8 @@ pub(crate) enum ModelCommand {
     Destroy {
         /// Model name.
         name: String,
-        /// Give up waiting for the model's locks after this long (`30s`, `5m`; default: wait).
+        /// Give up waiting for the model's locks after this long (`30s`, `5m`, a bare number is
+        /// seconds; default: wait).
         #[arg(long)]
         timeout: Option<String>,
     },
@@ -106,10 +107,12 @@ pub(crate) struct Settle {
     /// Hooks running at once (default: the number of cores).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Kill a hook running longer than this (`300s`, `5m`; default $JUJU_TLS_HOOK_TIMEOUT or 5m).
+    /// Kill a hook running longer than this (`300s`, `5m`, a bare number is seconds; default
+    /// $JUJU_TLS_HOOK_TIMEOUT or 5m).
     #[arg(long)]
     hook_timeout: Option<String>,
-    /// Give up waiting for the model's locks after this long (`30s`, `5m`; default: wait).
+    /// Give up waiting for the model's locks after this long (`30s`, `5m`, a bare number is
+    /// seconds; default: wait).
     #[arg(long)]
     timeout: Option<String>,
 }
@@ -290,7 +293,8 @@ pub(crate) struct DebugLog {
 
 #[derive(Debug, Args)]
 pub(crate) struct Advance {
-    /// How far: `30d`, `12h`, `90m`, `45s`, `1d12h`.
+    /// How far, in the CLI dialect: `30d`, `12h`, `90m`, `45s`, sums like `1d12h` (a bare
+    /// number is refused: `90` is no unit).
     duration: String,
     #[command(flatten)]
     target: Target,
@@ -330,12 +334,10 @@ fn say_waiting(pid: u32) {
     }
 }
 
+/// A timeout: the CLI dialect, a bare number being seconds.
 fn duration(text: &str) -> anyhow::Result<Duration> {
-    let secs = model::parse_duration(text).or_else(|_| {
-        text.parse::<i64>()
-            .map_err(|_| anyhow::anyhow!("invalid duration {text:?} (try 30s, 5m)"))
-    })?;
-    Ok(Duration::from_secs(secs.max(0) as u64))
+    let d = hook_tools::duration::parse_cli_or_seconds(text)?;
+    Ok(Duration::from_secs(d.whole_seconds().max(0) as u64))
 }
 
 fn lock_wait(timeout: Option<&str>) -> anyhow::Result<LockWait> {
@@ -365,11 +367,9 @@ fn options(s: &Settle) -> anyhow::Result<SettleOptions> {
             .filter(|v| !v.is_empty())
     });
     if let Some(t) = timeout {
-        let secs = model::parse_duration(&t).or_else(|_| {
-            t.parse::<i64>()
-                .map_err(|_| anyhow::anyhow!("invalid hook timeout {t:?}"))
-        })?;
-        o.hook_timeout = Duration::from_secs(secs.max(1) as u64);
+        let d = hook_tools::duration::parse_cli_or_seconds(&t)
+            .map_err(|e| anyhow::anyhow!("invalid hook timeout: {e}"))?;
+        o.hook_timeout = Duration::from_secs(d.whole_seconds().max(1) as u64);
     }
     Ok(o)
 }

@@ -167,22 +167,11 @@ pub(crate) fn manifest_yaml(bases: &[Base], started_at: &str) -> anyhow::Result<
     ))
 }
 
-/// Charm names are Juju application names: lowercase ASCII letters and digits in dash-separated
-/// words, starting with a letter. Checked before the name becomes part of a file path.
+/// Charm names are Juju application names (the vocabulary's rule). Checked before the name
+/// becomes part of a file path.
 fn check_name(name: &str) -> anyhow::Result<()> {
-    let ok = name.split('-').all(|word| {
-        !word.is_empty()
-            && word
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    }) && name.starts_with(|c: char| c.is_ascii_lowercase());
-    if !ok {
-        bail!(
-            "charm name {name:?} is not a valid Juju name (lowercase letters, digits and \
-             single dashes, starting with a letter)"
-        );
-    }
-    Ok(())
+    hook_tools::names::check_app_name(name)
+        .map_err(|e| anyhow::anyhow!("charm name {name:?} is not a valid Juju name: {}", e.reason))
 }
 
 /// The same value with every mapping's keys sorted, as PyYAML's `sort_keys=True` writes them.

@@ -37,16 +37,21 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod action_keys;
 mod call;
+pub mod duration;
 pub mod error;
 mod flags;
+pub mod names;
 pub mod output;
 pub mod settings;
 mod tool;
 pub mod values;
 
+pub use action_keys::{ActionKeyError, check_action_key};
 pub use call::{Call, Invocation, Parsed, SecretMeta, parse_argv};
 pub use error::{ErrorKind, ToolError, UsageError};
+pub use names::{AppName, Endpoint, NameError, UnitName};
 pub use tool::Tool;
 pub use values::{RelationRef, SecretUri};
 

@@ -831,29 +831,10 @@ fn action_get(c: &Connection, ctx: &HookContext, key: Option<&str>) -> ToolResul
     }))
 }
 
-fn valid_result_key(k: &str) -> bool {
-    let b = k.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_lowercase() | b[0].is_ascii_digit()
-        && b[b.len() - 1] != b'-'
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-}
-
 fn action_set(ctx: &HookContext, results: &[(String, String)]) -> ToolResult {
     action_id(ctx)?;
     for (k, _) in results {
-        if !k.split('.').all(valid_result_key) {
-            return Err(ToolError::usage(format!(
-                "key {k:?} must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods"
-            )));
-        }
-        let top = k.split('.').next().unwrap_or(k);
-        if ["stdout", "stdout-encoding", "stderr", "stderr-encoding"].contains(&top) {
-            return Err(ToolError::usage(format!(
-                "cannot set reserved action key \"{top}\""
-            )));
-        }
+        hook_tools::check_action_key(k).map_err(|e| ToolError::usage(e.to_string()))?;
     }
     let mut p = ctx.pending();
     for (k, v) in results {

@@ -17,7 +17,7 @@
 //! - [`Certificate`]: parsed facts ([`CertificateInfo`]); [`chain::order`], and
 //!   [`chain::verify_for_usage`] (rustls-webpki judges; [`chain::verify`], our own walk,
 //!   explains refusals).
-//! - [`duration`]: validity syntax, bounded, and checked arithmetic to a representable end.
+//! - [`duration`]: checked arithmetic from a start and a duration to a representable end.
 //!
 //! One crypto stack: `aws-lc-rs` signs and verifies (directly, and under `rustls-webpki`),
 //! `x509-parser` reads.
