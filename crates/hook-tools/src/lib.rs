@@ -42,6 +42,7 @@ mod call;
 pub mod duration;
 pub mod error;
 mod flags;
+pub mod metadata;
 pub mod names;
 pub mod output;
 pub mod settings;
