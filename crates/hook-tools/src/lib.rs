@@ -1,7 +1,13 @@
-//! The Juju hook-tool command grammar, shared by the charm SDK (which produces calls) and the
-//! local model (which parses them), so that the two cannot drift.
+//! Juju's vocabulary, written once for the charm SDK, the local model and `pack`: the hook-tool
+//! command grammar (the SDK produces calls, the model parses them), and the Juju rules both
+//! sides apply, so that they cannot drift.
 //!
 //! # Overview
+//!
+//! * [`names`]: application, unit and endpoint names with juju/names' rules.
+//! * [`action_keys`]: `action-set`'s result-key rule and texts.
+//! * [`duration`]: the charm-config and CLI duration dialects.
+//! * [`metadata`]: the one charm-metadata reader and the `charmcraft.yaml` renderer.
 //!
 //! * [`Tool`]: the tools by name; [`Tool::from_argv0`] dispatches a multi-call binary on the
 //!   basename of argv\[0\].
