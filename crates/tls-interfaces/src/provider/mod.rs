@@ -38,7 +38,7 @@ pub use self::limits::{
 use self::memory::{
     BagIndex, Memory, RelationIndex, digest, published_digest, sha256, value_digest,
 };
-use crate::error::Error;
+use crate::error::{Error, Misuse};
 use crate::json::to_python_json;
 use crate::security_log::SecurityEvent;
 use crate::wire::tls_certificates::{
@@ -522,9 +522,7 @@ impl TlsProvider {
             }
             if !changes.is_empty() {
                 if !state.leader {
-                    return Err(Error::Config(
-                        "only the leader can publish certificates".into(),
-                    ));
+                    return Err(Error::NotLeader("publish certificates"));
                 }
                 model.update_relation_data(&relation.id, &own_app, &changes)?;
             }
@@ -1446,11 +1444,7 @@ impl ProviderState {
             .relations
             .iter_mut()
             .find(|r| &r.id == relation)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "relation {relation} is not a relation of this endpoint"
-                ))
-            })?;
+            .ok_or_else(|| Error::Misuse(Misuse::UnknownRelation(relation.clone())))?;
         r.materialize(&mut self.warnings, &mut self.warning_keys);
         Ok(r)
     }
