@@ -9,14 +9,14 @@ use hook_tools::output::{
     self, BindAddress, InterfaceAddress, NetworkInfo, SecretInfo, StatusInfo,
 };
 use hook_tools::values::{FileArg, Format, SecretOwner, SecretValue};
-use hook_tools::{Call, Parsed, RelationRef, Tool, ToolError};
-use rusqlite::{Connection, params};
+use hook_tools::{Call, Parsed, RelationHook, RelationRef, Tool, ToolError};
+use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::context::{BagWrite, HookContext};
 use crate::hook_tool_server::CallerFile;
 use crate::model::Model;
-use crate::store::{self, Relation};
+use crate::store::{self, Relation, WorkloadStatus};
 
 /// What the shim prints and exits with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -219,15 +219,11 @@ fn call(
             c,
             ctx,
             *application,
-            status.as_str(),
+            (*status).into(),
             message.as_deref().unwrap_or(""),
         ),
         Call::ApplicationVersionSet { version } => {
-            c.execute(
-                "UPDATE units SET version=?2 WHERE name=?1",
-                params![ctx.unit.name, version],
-            )
-            .map_err(store_err)?;
+            store::units::set_version(c, &ctx.unit.name, version).map_err(store_err)?;
             Ok(None)
         }
         Call::JujuLog {
@@ -316,13 +312,7 @@ fn call(
         }
         Call::OpenedPorts { endpoints } => {
             // Committed state only, not this hook's pending changes (§6.6).
-            let mut st = c
-                .prepare("SELECT port FROM ports WHERE unit=?1 ORDER BY port")
-                .map_err(store_err)?;
-            let ports: Vec<String> = st
-                .query_map([&ctx.unit.name], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(store_err)?;
+            let ports = store::units::ports(c, &ctx.unit.name).map_err(store_err)?;
             Ok(Some(Value::from(
                 ports
                     .into_iter()
@@ -434,7 +424,7 @@ fn relation_ids(c: &Connection, ctx: &HookContext, endpoint: Option<&str>) -> To
             .map(|r| r.endpoint_of(&ctx.app.name).to_owned())
             .ok_or_else(|| ToolError::usage(msg::NO_RELATION_ID))?,
     };
-    let broken = (ctx.relation_kind() == Some("relation-broken"))
+    let broken = (ctx.relation_kind() == Some(RelationHook::Broken))
         .then_some(ctx.hook.relation_id)
         .flatten();
     let mut ids: Vec<String> = Vec::new();
@@ -460,17 +450,17 @@ fn relation_ids(c: &Connection, ctx: &HookContext, endpoint: Option<&str>) -> To
 /// already during its joined hook; the departing one no longer during departed; nobody in broken).
 fn listed_units(c: &Connection, ctx: &HookContext, r: &Relation) -> Result<Vec<String>, ToolError> {
     let current = ctx.hook.relation_id == Some(r.id);
-    if current && ctx.relation_kind() == Some("relation-broken") {
+    if current && ctx.relation_kind() == Some(RelationHook::Broken) {
         return Ok(Vec::new());
     }
     let mut units: BTreeSet<String> = store::seen(c, r.id, &ctx.unit.name)
         .map_err(store_err)?
         .into_iter()
         .collect();
-    if current && ctx.relation_kind() == Some("relation-joined") {
+    if current && ctx.relation_kind() == Some(RelationHook::Joined) {
         units.insert(ctx.hook.remote_unit.clone());
     }
-    if current && ctx.relation_kind() == Some("relation-departed") {
+    if current && ctx.relation_kind() == Some(RelationHook::Departed) {
         units.remove(&ctx.hook.remote_unit);
     }
     Ok(units.into_iter().collect())
@@ -595,7 +585,10 @@ fn relation_set(
     if app && !is_leader(c, ctx)? {
         return Err(runtime(msg::CANNOT_WRITE_RELATION_SETTINGS));
     }
-    if app && ctx.relation_kind() == Some("relation-broken") && ctx.hook.relation_id == Some(r.id) {
+    if app
+        && ctx.relation_kind() == Some(RelationHook::Broken)
+        && ctx.hook.relation_id == Some(r.id)
+    {
         return Err(runtime(msg::CANNOT_READ_APP_SETTINGS));
     }
     let owner = if app {
@@ -646,12 +639,7 @@ pub(crate) fn is_leader(c: &Connection, ctx: &HookContext) -> Result<bool, ToolE
 }
 
 fn leader_get(c: &Connection, ctx: &HookContext, key: Option<&str>) -> ToolResult {
-    let raw = store::meta(c, &format!("leader-settings:{}", ctx.app.name))
-        .map_err(store_err)?
-        .unwrap_or_else(|| "{}".into());
-    let row = format!("leader-settings:{}", ctx.app.name);
-    let map: BTreeMap<String, String> =
-        store::decode("meta", &row, "value", &raw).map_err(store_err)?;
+    let map = store::apps::leader_settings(c, &ctx.app.name).map_err(store_err)?;
     Ok(Some(match key {
         Some(k) => map
             .get(k)
@@ -667,12 +655,7 @@ fn leader_set(c: &Connection, ctx: &HookContext, settings: &[(String, String)]) 
     if !is_leader(c, ctx)? {
         return Err(runtime(msg::LEADER_SET_NOT_LEADER));
     }
-    let key = format!("leader-settings:{}", ctx.app.name);
-    let raw = store::meta(c, &key)
-        .map_err(store_err)?
-        .unwrap_or_else(|| "{}".into());
-    let mut map: BTreeMap<String, String> =
-        store::decode("meta", &key, "value", &raw).map_err(store_err)?;
+    let mut map = store::apps::leader_settings(c, &ctx.app.name).map_err(store_err)?;
     let before = map.clone();
     for (k, v) in settings {
         if v.is_empty() {
@@ -682,22 +665,8 @@ fn leader_set(c: &Connection, ctx: &HookContext, settings: &[(String, String)]) 
         }
     }
     if map != before {
-        store::set_meta(c, &key, &json!(map).to_string()).map_err(store_err)?;
-        for u in store::app_units(c, &ctx.app.name)
-            .map_err(store_err)?
-            .into_iter()
-            .filter(|u| !u.leader && !u.dying)
-        {
-            store::enqueue(
-                c,
-                &store::Hook {
-                    unit: u.name,
-                    hook: "leader-settings-changed".into(),
-                    ..store::Hook::default()
-                },
-            )
-            .map_err(store_err)?;
-        }
+        store::apps::set_leader_settings(c, &ctx.app.name, &map).map_err(store_err)?;
+        crate::lifecycle::leader_settings_changed(c, &ctx.app.name).map_err(store_err)?;
     }
     Ok(None)
 }
@@ -721,7 +690,7 @@ fn status_get(
                 u.name.clone(),
                 StatusInfo {
                     message: u.message,
-                    status: u.status,
+                    status: u.status.as_str().to_owned(),
                     status_data: Default::default(),
                 },
             );
@@ -729,7 +698,7 @@ fn status_get(
         let out = output::ApplicationStatusOutput {
             application_status: output::ApplicationStatus {
                 message: app.message,
-                status: app.status,
+                status: app.status.as_str().to_owned(),
                 status_data: Default::default(),
                 units,
             },
@@ -742,7 +711,7 @@ fn status_get(
     Ok(Some(
         serde_json::to_value(StatusInfo {
             message: u.message,
-            status: u.status,
+            status: u.status.as_str().to_owned(),
             status_data: Default::default(),
         })
         .map_err(store_err)?,
@@ -754,24 +723,16 @@ fn status_set(
     c: &Connection,
     ctx: &HookContext,
     application: bool,
-    status: &str,
+    status: WorkloadStatus,
     message: &str,
 ) -> ToolResult {
     if application {
         if !is_leader(c, ctx)? {
             return Err(runtime(msg::NOT_LEADER));
         }
-        c.execute(
-            "UPDATE apps SET status=?2, message=?3 WHERE name=?1",
-            params![ctx.app.name, status, message],
-        )
-        .map_err(store_err)?;
+        store::apps::set_status(c, &ctx.app.name, status, message).map_err(store_err)?;
     } else {
-        c.execute(
-            "UPDATE units SET status=?2, message=?3, status_ever_set=1 WHERE name=?1",
-            params![ctx.unit.name, status, message],
-        )
-        .map_err(store_err)?;
+        store::units::set_charm_status(c, &ctx.unit.name, status, message).map_err(store_err)?;
     }
     Ok(None)
 }
@@ -816,11 +777,7 @@ fn action_id(ctx: &HookContext) -> Result<i64, ToolError> {
 
 fn action_get(c: &Connection, ctx: &HookContext, key: Option<&str>) -> ToolResult {
     let id = action_id(ctx)?;
-    let raw: String = c
-        .query_row("SELECT params FROM actions WHERE id=?1", [id], |r| r.get(0))
-        .map_err(store_err)?;
-    let params: Value =
-        store::decode("actions", &id.to_string(), "params", &raw).map_err(store_err)?;
+    let params = store::actions::params(c, id).map_err(store_err)?;
     Ok(Some(match key {
         None => params,
         Some(path) => path
@@ -877,17 +834,7 @@ fn action_set(ctx: &HookContext, results: &[(String, String)]) -> ToolResult {
 /// action-log is immediate (§3.4).
 fn action_log(c: &Connection, ctx: &HookContext, message: &str) -> ToolResult {
     let id = action_id(ctx)?;
-    let raw: String = c
-        .query_row("SELECT log FROM actions WHERE id=?1", [id], |r| r.get(0))
-        .map_err(store_err)?;
-    let mut log: Vec<String> =
-        store::decode("actions", &id.to_string(), "log", &raw).map_err(store_err)?;
-    log.push(message.to_owned());
-    c.execute(
-        "UPDATE actions SET log=?2 WHERE id=?1",
-        params![id, json!(log).to_string()],
-    )
-    .map_err(store_err)?;
+    store::actions::append_log(c, id, message).map_err(store_err)?;
     Ok(None)
 }
 
@@ -1026,13 +973,7 @@ fn network_get(
 }
 
 fn state_get(c: &Connection, ctx: &HookContext, key: Option<&str>, strict: bool) -> ToolResult {
-    let mut st = c
-        .prepare("SELECT key,value FROM unit_state WHERE unit=?1")
-        .map_err(store_err)?;
-    let mut map: BTreeMap<String, String> = st
-        .query_map([&ctx.unit.name], |r| Ok((r.get(0)?, r.get(1)?)))
-        .and_then(|rows| rows.collect())
-        .map_err(store_err)?;
+    let mut map = store::units::state(c, &ctx.unit.name).map_err(store_err)?;
     for (k, v) in &ctx.pending().state {
         match v {
             Some(v) => map.insert(k.clone(), v.clone()),
@@ -1073,7 +1014,7 @@ fn goal_state(c: &Connection, ctx: &HookContext) -> ToolResult {
     for u in store::app_units(c, &ctx.app.name).map_err(store_err)? {
         units.insert(
             u.name.clone(),
-            entry(if u.dying { "dying" } else { &u.status }),
+            entry(if u.dying { "dying" } else { u.status.as_str() }),
         );
     }
     let mut relations = serde_json::Map::new();
@@ -1091,7 +1032,7 @@ fn goal_state(c: &Connection, ctx: &HookContext) -> ToolResult {
         for u in store::app_units(c, other).map_err(store_err)? {
             m.insert(
                 u.name.clone(),
-                entry(if u.dying { "dying" } else { &u.status }),
+                entry(if u.dying { "dying" } else { u.status.as_str() }),
             );
         }
         let ep = r.endpoint_of(&ctx.app.name).to_owned();
