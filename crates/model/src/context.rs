@@ -2,7 +2,7 @@
 //!
 //! Juju buffers a hook's relation, secret, port and state writes in the hook context and flushes
 //! them only when the hook exits 0 (`juju-hook-environment.md` §3.4); the unit sees its own
-//! buffered writes meanwhile. [`HookContext`] is that buffer; `tools.rs` serves the hook tools
+//! buffered writes meanwhile. [`HookContext`] is that buffer; `tools` serves the hook tools
 //! from it and the store, and `commit.rs` flushes it in one transaction.
 
 use std::collections::BTreeMap;
