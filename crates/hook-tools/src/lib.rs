@@ -40,6 +40,7 @@
 mod call;
 pub mod error;
 mod flags;
+mod hook_kind;
 pub mod output;
 pub mod settings;
 mod tool;
@@ -47,6 +48,7 @@ pub mod values;
 
 pub use call::{Call, Invocation, Parsed, SecretMeta, parse_argv};
 pub use error::{ErrorKind, ToolError, UsageError};
+pub use hook_kind::{ACTION_PREFIX, HookKind, RelationHook, SecretHook, StorageHook};
 pub use tool::Tool;
 pub use values::{RelationRef, SecretUri};
 
