@@ -73,7 +73,8 @@ pub(crate) enum ModelCommand {
     Destroy {
         /// Model name.
         name: String,
-        /// Give up waiting for the model's locks after this long (`30s`, `5m`; default: wait).
+        /// Give up waiting for the model's locks after this long (`30s`, `5m`, a bare number is
+        /// seconds; default: wait).
         #[arg(long)]
         timeout: Option<String>,
     },
@@ -106,10 +107,12 @@ pub(crate) struct Settle {
     /// Hooks running at once (default: the number of cores).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Kill a hook running longer than this (`300s`, `5m`; default $JUJU_TLS_HOOK_TIMEOUT or 5m).
+    /// Kill a hook running longer than this (`300s`, `5m`, a bare number is seconds; default
+    /// $JUJU_TLS_HOOK_TIMEOUT or 5m).
     #[arg(long)]
     hook_timeout: Option<String>,
-    /// Give up waiting for the model's locks after this long (`30s`, `5m`; default: wait).
+    /// Give up waiting for the model's locks after this long (`30s`, `5m`, a bare number is
+    /// seconds; default: wait).
     #[arg(long)]
     timeout: Option<String>,
 }
@@ -290,7 +293,8 @@ pub(crate) struct DebugLog {
 
 #[derive(Debug, Args)]
 pub(crate) struct Advance {
-    /// How far: `30d`, `12h`, `90m`, `45s`, `1d12h`.
+    /// How far, in the CLI dialect: `30d`, `12h`, `90m`, `45s`, sums like `1d12h` (a bare
+    /// number is refused: `90` is no unit).
     duration: String,
     #[command(flatten)]
     target: Target,
@@ -330,12 +334,10 @@ fn say_waiting(pid: u32) {
     }
 }
 
+/// A timeout: the CLI dialect, a bare number being seconds.
 fn duration(text: &str) -> anyhow::Result<Duration> {
-    let secs = model::parse_duration(text).or_else(|_| {
-        text.parse::<i64>()
-            .map_err(|_| anyhow::anyhow!("invalid duration {text:?} (try 30s, 5m)"))
-    })?;
-    Ok(Duration::from_secs(secs.max(0) as u64))
+    let d = hook_tools::duration::parse_cli_or_seconds(text)?;
+    Ok(Duration::from_secs(d.whole_seconds().max(0) as u64))
 }
 
 fn lock_wait(timeout: Option<&str>) -> anyhow::Result<LockWait> {
@@ -365,11 +367,9 @@ fn options(s: &Settle) -> anyhow::Result<SettleOptions> {
             .filter(|v| !v.is_empty())
     });
     if let Some(t) = timeout {
-        let secs = model::parse_duration(&t).or_else(|_| {
-            t.parse::<i64>()
-                .map_err(|_| anyhow::anyhow!("invalid hook timeout {t:?}"))
-        })?;
-        o.hook_timeout = Duration::from_secs(secs.max(1) as u64);
+        let d = hook_tools::duration::parse_cli_or_seconds(&t)
+            .map_err(|e| anyhow::anyhow!("invalid hook timeout: {e}"))?;
+        o.hook_timeout = Duration::from_secs(d.whole_seconds().max(1) as u64);
     }
     Ok(o)
 }
@@ -437,254 +437,300 @@ pub(crate) fn interrupt_on_signals(model: &Arc<Model>) -> anyhow::Result<()> {
 pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     let registry = Registry::from_env()?;
     match cmd {
-        Command::Model(m) => match m {
-            ModelCommand::Add { name } => {
-                registry.add(&name)?;
-                eprintln!("Added model {name:?} (now current)");
-            }
-            ModelCommand::Destroy { name, timeout } => {
-                registry.destroy_with(&name, lock_wait(timeout.as_deref())?)?;
-                eprintln!("Destroyed model {name:?}");
-            }
-            ModelCommand::List => {
-                let current = registry.current()?;
-                for name in registry.list()? {
-                    let mark = if current.as_deref() == Some(name.as_str()) {
-                        "*"
-                    } else {
-                        ""
-                    };
-                    println!("{name}{mark}");
-                }
-            }
-            ModelCommand::Switch { name } => {
-                registry.switch(&name)?;
-                eprintln!("Current model: {name}");
-            }
-        },
-        Command::Deploy(d) => {
-            let model = open(&d.target)?;
-            let config = pairs(&d.config)?;
-            let lock = change_lock(&model, &d.settle)?;
-            let app = model.deploy(&d.charm, d.app.as_deref(), d.num_units, &config)?;
-            drop(lock);
-            eprintln!(
-                "Deployed {app:?} ({} unit{})",
-                d.num_units,
-                if d.num_units == 1 { "" } else { "s" }
-            );
-            settle(&model, &d.settle)?;
-        }
-        Command::AddUnit(a) => {
-            let model = open(&a.target)?;
-            let lock = change_lock(&model, &a.settle)?;
-            let units = model.add_units(&a.app, a.num_units)?;
-            drop(lock);
-            eprintln!("Added {}", units.join(", "));
-            settle(&model, &a.settle)?;
-        }
-        Command::RemoveUnit(r) => {
-            let model = open(&r.target)?;
-            let lock = change_lock(&model, &r.settle)?;
+        Command::Model(m) => model_verb(&registry, m),
+        Command::Deploy(d) => deploy(d),
+        Command::AddUnit(a) => add_unit(a),
+        Command::RemoveUnit(r) => change(&r.target, &r.settle, |model| {
             for u in &r.units {
                 model.remove_unit(u)?;
             }
-            drop(lock);
-            settle(&model, &r.settle)?;
-        }
-        Command::RemoveApplication(a) => {
-            let model = open(&a.target)?;
-            let lock = change_lock(&model, &a.settle)?;
-            model.remove_application(&a.app)?;
-            drop(lock);
-            settle(&model, &a.settle)?;
-        }
-        Command::Refresh(r) => {
-            let model = open(&r.target)?;
-            let config = pairs(&r.config)?;
-            let lock = change_lock(&model, &r.settle)?;
-            model.refresh(&r.app, &r.path, &config)?;
-            drop(lock);
-            settle(&model, &r.settle)?;
-        }
-        Command::Integrate(p) => {
-            let model = open(&p.target)?;
-            let lock = change_lock(&model, &p.settle)?;
-            let id = model.integrate(&p.a, &p.b)?;
-            drop(lock);
-            eprintln!("Integrated {} and {} (relation {id})", p.a, p.b);
-            settle(&model, &p.settle)?;
-        }
-        Command::RemoveRelation(p) => {
-            let model = open(&p.target)?;
-            let lock = change_lock(&model, &p.settle)?;
-            model.remove_relation(&p.a, &p.b)?;
-            drop(lock);
-            settle(&model, &p.settle)?;
-        }
-        Command::Config(c) => {
-            let model = open(&c.target)?;
-            if c.pairs.is_empty() && c.reset.is_empty() {
-                let cfg = model.config(&c.app)?;
-                if c.json {
-                    println!("{}", serde_json::to_string_pretty(&cfg)?);
-                } else {
-                    let mut t = Table::new(["Option", "Type", "Value", "Source"]);
-                    for (k, e) in cfg {
-                        let v = e
-                            .value
-                            .map(|v| {
-                                v.as_str()
-                                    .map(str::to_owned)
-                                    .unwrap_or_else(|| v.to_string())
-                            })
-                            .unwrap_or_default();
-                        t.row([
-                            k,
-                            e.kind,
-                            v,
-                            if e.default {
-                                "default".into()
-                            } else {
-                                "user".into()
-                            },
-                        ]);
-                    }
-                    print!("{}", t.render());
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            let lock = change_lock(&model, &c.settle)?;
-            model.set_config(&c.app, &pairs(&c.pairs)?, &c.reset)?;
-            drop(lock);
-            settle(&model, &c.settle)?;
-        }
-        Command::Run(r) => {
-            let model = open(&r.target)?;
-            let lock = change_lock(&model, &r.settle)?;
-            let id = model.queue_action(&r.unit, &r.action, &pairs(&r.params)?)?;
-            drop(lock);
-            if r.settle.no_wait {
-                println!("{id}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let settled = settle(&model, &r.settle);
-            let run = model.action(id)?;
-            if r.json {
-                println!("{}", serde_json::to_string_pretty(&run)?);
-            } else {
-                print_action(&run);
-            }
-            settled?;
-            if run.status != "completed" {
-                return Ok(ExitCode::from(1));
-            }
-        }
-        Command::Status(s) => {
-            let model = open(&s.target)?;
-            let st = model.status()?;
-            if s.json {
-                println!("{}", serde_json::to_string_pretty(&st)?);
-            } else {
-                print_status(&st);
-            }
-        }
-        Command::ShowUnit(s) => {
-            let model = open(&s.target)?;
-            let v = model.show_unit(&s.unit)?;
-            if s.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
-                print!("{}", serde_norway::to_string(&v).context("rendering YAML")?);
-            }
-        }
-        Command::Secrets(s) => {
-            let model = open(&s.target)?;
-            let list = model.secrets()?;
-            if s.json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
-            } else {
-                let mut t = Table::new(["ID", "Owner", "Label", "Rev", "Expiry", "Granted to"]);
-                for x in list {
-                    t.row([
-                        x.uri,
-                        x.owner,
-                        x.label,
-                        x.revision.to_string(),
-                        x.expiry.unwrap_or_default(),
-                        x.granted_to.join(","),
-                    ]);
-                }
-                print!("{}", t.render());
-            }
-        }
-        Command::DebugLog(d) => {
-            let model = open(&d.target)?;
-            if d.hooks {
-                let runs = model.hook_log(d.unit.as_deref(), d.lines)?;
-                if d.json {
-                    println!("{}", serde_json::to_string_pretty(&runs)?);
-                } else {
-                    for r in runs {
-                        let mark = if r.code == 0 {
-                            ui::green("ok")
-                        } else {
-                            ui::red(&format!("exit {}", r.code))
-                        };
-                        println!("{} {} {} {mark} ({} ms)", r.time, r.unit, r.hook, r.millis);
-                        for line in r.output.lines() {
-                            println!("    {line}");
-                        }
-                    }
-                }
-            } else {
-                let lines = model.debug_log(d.unit.as_deref(), d.lines)?;
-                if d.json {
-                    println!("{}", serde_json::to_string_pretty(&lines)?);
-                } else {
-                    for l in lines {
-                        println!("{} unit.{} {} {}", l.time, l.unit, l.level, l.message);
-                    }
-                }
-            }
-        }
-        Command::Advance(a) => {
-            let model = open(&a.target)?;
-            let secs = model::parse_duration(&a.duration)?;
-            if model::faketime_library().is_none() {
-                return Err(model::Error::from(model::UsageError::NoFaketime).into());
-            }
-            let lock = change_lock(&model, &a.settle)?;
-            let now = model.advance(secs)?;
-            drop(lock);
-            eprintln!("Virtual time is now {}", time_text(now));
-            settle(&model, &a.settle)?;
-        }
-        Command::Wait(w) => {
-            let model = open(&w.target)?;
-            settle(
-                &model,
-                &Settle {
-                    no_wait: false,
-                    ..w.settle
-                },
-            )?;
-        }
-        Command::Resolve(u) => {
-            let model = open(&u.target)?;
-            let lock = change_lock(&model, &u.settle)?;
-            model.resolve(&u.unit)?;
-            drop(lock);
-            settle(&model, &u.settle)?;
-        }
+            Ok(())
+        }),
+        Command::RemoveApplication(a) => change(&a.target, &a.settle, |model| {
+            Ok(model.remove_application(&a.app)?)
+        }),
+        Command::Refresh(r) => refresh(r),
+        Command::Integrate(p) => integrate(p),
+        Command::RemoveRelation(p) => change(&p.target, &p.settle, |model| {
+            Ok(model.remove_relation(&p.a, &p.b)?)
+        }),
+        Command::Config(c) => config(c),
+        Command::Run(r) => run_action(r),
+        Command::Status(s) => status(s),
+        Command::ShowUnit(s) => show_unit(s),
+        Command::Secrets(s) => secrets(s),
+        Command::DebugLog(d) => debug_log(d),
+        Command::Advance(a) => advance(a),
+        Command::Wait(w) => wait(w),
+        Command::Resolve(u) => change(&u.target, &u.settle, |model| Ok(model.resolve(&u.unit)?)),
         Command::SetLeader(u) => {
-            let model = open(&u.target)?;
-            let lock = change_lock(&model, &u.settle)?;
-            model.set_leader(&u.unit)?;
-            drop(lock);
-            settle(&model, &u.settle)?;
+            change(&u.target, &u.settle, |model| Ok(model.set_leader(&u.unit)?))
         }
     }
+}
+
+/// A verb that records one change under the change lock, then runs the hooks it caused.
+fn change(
+    target: &Target,
+    s: &Settle,
+    record: impl FnOnce(&Model) -> anyhow::Result<()>,
+) -> anyhow::Result<ExitCode> {
+    let model = open(target)?;
+    let lock = change_lock(&model, s)?;
+    record(&model)?;
+    drop(lock);
+    settle(&model, s)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `model add|destroy|list|switch`.
+fn model_verb(registry: &Registry, m: ModelCommand) -> anyhow::Result<ExitCode> {
+    match m {
+        ModelCommand::Add { name } => {
+            registry.add(&name)?;
+            eprintln!("Added model {name:?} (now current)");
+        }
+        ModelCommand::Destroy { name, timeout } => {
+            registry.destroy_with(&name, lock_wait(timeout.as_deref())?)?;
+            eprintln!("Destroyed model {name:?}");
+        }
+        ModelCommand::List => {
+            let current = registry.current()?;
+            for name in registry.list()? {
+                let mark = if current.as_deref() == Some(name.as_str()) {
+                    "*"
+                } else {
+                    ""
+                };
+                println!("{name}{mark}");
+            }
+        }
+        ModelCommand::Switch { name } => {
+            registry.switch(&name)?;
+            eprintln!("Current model: {name}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `deploy`.
+fn deploy(d: Deploy) -> anyhow::Result<ExitCode> {
+    let model = open(&d.target)?;
+    let config = pairs(&d.config)?;
+    let lock = change_lock(&model, &d.settle)?;
+    let app = model.deploy(&d.charm, d.app.as_deref(), d.num_units, &config)?;
+    drop(lock);
+    eprintln!(
+        "Deployed {app:?} ({} unit{})",
+        d.num_units,
+        if d.num_units == 1 { "" } else { "s" }
+    );
+    settle(&model, &d.settle)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `add-unit`.
+fn add_unit(a: AddUnit) -> anyhow::Result<ExitCode> {
+    let model = open(&a.target)?;
+    let lock = change_lock(&model, &a.settle)?;
+    let units = model.add_units(&a.app, a.num_units)?;
+    drop(lock);
+    eprintln!("Added {}", units.join(", "));
+    settle(&model, &a.settle)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `refresh`.
+fn refresh(r: Refresh) -> anyhow::Result<ExitCode> {
+    let model = open(&r.target)?;
+    let config = pairs(&r.config)?;
+    let lock = change_lock(&model, &r.settle)?;
+    model.refresh(&r.app, &r.path, &config)?;
+    drop(lock);
+    settle(&model, &r.settle)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `integrate`.
+fn integrate(p: Pair) -> anyhow::Result<ExitCode> {
+    let model = open(&p.target)?;
+    let lock = change_lock(&model, &p.settle)?;
+    let id = model.integrate(&p.a, &p.b)?;
+    drop(lock);
+    eprintln!("Integrated {} and {} (relation {id})", p.a, p.b);
+    settle(&model, &p.settle)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `config`: shows the options, or sets and resets them.
+fn config(c: Config) -> anyhow::Result<ExitCode> {
+    let model = open(&c.target)?;
+    if c.pairs.is_empty() && c.reset.is_empty() {
+        let cfg = model.config(&c.app)?;
+        if c.json {
+            println!("{}", serde_json::to_string_pretty(&cfg)?);
+        } else {
+            let mut t = Table::new(["Option", "Type", "Value", "Source"]);
+            for (k, e) in cfg {
+                let v = e
+                    .value
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .unwrap_or_default();
+                t.row([
+                    k,
+                    e.kind,
+                    v,
+                    if e.default {
+                        "default".into()
+                    } else {
+                        "user".into()
+                    },
+                ]);
+            }
+            print!("{}", t.render());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lock = change_lock(&model, &c.settle)?;
+    model.set_config(&c.app, &pairs(&c.pairs)?, &c.reset)?;
+    drop(lock);
+    settle(&model, &c.settle)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run`: queues an action, waits for it and prints its result.
+fn run_action(r: Run) -> anyhow::Result<ExitCode> {
+    let model = open(&r.target)?;
+    let lock = change_lock(&model, &r.settle)?;
+    let id = model.queue_action(&r.unit, &r.action, &pairs(&r.params)?)?;
+    drop(lock);
+    if r.settle.no_wait {
+        println!("{id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settled = settle(&model, &r.settle);
+    let run = model.action(id)?;
+    if r.json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        print_action(&run);
+    }
+    settled?;
+    if run.status != "completed" {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `status`.
+fn status(s: Status) -> anyhow::Result<ExitCode> {
+    let model = open(&s.target)?;
+    let st = model.status()?;
+    if s.json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+    } else {
+        print_status(&st);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `show-unit`.
+fn show_unit(s: ShowUnit) -> anyhow::Result<ExitCode> {
+    let model = open(&s.target)?;
+    let v = model.show_unit(&s.unit)?;
+    if s.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", serde_norway::to_string(&v).context("rendering YAML")?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `secrets`.
+fn secrets(s: JsonOnly) -> anyhow::Result<ExitCode> {
+    let model = open(&s.target)?;
+    let list = model.secrets()?;
+    if s.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        let mut t = Table::new(["ID", "Owner", "Label", "Rev", "Expiry", "Granted to"]);
+        for x in list {
+            t.row([
+                x.uri,
+                x.owner,
+                x.label,
+                x.revision.to_string(),
+                x.expiry.unwrap_or_default(),
+                x.granted_to.join(","),
+            ]);
+        }
+        print!("{}", t.render());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `debug-log`: unit logs, or every hook run with `--hooks`.
+fn debug_log(d: DebugLog) -> anyhow::Result<ExitCode> {
+    let model = open(&d.target)?;
+    if d.hooks {
+        let runs = model.hook_log(d.unit.as_deref(), d.lines)?;
+        if d.json {
+            println!("{}", serde_json::to_string_pretty(&runs)?);
+        } else {
+            for r in runs {
+                let mark = if r.code == 0 {
+                    ui::green("ok")
+                } else {
+                    ui::red(&format!("exit {}", r.code))
+                };
+                println!("{} {} {} {mark} ({} ms)", r.time, r.unit, r.hook, r.millis);
+                for line in r.output.lines() {
+                    println!("    {line}");
+                }
+            }
+        }
+    } else {
+        let lines = model.debug_log(d.unit.as_deref(), d.lines)?;
+        if d.json {
+            println!("{}", serde_json::to_string_pretty(&lines)?);
+        } else {
+            for l in lines {
+                println!("{} unit.{} {} {}", l.time, l.unit, l.level, l.message);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `advance`: moves the virtual clock and runs what became due.
+fn advance(a: Advance) -> anyhow::Result<ExitCode> {
+    let model = open(&a.target)?;
+    let secs = model::parse_duration(&a.duration)?;
+    if model::faketime_library().is_none() {
+        return Err(model::Error::from(model::UsageError::NoFaketime).into());
+    }
+    let lock = change_lock(&model, &a.settle)?;
+    let now = model.advance(secs)?;
+    drop(lock);
+    eprintln!("Virtual time is now {}", time_text(now));
+    settle(&model, &a.settle)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wait`: runs queued hooks until the model settles.
+fn wait(w: WaitArgs) -> anyhow::Result<ExitCode> {
+    let model = open(&w.target)?;
+    settle(
+        &model,
+        &Settle {
+            no_wait: false,
+            ..w.settle
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

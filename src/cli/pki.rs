@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use pki::time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use pki::{
     Certificate, CertificateAuthority, CertificateKind, Csr, CsrInspection, IssueRequest,
-    IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes, SignatureCheck, chain, duration,
+    IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes, SignatureCheck, chain,
 };
 use serde_json::json;
 
@@ -126,7 +126,8 @@ pub(crate) struct CaArgs {
     key: PathBuf,
     #[command(flatten)]
     subject: SubjectArgs,
-    /// How long the root is valid: <int> with m, h, d or w (a bare number means days).
+    /// How long the root is valid, in the charm-config dialect of `certificate-validity`: an
+    /// integer with m, h, d or w; a bare number means days (`90` is 90 days).
     #[arg(long, default_value = "365d", value_parser = parse_validity)]
     validity: time::Duration,
     /// Where to write the certificate.
@@ -163,7 +164,8 @@ pub(crate) struct SignArgs {
     /// The request to sign (its signature is verified first).
     #[arg(long)]
     csr: PathBuf,
-    /// How long the certificate is valid (never beyond the CA's own expiry).
+    /// How long the certificate is valid (never beyond the CA's own expiry), in the
+    /// charm-config dialect: an integer with m, h, d or w; a bare number means days.
     #[arg(long, default_value = "90d", value_parser = parse_validity)]
     validity: time::Duration,
     /// Issue a CA certificate instead of a leaf.
@@ -221,8 +223,10 @@ fn parse_algorithm(s: &str) -> Result<KeyAlgorithm, String> {
     s.parse().map_err(|e: pki::KeyError| e.to_string())
 }
 
+/// Validities are read as the charm reads its `certificate-validity` option, so a value moves
+/// between the two unchanged.
 fn parse_validity(s: &str) -> Result<time::Duration, String> {
-    duration::parse_duration(s).map_err(|e| e.to_string())
+    hook_tools::duration::parse_config(s).map_err(|e| e.to_string())
 }
 
 fn parse_purpose(s: &str) -> Result<chain::Usage, String> {

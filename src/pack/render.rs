@@ -2,9 +2,9 @@
 //! `charmcraft pack` (4.x) does.
 //!
 //! Juju and ops read `metadata.yaml`, `config.yaml` and `actions.yaml`, never `charmcraft.yaml`,
-//! and Juju takes a charm's bases from `manifest.yaml`. charmcraft writes `metadata.yaml` from a
-//! fixed list of keys (renaming `title` to `display-name` and flattening `links`), `config.yaml`
-//! and `actions.yaml` from those keys only when they are not empty, each with sorted keys.
+//! and Juju takes a charm's bases from `manifest.yaml`. The three YAML files come from the
+//! vocabulary's renderer (`hook_tools::metadata::render`, shared with the local model's
+//! deploy-from-source); this module adds pack's checks and `manifest.yaml`.
 
 use std::fs;
 use std::path::Path;
@@ -12,33 +12,9 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use serde_json::{Map, Value, json};
 
-use super::bases::Base;
+use hook_tools::metadata::render::{self, Rendered};
 
-/// Keys of `charmcraft.yaml` that go into `metadata.yaml` (charmcraft's `CharmMetadata` fields,
-/// after `title` -> `display-name` and the `links` flattening).
-const METADATA_KEYS: &[&str] = &[
-    "name",
-    "display-name",
-    "summary",
-    "description",
-    "maintainers",
-    "assumes",
-    "charm-user",
-    "containers",
-    "devices",
-    "docs",
-    "extra-bindings",
-    "issues",
-    "peers",
-    "provides",
-    "requires",
-    "resources",
-    "source",
-    "storage",
-    "subordinate",
-    "terms",
-    "website",
-];
+use super::bases::Base;
 
 /// The parsed `charmcraft.yaml` of a charm directory.
 pub(crate) struct Project {
@@ -80,55 +56,23 @@ impl Project {
         Ok(Self { name, doc })
     }
 
-    /// `metadata.yaml` text.
+    /// `metadata.yaml` text (the vocabulary's renderer, the one the local model uses).
     pub(crate) fn metadata_yaml(&self) -> anyhow::Result<String> {
-        let mut flat = self.doc.clone();
-        if let Some(title) = flat.remove("title") {
-            flat.insert("display-name".into(), title);
-        }
-        if let Some(Value::Object(links)) = flat.remove("links") {
-            for (key, value) in links {
-                match key.as_str() {
-                    "documentation" => {
-                        flat.insert("docs".into(), value);
-                    }
-                    "contact" => {
-                        let list = match value {
-                            Value::String(_) => Value::Array(vec![value]),
-                            other => other,
-                        };
-                        flat.insert("maintainers".into(), list);
-                    }
-                    _ => {
-                        flat.insert(key, value);
-                    }
-                }
-            }
-        }
-        let meta: Map<String, Value> = flat
-            .into_iter()
-            .filter(|(k, v)| METADATA_KEYS.contains(&k.as_str()) && !v.is_null())
-            .collect();
-        to_yaml(&sorted(Value::Object(meta)))
+        to_yaml(&self.rendered()?.metadata)
     }
 
     /// `config.yaml` text, `None` when the charm has no config.
     pub(crate) fn config_yaml(&self) -> anyhow::Result<Option<String>> {
-        self.optional_section("config")
+        self.rendered()?.config.as_ref().map(to_yaml).transpose()
     }
 
     /// `actions.yaml` text, `None` when the charm has no actions.
     pub(crate) fn actions_yaml(&self) -> anyhow::Result<Option<String>> {
-        self.optional_section("actions")
+        self.rendered()?.actions.as_ref().map(to_yaml).transpose()
     }
 
-    fn optional_section(&self, key: &str) -> anyhow::Result<Option<String>> {
-        match self.doc.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(m)) if m.is_empty() => Ok(None),
-            Some(value @ Value::Object(_)) => to_yaml(&sorted(value.clone())).map(Some),
-            Some(_) => bail!("`{key}` in charmcraft.yaml is not a mapping"),
-        }
+    fn rendered(&self) -> anyhow::Result<Rendered> {
+        Rendered::from_charmcraft(&Value::Object(self.doc.clone())).map_err(anyhow::Error::msg)
     }
 }
 
@@ -167,39 +111,15 @@ pub(crate) fn manifest_yaml(bases: &[Base], started_at: &str) -> anyhow::Result<
     ))
 }
 
-/// Charm names are Juju application names: lowercase ASCII letters and digits in dash-separated
-/// words, starting with a letter. Checked before the name becomes part of a file path.
+/// Charm names are Juju application names (the vocabulary's rule). Checked before the name
+/// becomes part of a file path.
 fn check_name(name: &str) -> anyhow::Result<()> {
-    let ok = name.split('-').all(|word| {
-        !word.is_empty()
-            && word
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    }) && name.starts_with(|c: char| c.is_ascii_lowercase());
-    if !ok {
-        bail!(
-            "charm name {name:?} is not a valid Juju name (lowercase letters, digits and \
-             single dashes, starting with a letter)"
-        );
-    }
-    Ok(())
-}
-
-/// The same value with every mapping's keys sorted, as PyYAML's `sort_keys=True` writes them.
-fn sorted(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-        other => other,
-    }
+    hook_tools::names::check_app_name(name)
+        .map_err(|e| anyhow::anyhow!("charm name {name:?} is not a valid Juju name: {}", e.reason))
 }
 
 fn to_yaml(value: &Value) -> anyhow::Result<String> {
-    Ok(serde_norway::to_string(value)?)
+    render::to_yaml(value).map_err(anyhow::Error::msg)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The charm's configuration, read and checked as a whole: every bad option is named with what
 //! would be valid, so one look at the status tells the operator everything to fix.
 
-use pki::duration::{format_duration, parse_duration};
+use charm::duration::{format_config as format_duration, parse_config};
 use pki::{KeyAlgorithm, RequestAttributes};
 use serde_json::{Map, Value};
 use time::Duration;
@@ -49,16 +49,11 @@ pub fn read(map: &Map<String, Value>) -> Result<Config, Vec<String>> {
     }
     let mut duration = |key: &str, default: &str| -> Option<Duration> {
         let raw = text(key).unwrap_or_else(|| default.to_owned());
-        match parse_duration(&raw) {
+        // The charm-config dialect: a bare number means days, as in the published charm.
+        match parse_config(&raw) {
             Ok(d) => Some(d),
-            Err(pki::duration::DurationError::TooLong { .. }) => {
-                problems.push(format!(
-                    "{key} '{raw}' is too long: at most 365250d (1000 years)"
-                ));
-                None
-            }
-            Err(_) => {
-                problems.push(format!("{key} '{raw}' is not a duration (an integer followed by m, h, d or w, e.g. 90d)"));
+            Err(e) => {
+                problems.push(format!("{key} '{raw}' {}", e.problem()));
                 None
             }
         }

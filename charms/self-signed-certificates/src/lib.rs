@@ -16,8 +16,8 @@ pub mod upstream;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use charm::duration::format_config as format_duration;
 use charm::{Charm, Endpoint, Event, HandlerError, LogLevel, Model, Status};
-use pki::duration::format_duration;
 use pki::{Certificate, IssuingPolicy};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

@@ -26,6 +26,7 @@
 //!
 //! [deferral]: crate::Model::defer
 
+use hook_tools::{HookKind, RelationHook, SecretHook, StorageHook};
 use serde::{Deserialize, Serialize};
 
 use crate::context::{Context, ContextError, Dispatch};
@@ -183,57 +184,61 @@ impl Event {
             }
             Dispatch::Hook(h) => h.as_str(),
         };
-        let simple = match hook {
-            "install" => Some(Event::Install),
-            "start" => Some(Event::Start),
-            "stop" => Some(Event::Stop),
-            "remove" => Some(Event::Remove),
-            "upgrade-charm" => Some(Event::UpgradeCharm),
-            "config-changed" => Some(Event::ConfigChanged),
-            "update-status" => Some(Event::UpdateStatus),
-            "leader-elected" => Some(Event::LeaderElected),
-            "leader-settings-changed" => Some(Event::LeaderSettingsChanged),
-            "pre-series-upgrade" => Some(Event::PreSeriesUpgrade),
-            "post-series-upgrade" => Some(Event::PostSeriesUpgrade),
-            _ => None,
-        };
-        if let Some(e) = simple {
-            return Ok(e);
-        }
-        if let Some(kind) = secret_kind(hook) {
-            let s = ctx
-                .secret
-                .as_ref()
-                .ok_or(ContextError::Missing("JUJU_SECRET_ID"))?;
-            let ev = SecretEvent {
-                id: s.id.clone(),
-                label: s.label.clone(),
-                revision: s.revision,
-            };
-            return Ok(kind(ev));
-        }
-        for (suffix, kind) in RELATION_KINDS {
-            if let Some(ep) = hook.strip_suffix(suffix) {
+        Ok(match HookKind::parse(hook) {
+            HookKind::Install => Event::Install,
+            HookKind::Start => Event::Start,
+            HookKind::Stop => Event::Stop,
+            HookKind::Remove => Event::Remove,
+            HookKind::UpgradeCharm => Event::UpgradeCharm,
+            HookKind::ConfigChanged => Event::ConfigChanged,
+            HookKind::UpdateStatus => Event::UpdateStatus,
+            HookKind::LeaderElected => Event::LeaderElected,
+            HookKind::LeaderSettingsChanged => Event::LeaderSettingsChanged,
+            HookKind::PreSeriesUpgrade => Event::PreSeriesUpgrade,
+            HookKind::PostSeriesUpgrade => Event::PostSeriesUpgrade,
+            HookKind::Secret(kind) => {
+                let s = ctx
+                    .secret
+                    .as_ref()
+                    .ok_or(ContextError::Missing("JUJU_SECRET_ID"))?;
+                let ev = SecretEvent {
+                    id: s.id.clone(),
+                    label: s.label.clone(),
+                    revision: s.revision,
+                };
+                match kind {
+                    SecretHook::Changed => Event::SecretChanged(ev),
+                    SecretHook::Expired => Event::SecretExpired(ev),
+                    SecretHook::Rotate => Event::SecretRotate(ev),
+                    SecretHook::Remove => Event::SecretRemove(ev),
+                }
+            }
+            HookKind::Relation { endpoint, kind } => {
                 let r = ctx
                     .relation
                     .as_ref()
                     .ok_or(ContextError::Missing("JUJU_RELATION_ID"))?;
-                if r.id.endpoint().as_str() != ep {
+                if r.id.endpoint().as_str() != endpoint {
                     return Err(ContextError::DispatchPath(format!(
                         "hooks/{hook} does not match JUJU_RELATION_ID {}",
                         r.id
                     )));
                 }
-                return Ok(kind(RelationEvent {
+                let ev = RelationEvent {
                     relation: r.id.clone(),
                     remote_app: r.remote_app.clone(),
                     remote_unit: r.remote_unit.clone(),
                     departing_unit: r.departing_unit.clone(),
-                }));
+                };
+                match kind {
+                    RelationHook::Created => Event::RelationCreated(ev),
+                    RelationHook::Joined => Event::RelationJoined(ev),
+                    RelationHook::Changed => Event::RelationChanged(ev),
+                    RelationHook::Departed => Event::RelationDeparted(ev),
+                    RelationHook::Broken => Event::RelationBroken(ev),
+                }
             }
-        }
-        for (suffix, attached) in [("-storage-attached", true), ("-storage-detaching", false)] {
-            if hook.ends_with(suffix) {
+            HookKind::Storage { kind, .. } => {
                 let s = ctx
                     .storage
                     .as_ref()
@@ -242,20 +247,18 @@ impl Event {
                     id: s.id.clone(),
                     location: s.location.as_ref().map(|p| p.display().to_string()),
                 };
-                return Ok(if attached {
-                    Event::StorageAttached(ev)
-                } else {
-                    Event::StorageDetaching(ev)
-                });
+                match kind {
+                    StorageHook::Attached => Event::StorageAttached(ev),
+                    StorageHook::Detaching => Event::StorageDetaching(ev),
+                }
             }
-        }
-        if let Some(container) = hook.strip_suffix("-pebble-ready") {
-            return Ok(Event::PebbleReady {
-                workload: container.to_owned(),
-            });
-        }
-        Ok(Event::Other {
-            hook: hook.to_owned(),
+            HookKind::PebbleReady { container } => Event::PebbleReady {
+                workload: container,
+            },
+            // A hook is dispatched as `hooks/<name>`; `actions/...` here is not an action.
+            HookKind::Action { .. } | HookKind::Other(_) => Event::Other {
+                hook: hook.to_owned(),
+            },
         })
     }
 
@@ -286,25 +289,6 @@ impl Event {
             _ => None,
         }
     }
-}
-
-type RelationKind = fn(RelationEvent) -> Event;
-const RELATION_KINDS: [(&str, RelationKind); 5] = [
-    ("-relation-created", Event::RelationCreated),
-    ("-relation-joined", Event::RelationJoined),
-    ("-relation-changed", Event::RelationChanged),
-    ("-relation-departed", Event::RelationDeparted),
-    ("-relation-broken", Event::RelationBroken),
-];
-
-fn secret_kind(hook: &str) -> Option<fn(SecretEvent) -> Event> {
-    Some(match hook {
-        "secret-changed" => Event::SecretChanged,
-        "secret-expired" => Event::SecretExpired,
-        "secret-rotate" => Event::SecretRotate,
-        "secret-remove" => Event::SecretRemove,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

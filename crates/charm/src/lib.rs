@@ -73,6 +73,9 @@ pub use context::Context;
 pub use dispatch::{Charm, main, run_dispatch};
 pub use error::{Error, HandlerError};
 pub use event::{CustomEvent, Event};
+/// Durations as Juju users write them; charm options use the charm-config dialect
+/// (`duration::parse_config`: `90d`, a bare number is days).
+pub use hook_tools::duration;
 pub use hook_tools::values::{PortSpec, Protocol, RotatePolicy, SecretOwner};
 pub use metadata::CharmMeta;
 pub use model::{Model, Relation};

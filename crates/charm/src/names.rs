@@ -1,22 +1,13 @@
 //! Newtypes for Juju identifiers, parsed once at the edge (`FromStr`) so the rest of the SDK never
-//! re-checks a string.
+//! re-checks a string. Application, unit and endpoint names and their rules are the vocabulary's
+//! (`hook_tools::names`, juju/names' rules); relation and secret ids are the SDK's.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A string that is not a valid identifier of the expected kind.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {kind} {value:?}: {reason}")]
-pub struct NameError {
-    /// What was expected (`unit name`, `relation id`, …).
-    pub kind: &'static str,
-    /// The rejected text.
-    pub value: String,
-    /// Why.
-    pub reason: &'static str,
-}
+pub use hook_tools::names::{AppName, Endpoint, NameError, UnitName};
 
 fn err(kind: &'static str, value: &str, reason: &'static str) -> NameError {
     NameError {
@@ -24,29 +15,6 @@ fn err(kind: &'static str, value: &str, reason: &'static str) -> NameError {
         value: value.to_owned(),
         reason,
     }
-}
-
-/// Juju application and endpoint names: lowercase letters, digits and `-`, starting with a letter
-/// (juju/names `application.go`; endpoints follow the same shape in practice).
-fn check_name(kind: &'static str, s: &str) -> Result<(), NameError> {
-    let first = s.chars().next().ok_or_else(|| err(kind, s, "empty"))?;
-    if !first.is_ascii_lowercase() {
-        return Err(err(kind, s, "must start with a lowercase letter"));
-    }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-    {
-        return Err(err(
-            kind,
-            s,
-            "only lowercase letters, digits, '-' and '_' are allowed",
-        ));
-    }
-    if s.ends_with('-') {
-        return Err(err(kind, s, "must not end with '-'"));
-    }
-    Ok(())
 }
 
 macro_rules! serde_via_str {
@@ -64,108 +32,6 @@ macro_rules! serde_via_str {
         }
     };
 }
-
-/// An application name such as `web`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AppName(String);
-
-impl AppName {
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for AppName {
-    type Err = NameError;
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        check_name("application name", s)?;
-        Ok(AppName(s.to_owned()))
-    }
-}
-
-impl fmt::Display for AppName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-serde_via_str!(AppName);
-
-/// A unit name such as `web/0`: application and number.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UnitName {
-    app: AppName,
-    number: u32,
-}
-
-impl UnitName {
-    /// Builds `app/number`.
-    pub fn new(app: AppName, number: u32) -> Self {
-        UnitName { app, number }
-    }
-
-    /// The application the unit belongs to.
-    pub fn app(&self) -> &AppName {
-        &self.app
-    }
-
-    /// The unit number.
-    pub fn number(&self) -> u32 {
-        self.number
-    }
-}
-
-impl FromStr for UnitName {
-    type Err = NameError;
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        let (app, n) = s
-            .split_once('/')
-            .ok_or_else(|| err("unit name", s, "expected <app>/<number>"))?;
-        let app = app
-            .parse()
-            .map_err(|_| err("unit name", s, "bad application part"))?;
-        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err("unit name", s, "bad unit number"));
-        }
-        let number = n
-            .parse()
-            .map_err(|_| err("unit name", s, "unit number too large"))?;
-        Ok(UnitName { app, number })
-    }
-}
-
-impl fmt::Display for UnitName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.app, self.number)
-    }
-}
-serde_via_str!(UnitName);
-
-/// An endpoint name from the charm's metadata (`certificates`, `cluster`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Endpoint(String);
-
-impl Endpoint {
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for Endpoint {
-    type Err = NameError;
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        check_name("endpoint name", s)?;
-        Ok(Endpoint(s.to_owned()))
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-serde_via_str!(Endpoint);
 
 /// A relation, as Juju names it to charms: `<endpoint>:<id>` (`JUJU_RELATION_ID`, the output of
 /// `relation-ids`). Keeping the endpoint lets the SDK pass `-r <endpoint>:<id>` as ops 3.8+ does
@@ -295,16 +161,6 @@ serde_via_str!(SecretId);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unit_names() {
-        let u: UnitName = "web/10".parse().unwrap();
-        assert_eq!((u.app().as_str(), u.number()), ("web", 10));
-        assert_eq!(u.to_string(), "web/10");
-        for bad in ["web", "web/", "/0", "Web/0", "web/x", "web/-1", "web/0/1"] {
-            assert!(bad.parse::<UnitName>().is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn relation_ids() {

@@ -1,7 +1,13 @@
-//! The Juju hook-tool command grammar, shared by the charm SDK (which produces calls) and the
-//! local model (which parses them), so that the two cannot drift.
+//! Juju's vocabulary, written once for the charm SDK, the local model and `pack`: the hook-tool
+//! command grammar (the SDK produces calls, the model parses them), and the Juju rules both
+//! sides apply, so that they cannot drift.
 //!
 //! # Overview
+//!
+//! * [`names`]: application, unit and endpoint names with juju/names' rules.
+//! * [`action_keys`]: `action-set`'s result-key rule and texts.
+//! * [`duration`]: the charm-config and CLI duration dialects.
+//! * [`metadata`]: the one charm-metadata reader and the `charmcraft.yaml` renderer.
 //!
 //! * [`Tool`]: the tools by name; [`Tool::from_argv0`] dispatches a multi-call binary on the
 //!   basename of argv\[0\].
@@ -37,16 +43,24 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod action_keys;
 mod call;
+pub mod duration;
 pub mod error;
 mod flags;
+mod hook_kind;
+pub mod metadata;
+pub mod names;
 pub mod output;
 pub mod settings;
 mod tool;
 pub mod values;
 
+pub use action_keys::{ActionKeyError, check_action_key};
 pub use call::{Call, Invocation, Parsed, SecretMeta, parse_argv};
 pub use error::{ErrorKind, ToolError, UsageError};
+pub use hook_kind::{ACTION_PREFIX, HookKind, RelationHook, SecretHook, StorageHook};
+pub use names::{AppName, Endpoint, NameError, UnitName};
 pub use tool::Tool;
 pub use values::{RelationRef, SecretUri};
 

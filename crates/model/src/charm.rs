@@ -13,22 +13,13 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use hook_tools::metadata::render::Rendered;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{CharmError, Error, Result};
 
-/// The role of an endpoint in `metadata.yaml`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Listed under `provides`.
-    Provides,
-    /// Listed under `requires`.
-    Requires,
-    /// Listed under `peers`: Juju relates the application to itself.
-    Peers,
-}
+pub use hook_tools::metadata::Role;
 
 /// One relation endpoint of a charm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,122 +63,23 @@ pub struct CharmMeta {
     pub actions: BTreeMap<String, ActionSpec>,
 }
 
-/// Top-level keys of `charmcraft.yaml` that `charmcraft pack` does not copy into `metadata.yaml`.
-const NOT_METADATA: &[&str] = &[
-    "type",
-    "bases",
-    "base",
-    "build-base",
-    "platforms",
-    "parts",
-    "config",
-    "actions",
-    "charmhub",
-    "charm-libs",
-    "links",
-];
-
 impl CharmMeta {
-    /// Reads the metadata of a charm directory: `metadata.yaml` (+ `config.yaml`,
-    /// `actions.yaml`) when present, else `charmcraft.yaml`.
+    /// Reads the metadata of a charm directory with the vocabulary's reader: `metadata.yaml`
+    /// (+ `config.yaml`, `actions.yaml`) when present, else `charmcraft.yaml` rendered as
+    /// `charmcraft pack` renders it.
     pub fn load(dir: &Path) -> Result<Self> {
-        let metadata = dir.join("metadata.yaml");
-        let (meta, config, actions) = if metadata.is_file() {
-            let meta = read_yaml(&metadata)?;
-            let config = read_optional_yaml(&dir.join("config.yaml"))?;
-            let actions = read_optional_yaml(&dir.join("actions.yaml"))?;
-            (meta, config, actions)
-        } else if dir.join("charmcraft.yaml").is_file() {
-            let (meta, config, actions) = split_charmcraft(&dir.join("charmcraft.yaml"))?;
-            (meta, config, actions)
-        } else {
-            return Err(CharmError::NoMetadata(dir.to_owned()).into());
-        };
-        Self::from_yaml(dir, &meta, &config, &actions)
-    }
-
-    fn from_yaml(dir: &Path, meta: &Value, config: &Value, actions: &Value) -> Result<Self> {
-        let bad = |reason: String| -> Error {
-            CharmError::BadYaml {
-                path: dir.join("metadata.yaml"),
-                reason,
+        use hook_tools::metadata::MetadataError;
+        let meta = hook_tools::metadata::CharmMeta::from_charm_dir(dir).map_err(|e| match e {
+            MetadataError::NotFound(_) => Error::from(CharmError::NoMetadata(dir.to_owned())),
+            MetadataError::Io { path, source } => Error::io("reading", &path, source),
+            MetadataError::Invalid { path, reason } => CharmError::BadYaml { path, reason }.into(),
+            other => CharmError::BadYaml {
+                path: dir.to_owned(),
+                reason: other.to_string(),
             }
-            .into()
-        };
-        let name = meta
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("no `name`".into()))?
-            .to_owned();
-        let mut endpoints = Vec::new();
-        for (section, role) in [
-            ("provides", Role::Provides),
-            ("requires", Role::Requires),
-            ("peers", Role::Peers),
-        ] {
-            let Some(map) = meta.get(section).and_then(Value::as_object) else {
-                continue;
-            };
-            for (ep, spec) in map {
-                let interface = spec
-                    .get("interface")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| bad(format!("endpoint `{ep}` has no interface")))?;
-                endpoints.push(Endpoint {
-                    name: ep.clone(),
-                    role,
-                    interface: interface.to_owned(),
-                });
-            }
-        }
-        let mut options = BTreeMap::new();
-        if let Some(map) = config.get("options").and_then(Value::as_object) {
-            for (key, spec) in map {
-                let kind = spec
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("string")
-                    .to_owned();
-                if !matches!(
-                    kind.as_str(),
-                    "string" | "int" | "float" | "boolean" | "secret"
-                ) {
-                    return Err(CharmError::BadYaml {
-                        path: dir.join("config.yaml"),
-                        reason: format!("option `{key}` has unknown type `{kind}`"),
-                    }
-                    .into());
-                }
-                let default = spec.get("default").filter(|v| !v.is_null()).cloned();
-                options.insert(key.clone(), ConfigOption { kind, default });
-            }
-        }
-        let mut acts = BTreeMap::new();
-        if let Some(map) = actions.as_object() {
-            for (name, spec) in map {
-                let params = spec
-                    .get("params")
-                    .and_then(Value::as_object)
-                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default();
-                let required = spec
-                    .get("required")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                acts.insert(name.clone(), ActionSpec { params, required });
-            }
-        }
-        Ok(Self {
-            name,
-            endpoints,
-            config: options,
-            actions: acts,
-        })
+            .into(),
+        })?;
+        Ok(Self::from(meta))
     }
 
     /// The endpoint of that name.
@@ -240,58 +132,43 @@ impl CharmMeta {
     }
 }
 
-fn read_yaml(path: &Path) -> Result<Value> {
-    let text = fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
-    let v: Value = serde_norway::from_str::<serde_norway::Value>(&text)
-        .map_err(|e| CharmError::BadYaml {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
-        .and_then(|y| {
-            serde_json::to_value(y).map_err(|e| CharmError::BadYaml {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })
-        })?;
-    Ok(if v.is_null() {
-        Value::Object(Default::default())
-    } else {
-        v
-    })
-}
-
-fn read_optional_yaml(path: &Path) -> Result<Value> {
-    if path.is_file() {
-        read_yaml(path)
-    } else {
-        Ok(Value::Object(Default::default()))
-    }
-}
-
-/// Splits `charmcraft.yaml` into the metadata, config and actions documents `charmcraft pack`
-/// would write.
-fn split_charmcraft(path: &Path) -> Result<(Value, Value, Value)> {
-    let all = read_yaml(path)?;
-    let Value::Object(map) = all else {
-        return Err(CharmError::BadYaml {
-            path: path.to_owned(),
-            reason: "not a mapping".into(),
+impl From<hook_tools::metadata::CharmMeta> for CharmMeta {
+    fn from(m: hook_tools::metadata::CharmMeta) -> Self {
+        CharmMeta {
+            name: m.name,
+            endpoints: m
+                .endpoints
+                .into_iter()
+                .map(|e| Endpoint {
+                    name: e.name,
+                    role: e.role,
+                    interface: e.interface,
+                })
+                .collect(),
+            config: m
+                .options
+                .into_iter()
+                .map(|(k, o)| {
+                    let option = ConfigOption {
+                        kind: o.kind,
+                        default: o.default,
+                    };
+                    (k, option)
+                })
+                .collect(),
+            actions: m
+                .actions
+                .into_iter()
+                .map(|(k, a)| {
+                    let spec = ActionSpec {
+                        params: a.params,
+                        required: a.required,
+                    };
+                    (k, spec)
+                })
+                .collect(),
         }
-        .into());
-    };
-    let config = map
-        .get("config")
-        .cloned()
-        .unwrap_or(Value::Object(Default::default()));
-    let actions = map
-        .get("actions")
-        .cloned()
-        .unwrap_or(Value::Object(Default::default()));
-    let meta: serde_json::Map<String, Value> = map
-        .into_iter()
-        .filter(|(k, _)| !NOT_METADATA.contains(&k.as_str()))
-        .collect();
-    Ok((Value::Object(meta), config, actions))
+    }
 }
 
 /// Lays out `dest` as a unit's private copy of the charm at `src` (files copied, a `venv/`
@@ -310,24 +187,24 @@ pub(crate) fn install_unit_copy(src: &Path, dest: &Path) -> Result<()> {
         .is_some_and(|model| src.starts_with(model.join("charms")));
     copy_tree(src, dest, true, kept_by_model)?;
     if !src.join("metadata.yaml").is_file() && src.join("charmcraft.yaml").is_file() {
-        let (meta, config, actions) = split_charmcraft(&src.join("charmcraft.yaml"))?;
-        write_yaml(&dest.join("metadata.yaml"), &meta)?;
-        if config.as_object().is_some_and(|m| !m.is_empty()) {
-            write_yaml(&dest.join("config.yaml"), &config)?;
-        }
-        if actions.as_object().is_some_and(|m| !m.is_empty()) {
-            write_yaml(&dest.join("actions.yaml"), &actions)?;
+        // The vocabulary's renderer, the one `pack` uses: a charm deployed from source sees
+        // the metadata it would see packed.
+        let path = src.join("charmcraft.yaml");
+        let bad = |reason: String| -> Error {
+            CharmError::BadYaml {
+                path: path.clone(),
+                reason,
+            }
+            .into()
+        };
+        let doc = hook_tools::metadata::read_yaml(&path).map_err(|e| bad(e.to_string()))?;
+        let rendered = Rendered::from_charmcraft(&doc).map_err(bad)?;
+        for (name, text) in rendered.files().map_err(bad)? {
+            let to = dest.join(name);
+            fs::write(&to, text).map_err(|e| Error::io("writing", &to, e))?;
         }
     }
     Ok(())
-}
-
-fn write_yaml(path: &Path, v: &Value) -> Result<()> {
-    let text = serde_norway::to_string(v).map_err(|e| CharmError::BadYaml {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
-    fs::write(path, text).map_err(|e| Error::io("writing", path, e))
 }
 
 fn copy_tree(src: &Path, dest: &Path, top: bool, link_files: bool) -> Result<()> {

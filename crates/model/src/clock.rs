@@ -47,40 +47,12 @@ pub(crate) fn write_offset_file(path: &Path, offset: i64) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io("writing", path, e))
 }
 
-/// Parses a duration like `30d`, `12h`, `90m`, `45s`, `2w` or a sum `1d12h`.
+/// Parses a duration in the CLI dialect of the vocabulary (`30d`, `12h`, `90m`, `45s`, `2w`,
+/// sums like `1d12h`; a bare number is refused), in seconds.
 pub fn parse_duration(text: &str) -> Result<i64> {
-    let bad = || {
-        Error::from(UsageError::BadArgument(format!(
-            "invalid duration {text:?} (examples: 30d, 12h, 90m, 45s)"
-        )))
-    };
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    let mut any = false;
-    for ch in text.trim().chars() {
-        if ch.is_ascii_digit() {
-            num.push(ch);
-            continue;
-        }
-        let n: i64 = num.parse().map_err(|_| bad())?;
-        num.clear();
-        let unit = match ch {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            'w' => 7 * 86400,
-            _ => return Err(bad()),
-        };
-        total = total
-            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
-            .ok_or_else(bad)?;
-        any = true;
-    }
-    if !num.is_empty() || !any {
-        return Err(bad());
-    }
-    Ok(total)
+    hook_tools::duration::parse_cli(text)
+        .map(|d| d.whole_seconds())
+        .map_err(|e| UsageError::BadArgument(e.to_string()).into())
 }
 
 /// RFC 3339 in UTC with `Z`, as Juju prints times.
@@ -117,7 +89,8 @@ pub fn parse_expiry(text: &str, now: i64) -> Result<i64> {
     if let Ok(t) = time::PrimitiveDateTime::parse(&zoneless, &fmt) {
         return Ok(t.assume_utc().unix_timestamp());
     }
-    // Go durations: 24h, 90m, 1h30m, 3600s.
+    // Durations from now: 24h, 90m, 1h30m, 3600s (the CLI dialect, which reads Go's whole-unit
+    // spellings).
     parse_duration(text).map(|d| now + d).map_err(|_| bad())
 }
 

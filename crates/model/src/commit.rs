@@ -6,15 +6,17 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use hook_tools::{HookKind, RelationHook};
+use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::context::HookContext;
 use crate::error::Result;
-use crate::model::{Model, UPDATE_STATUS_INTERVAL, delete_app, delete_relation};
+use crate::lifecycle::delete_app;
+use crate::model::{Model, UPDATE_STATUS_INTERVAL};
 use crate::names;
 use crate::runner::Outcome;
-use crate::store::{self, Hook, Relation};
+use crate::store::{self, Hook, Relation, WorkloadStatus};
 
 /// Applies the hook's writes and reactions.
 pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Result<()> {
@@ -28,19 +30,17 @@ pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Re
         for w in &pending.bag_writes {
             touched.insert((w.relation_id, w.owner.clone()));
         }
-        let before: Vec<_> = touched.iter().map(|(r, o)| store::bag(c, *r, o).map(|b| (*r, o.clone(), b))).collect::<Result<_>>()?;
+        let before: Vec<_> = touched
+            .iter()
+            .map(|(r, o)| store::bag(c, *r, o).map(|b| (*r, o.clone(), b)))
+            .collect::<Result<_>>()?;
         for w in &pending.bag_writes {
             if store::relation(c, w.relation_id)?.is_none() {
                 continue;
             }
-            if w.value.is_empty() {
-                c.execute("DELETE FROM bags WHERE relation_id=?1 AND owner=?2 AND key=?3", params![w.relation_id, w.owner, w.key])?;
-            } else {
-                c.execute(
-                    "INSERT INTO bags(relation_id,owner,key,value) VALUES(?1,?2,?3,?4) ON CONFLICT(relation_id,owner,key) DO UPDATE SET value=?4",
-                    params![w.relation_id, w.owner, w.key, w.value],
-                )?;
-            }
+            // An empty value deletes the key.
+            let value = (!w.value.is_empty()).then_some(w.value.as_str());
+            store::relations::set_bag_key(c, w.relation_id, &w.owner, &w.key, value)?;
         }
         for (rel, owner, old) in before {
             if store::bag(c, rel, &owner)? != old {
@@ -51,23 +51,13 @@ pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Re
         }
         crate::secrets::commit(c, ctx, &pending.secrets, now)?;
         for (open, port) in &pending.ports {
-            if *open {
-                c.execute("INSERT OR IGNORE INTO ports(unit,port) VALUES(?1,?2)", params![unit, port])?;
-            } else {
-                c.execute("DELETE FROM ports WHERE unit=?1 AND port=?2", params![unit, port])?;
-            }
+            store::units::set_port(c, unit, port, *open)?;
         }
         for (k, v) in &pending.state {
-            match v {
-                Some(v) => c.execute(
-                    "INSERT INTO unit_state(unit,key,value) VALUES(?1,?2,?3) ON CONFLICT(unit,key) DO UPDATE SET value=?3",
-                    params![unit, k, v],
-                )?,
-                None => c.execute("DELETE FROM unit_state WHERE unit=?1 AND key=?2", params![unit, k])?,
-            };
+            store::units::set_state(c, unit, k, v.as_deref())?;
         }
-        c.execute("DELETE FROM hooks WHERE seq=?1", [hook.seq])?;
-        c.execute("UPDATE units SET agent='idle', error_hook=NULL WHERE name=?1", [unit])?;
+        store::hooks::delete(c, hook.seq)?;
+        store::units::clear_error(c, unit)?;
         if let Some(id) = hook.action_id {
             let (status, message) = match &pending.action_fail {
                 Some(m) => ("failed", m.clone()),
@@ -81,9 +71,9 @@ pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Re
         Ok(())
     })?;
     crate::failpoints::hit("after-commit");
-    match hook.hook.as_str() {
-        "stop" => crate::workloads::kill_unit(model, unit),
-        "remove" => {
+    match hook.hook {
+        HookKind::Stop => crate::workloads::kill_unit(model, unit),
+        HookKind::Remove => {
             crate::workloads::kill_unit(model, unit);
             let _ = std::fs::remove_dir_all(model.unit_dir(unit));
             if store::app(&model.db(), &ctx.app.name)?.is_none() {
@@ -107,15 +97,22 @@ pub(crate) fn fail(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Resul
             let message = if outcome.timed_out {
                 "action timed out".to_owned()
             } else {
-                pending.action_fail.clone().unwrap_or_else(|| format!("exit status {}", outcome.code.unwrap_or(-1)))
+                pending
+                    .action_fail
+                    .clone()
+                    .unwrap_or_else(|| format!("exit status {}", outcome.code.unwrap_or(-1)))
             };
             finish_action(c, id, "failed", &message, &pending.action_results, outcome)?;
-            c.execute("DELETE FROM hooks WHERE seq=?1", [hook.seq])?;
-            c.execute("UPDATE units SET agent=CASE WHEN agent='executing' THEN 'idle' ELSE agent END WHERE name=?1", [unit])?;
+            store::hooks::delete(c, hook.seq)?;
+            store::units::set_idle_if_executing(c, unit)?;
         } else {
-            c.execute("UPDATE hooks SET failed=1, running=0 WHERE seq=?1", [hook.seq])?;
-            let why = if outcome.timed_out { format!("{} (hook timed out)", hook.hook) } else { hook.hook.clone() };
-            c.execute("UPDATE units SET agent='error', error_hook=?2 WHERE name=?1", params![unit, why])?;
+            store::hooks::mark_failed(c, hook.seq)?;
+            let why = if outcome.timed_out {
+                format!("{} (hook timed out)", hook.hook)
+            } else {
+                hook.hook.to_string()
+            };
+            store::units::set_error(c, unit, &why)?;
         }
         log_hook(c, now, unit, &hook.hook, outcome, &pending.error_lines)
     })
@@ -140,18 +137,14 @@ fn finish_action(
     if !outcome.stderr.is_empty() {
         all.insert("stderr".into(), json!(outcome.stderr));
     }
-    c.execute(
-        "UPDATE actions SET status=?2, message=?3, results=?4 WHERE id=?1",
-        params![id, status, message, Value::Object(all).to_string()],
-    )?;
-    Ok(())
+    store::actions::finish(c, id, status, message, &Value::Object(all))
 }
 
 fn log_hook(
     c: &Connection,
     now: i64,
     unit: &str,
-    hook: &str,
+    hook: &HookKind,
     o: &Outcome,
     errors: &[String],
 ) -> Result<()> {
@@ -170,15 +163,17 @@ fn log_hook(
     } else {
         o.code.unwrap_or(-1)
     };
-    c.execute(
-        "INSERT INTO hook_log(at,unit,hook,code,millis,output) VALUES(?1,?2,?3,?4,?5,?6)",
-        params![now, unit, hook, code, o.elapsed.as_millis() as i64, output],
-    )?;
-    c.execute(
-        "DELETE FROM hook_log WHERE id <= last_insert_rowid() - ?1",
-        [store::LOG_CAP],
-    )?;
-    Ok(())
+    store::logs::hook_run(
+        c,
+        &store::logs::HookRun {
+            at: now,
+            unit: unit.to_owned(),
+            hook: hook.to_string(),
+            code: i64::from(code),
+            millis: o.elapsed.as_millis() as i64,
+            output,
+        },
+    )
 }
 
 /// Whether `a` and `b` see each other in `r`: units of the two sides, or other units of the same
@@ -203,11 +198,11 @@ fn bag_changed(c: &Connection, r: &Relation, owner: &str, writer: &str) -> Resul
         // An app bag wakes every unit on the other side (for peers, the other units): one
         // statement, not two per unit (a CA's bag wakes a thousand requirers).
         let seeing_app = if r.peer { owner } else { r.other_app(owner) };
-        let hook = format!("{}-relation-changed", r.endpoint_of(seeing_app));
-        store::enqueue_app_bag_changed(c, r.id, &hook, owner, seeing_app, writer)?;
+        let hook = HookKind::relation(r.endpoint_of(seeing_app), RelationHook::Changed);
+        store::hooks::enqueue_app_bag_changed(c, r.id, &hook, owner, seeing_app, writer)?;
         return Ok(());
     }
-    let dying = store::dying_units(c)?;
+    let dying = store::units::dying_units(c)?;
     for v in store::scope(c, r.id)? {
         if v == writer || dying.contains(&v) {
             continue;
@@ -222,12 +217,10 @@ fn bag_changed(c: &Connection, r: &Relation, owner: &str, writer: &str) -> Resul
             store::enqueue(
                 c,
                 &Hook {
-                    unit: v,
-                    hook: format!("{ep}-relation-changed"),
                     relation_id: Some(r.id),
                     remote_unit: owner.to_owned(),
                     remote_app: app,
-                    ..Hook::default()
+                    ..Hook::new(v, HookKind::relation(ep, RelationHook::Changed))
                 },
             )?;
         } else {
@@ -240,11 +233,9 @@ fn bag_changed(c: &Connection, r: &Relation, owner: &str, writer: &str) -> Resul
                 store::enqueue(
                     c,
                     &Hook {
-                        unit: v,
-                        hook: format!("{ep}-relation-changed"),
                         relation_id: Some(r.id),
                         remote_app: owner.to_owned(),
-                        ..Hook::default()
+                        ..Hook::new(v, HookKind::relation(ep, RelationHook::Changed))
                     },
                 )?;
             }
@@ -261,16 +252,14 @@ fn queue_join(c: &Connection, r: &Relation, x: &str, w: &str) -> Result<()> {
     let x_app = names::split_unit(x)?.0.to_owned();
     let w_app = names::split_unit(w)?.0.to_owned();
     let ep = r.endpoint_of(&x_app).to_owned();
-    for kind in ["joined", "changed"] {
+    for kind in [RelationHook::Joined, RelationHook::Changed] {
         store::enqueue(
             c,
             &Hook {
-                unit: x.to_owned(),
-                hook: format!("{ep}-relation-{kind}"),
                 relation_id: Some(r.id),
                 remote_unit: w.to_owned(),
                 remote_app: w_app.clone(),
-                ..Hook::default()
+                ..Hook::new(x, HookKind::relation(&ep, kind))
             },
         )?;
     }
@@ -315,90 +304,50 @@ fn react(c: &Connection, ctx: &HookContext, now: i64) -> Result<()> {
             return Ok(());
         };
         match kind {
-            "relation-created" => {
-                c.execute(
-                    "INSERT OR IGNORE INTO scope(relation_id,unit) VALUES(?1,?2)",
-                    params![id, unit],
-                )?;
+            RelationHook::Created => {
+                store::relations::enter_scope(c, id, unit)?;
                 queue_joins(c, &r, unit)?;
             }
-            "relation-joined" => {
-                c.execute(
-                    "INSERT OR IGNORE INTO seen(relation_id,unit,remote) VALUES(?1,?2,?3)",
-                    params![id, unit, hook.remote_unit],
-                )?;
+            RelationHook::Joined => {
+                store::relations::set_seen(c, id, unit, &hook.remote_unit, true)?
             }
-            "relation-departed" => {
-                c.execute(
-                    "DELETE FROM seen WHERE relation_id=?1 AND unit=?2 AND remote=?3",
-                    params![id, unit, hook.remote_unit],
-                )?;
+            RelationHook::Departed => {
+                store::relations::set_seen(c, id, unit, &hook.remote_unit, false)?;
             }
-            "relation-broken" => {
-                c.execute(
-                    "DELETE FROM scope WHERE relation_id=?1 AND unit=?2",
-                    params![id, unit],
-                )?;
-                c.execute(
-                    "DELETE FROM seen WHERE relation_id=?1 AND unit=?2",
-                    params![id, unit],
-                )?;
+            RelationHook::Broken => {
+                store::relations::leave_scope(c, id, unit)?;
                 if r.dying && store::scope(c, id)?.is_empty() {
-                    delete_relation(c, id)?;
+                    store::relations::delete(c, id)?;
                 }
             }
-            _ => {}
+            RelationHook::Changed => {}
         }
         return Ok(());
     }
-    match hook.hook.as_str() {
-        "start" => {
-            c.execute(
-                "UPDATE units SET started=1, update_status_due=?2, \
-                 status=CASE WHEN status_ever_set=0 THEN 'unknown' ELSE status END, \
-                 message=CASE WHEN status_ever_set=0 THEN '' ELSE message END WHERE name=?1",
-                params![unit, now + UPDATE_STATUS_INTERVAL],
-            )?;
+    match hook.hook {
+        HookKind::Start => {
+            store::units::mark_started(c, unit, now + UPDATE_STATUS_INTERVAL)?;
             for r in store::relations(c)? {
                 if store::scope(c, r.id)?.iter().any(|u| u == unit) {
                     queue_joins(c, &r, unit)?;
                 }
             }
         }
-        "stop" => {
-            c.execute(
-                "UPDATE units SET status='maintenance', message='' WHERE name=?1",
-                [unit],
-            )?;
+        HookKind::Stop => {
+            store::units::set_agent_status(c, unit, WorkloadStatus::Maintenance, "")?;
         }
-        "remove" => {
-            for sql in [
-                "DELETE FROM units WHERE name=?1",
-                "DELETE FROM scope WHERE unit=?1",
-                "DELETE FROM seen WHERE unit=?1",
-                "DELETE FROM ports WHERE unit=?1",
-                "DELETE FROM unit_state WHERE unit=?1",
-                "DELETE FROM secret_consumers WHERE unit=?1",
-                "DELETE FROM hooks WHERE unit=?1 AND action_id IS NULL",
-            ] {
-                c.execute(sql, [unit])?;
-            }
-            c.execute("DELETE FROM secret_revisions WHERE xid IN (SELECT xid FROM secrets WHERE owner_unit=?1)", [unit])?;
-            c.execute("DELETE FROM secrets WHERE owner_unit=?1", [unit])?;
-            c.execute("UPDATE actions SET status='failed', message='unit removed' WHERE unit=?1 AND status='pending'", [unit])?;
-            c.execute("DELETE FROM hooks WHERE unit=?1", [unit])?;
+        HookKind::Remove => {
+            store::units::delete(c, unit)?;
+            store::actions::fail_pending(c, unit, "unit removed")?;
+            store::hooks::drop_all_of_unit(c, unit)?;
             // Relations whose last unit left are gone once nobody is in scope.
             for r in store::relations(c)? {
                 if r.dying && store::scope(c, r.id)?.is_empty() {
-                    delete_relation(c, r.id)?;
+                    store::relations::delete(c, r.id)?;
                 }
             }
             let app = &ctx.app.name;
-            let dying: bool = c
-                .query_row("SELECT dying FROM apps WHERE name=?1", [app], |r| r.get(0))
-                .optional()?
-                .unwrap_or(false);
-            if dying && store::app_units(c, app)?.is_empty() {
+            if store::apps::is_dying(c, app)? && store::app_units(c, app)?.is_empty() {
                 delete_app(c, app)?;
             }
             crate::secrets::queue_obsolete(c)?;

@@ -2,12 +2,13 @@
 //!
 //! Juju buffers a hook's relation, secret, port and state writes in the hook context and flushes
 //! them only when the hook exits 0 (`juju-hook-environment.md` §3.4); the unit sees its own
-//! buffered writes meanwhile. [`HookContext`] is that buffer; `tools.rs` serves the hook tools
+//! buffered writes meanwhile. [`HookContext`] is that buffer; `tools` serves the hook tools
 //! from it and the store, and `commit.rs` flushes it in one transaction.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use hook_tools::RelationHook;
 use serde_json::Value;
 
 use crate::store::{App, Hook, Relation, Unit};
@@ -99,12 +100,12 @@ pub(crate) struct Pending {
 
 /// A fresh `JUJU_CONTEXT_ID`: `{unit}-{hook}-` (readable in logs, as Juju's) then 128 random
 /// bits in hex, so no other process can guess a running hook's id.
-pub(crate) fn new_id(unit: &str, hook: &str) -> crate::error::Result<String> {
+pub(crate) fn new_id(unit: &str, hook: &hook_tools::HookKind) -> crate::error::Result<String> {
     let hex = random_hex()?;
     Ok(format!(
         "{}-{}-{hex}",
         unit.replace('/', "-"),
-        hook.replace('/', "-")
+        hook.to_string().replace('/', "-")
     ))
 }
 
@@ -152,18 +153,10 @@ impl HookContext {
         std::mem::take(&mut *self.pending())
     }
 
-    /// The hook's kind after its endpoint prefix: `relation-joined` for `db-relation-joined`.
-    pub(crate) fn relation_kind(&self) -> Option<&'static str> {
+    /// The relation hook kind of a relation hook: `Joined` for `db-relation-joined`.
+    pub(crate) fn relation_kind(&self) -> Option<RelationHook> {
         self.hook.relation_id?;
-        [
-            "relation-created",
-            "relation-joined",
-            "relation-changed",
-            "relation-departed",
-            "relation-broken",
-        ]
-        .into_iter()
-        .find(|k| self.hook.hook.ends_with(k))
+        self.hook.hook.relation_kind()
     }
 }
 
@@ -181,8 +174,8 @@ pub(crate) fn random_hex() -> crate::error::Result<String> {
 mod tests {
     #[test]
     fn context_ids_carry_128_random_bits_after_a_readable_prefix() {
-        let a = super::new_id("web/0", "config-changed").expect("id");
-        let b = super::new_id("web/0", "config-changed").expect("id");
+        let a = super::new_id("web/0", &hook_tools::HookKind::ConfigChanged).expect("id");
+        let b = super::new_id("web/0", &hook_tools::HookKind::ConfigChanged).expect("id");
         assert_ne!(a, b);
         let random = a.strip_prefix("web-0-config-changed-").expect("prefix");
         assert_eq!(random.len(), 32);

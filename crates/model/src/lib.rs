@@ -49,6 +49,7 @@ mod context;
 mod error;
 mod failpoints;
 pub mod hook_tool_server;
+mod lifecycle;
 mod locks;
 mod model;
 mod names;
@@ -63,6 +64,7 @@ mod secrets;
 mod store;
 mod timers;
 mod tools;
+mod verbs;
 mod views;
 mod workloads;
 
@@ -73,12 +75,13 @@ pub use clock::{faketime_library, parse_duration, parse_expiry};
 pub use error::{CharmError, Error, Result, UsageError};
 pub use failpoints::FAILPOINT_ENV;
 pub use locks::{LockKind, LockWait, ModelLock};
-pub use model::{ConfigEntry, Model};
+pub use model::Model;
 pub use registry::{DATA_DIR_ENV, Registry};
 pub use runner::{JUJU_VERSION, TOOL_BINARY_ENV, TOOL_NAMES, tool_binary};
 pub use scheduler::{HookRecord, SettleOptions, SettleReport};
-pub use store::{App, Hook, Relation, Unit};
+pub use store::{AgentState, App, Hook, Relation, Unit, WorkloadStatus};
 pub use tools::Reply;
+pub use verbs::ConfigEntry;
 pub use views::{
     ActionRun, AppStatus, HookLogEntry, LogLine, SecretSummary, Status, UnitRelation, UnitStatus,
     UnitView,

@@ -1,8 +1,19 @@
-//! Juju names, checked once where they enter the model.
+//! Juju names, checked once where they enter the model. Application and unit names follow the
+//! vocabulary's rules (`hook_tools::names`, juju/names'); model names are the local model's own
+//! (they become directory names): lowercase letters, digits and single dashes, at most 60.
 
 use crate::error::{Result, UsageError};
 
-fn check(kind: &'static str, name: &str) -> Result<()> {
+fn usage(kind: &'static str, e: hook_tools::NameError) -> UsageError {
+    UsageError::InvalidName {
+        kind,
+        name: e.value,
+        reason: e.reason,
+    }
+}
+
+/// Checks a model name.
+pub(crate) fn check_model(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 60
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -15,7 +26,7 @@ fn check(kind: &'static str, name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(UsageError::InvalidName {
-            kind,
+            kind: "model",
             name: name.to_owned(),
             reason: "use lowercase letters, digits and single dashes, starting with a letter",
         }
@@ -23,27 +34,15 @@ fn check(kind: &'static str, name: &str) -> Result<()> {
     }
 }
 
-/// Checks a model name.
-pub(crate) fn check_model(name: &str) -> Result<()> {
-    check("model", name)
-}
-
 /// Checks an application name.
 pub(crate) fn check_app(name: &str) -> Result<()> {
-    check("application", name)
+    hook_tools::names::check_app_name(name).map_err(|e| usage("application", e).into())
 }
 
 /// Splits `app/n` into its parts.
 pub(crate) fn split_unit(name: &str) -> Result<(&str, i64)> {
-    let bad = || UsageError::InvalidName {
-        kind: "unit",
-        name: name.to_owned(),
-        reason: "expected <application>/<number>",
-    };
-    let (app, n) = name.split_once('/').ok_or_else(bad)?;
-    let n = n.parse::<i64>().map_err(|_| bad())?;
-    check_app(app)?;
-    Ok((app, n))
+    let (app, n) = hook_tools::names::split_unit_name(name).map_err(|e| usage("unit", e))?;
+    Ok((app, i64::from(n)))
 }
 
 #[cfg(test)]
@@ -53,11 +52,17 @@ mod tests {
     #[test]
     fn rejects_bad_names() {
         assert!(check_app("web").is_ok());
-        assert!(check_app("self-signed-2").is_ok());
+        assert!(check_app("self-signed-ca2").is_ok());
         assert!(check_app("Web").is_err());
         assert!(check_app("9a").is_err());
         assert!(check_app("a-").is_err());
+        // Juju's rule: a word after a dash needs a letter, `_` is no name character.
+        assert!(check_app("self-signed-2").is_err());
+        assert!(check_app("web_1").is_err());
         assert_eq!(split_unit("web/3").unwrap(), ("web", 3));
         assert!(split_unit("web").is_err());
+        assert!(split_unit("web/03").is_err());
+        assert!(check_model("scale-10").is_ok());
+        assert!(check_model("a".repeat(61).as_str()).is_err());
     }
 }

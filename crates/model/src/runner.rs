@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use hook_tools::{HookKind, RelationHook};
+
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::private_file::{self, Existing};
@@ -119,7 +121,7 @@ pub(crate) struct Launch<'a> {
 pub(crate) fn environment(l: &Launch<'_>) -> Vec<(String, String)> {
     let charm_dir = l.model.unit_dir(&l.unit.name).join("charm");
     let tools = l.model.unit_dir(&l.unit.name).join("tools");
-    let is_action = l.hook.hook.starts_with("actions/");
+    let is_action = l.hook.hook.is_action();
     let mut env: Vec<(String, String)> = Vec::new();
     let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
     set("APT_LISTCHANGES_FRONTEND", "none".into());
@@ -141,7 +143,7 @@ pub(crate) fn environment(l: &Launch<'_>) -> Vec<(String, String)> {
         if is_action {
             String::new()
         } else {
-            l.hook.hook.clone()
+            l.hook.hook.to_string()
         },
     );
     set(
@@ -162,7 +164,7 @@ pub(crate) fn environment(l: &Launch<'_>) -> Vec<(String, String)> {
         set("JUJU_RELATION_ID", format!("{}:{id}", l.endpoint));
         set("JUJU_REMOTE_APP", l.hook.remote_app.clone());
         set("JUJU_REMOTE_UNIT", l.hook.remote_unit.clone());
-        if l.hook.hook.ends_with("-relation-departed") {
+        if l.hook.hook.relation_kind() == Some(RelationHook::Departed) {
             set("JUJU_DEPARTING_UNIT", l.hook.departing.clone());
         }
     }
@@ -174,11 +176,8 @@ pub(crate) fn environment(l: &Launch<'_>) -> Vec<(String, String)> {
             set("JUJU_SECRET_REVISION", rev.to_string());
         }
     }
-    if let (true, Some(id)) = (is_action, l.hook.action_id) {
-        set(
-            "JUJU_ACTION_NAME",
-            l.hook.hook.trim_start_matches("actions/").to_owned(),
-        );
+    if let (Some(name), Some(id)) = (l.hook.hook.action_name(), l.hook.action_id) {
+        set("JUJU_ACTION_NAME", name.to_owned());
         set("JUJU_ACTION_TAG", format!("action-{id}"));
         set("JUJU_ACTION_UUID", id.to_string());
     }
@@ -196,9 +195,9 @@ pub(crate) fn environment(l: &Launch<'_>) -> Vec<(String, String)> {
 }
 
 /// `JUJU_DISPATCH_PATH` of a hook (`hooks/<name>`) or action (`actions/<name>`).
-pub(crate) fn dispatch_path(hook: &str) -> String {
-    if hook.starts_with("actions/") {
-        hook.to_owned()
+pub(crate) fn dispatch_path(hook: &HookKind) -> String {
+    if hook.is_action() {
+        hook.to_string()
     } else {
         format!("hooks/{hook}")
     }
@@ -297,15 +296,11 @@ pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
 
 /// The executable Juju would run: `dispatch`, else the legacy `hooks/<name>` or
 /// `actions/<name>`.
-fn handler(charm_dir: &Path, hook: &str) -> Option<PathBuf> {
+fn handler(charm_dir: &Path, hook: &HookKind) -> Option<PathBuf> {
     let dispatch = charm_dir.join("dispatch");
     if dispatch.exists() {
         return Some(dispatch);
     }
-    let legacy = if hook.starts_with("actions/") {
-        charm_dir.join(hook)
-    } else {
-        charm_dir.join("hooks").join(hook)
-    };
+    let legacy = charm_dir.join(dispatch_path(hook));
     legacy.exists().then_some(legacy)
 }

@@ -8,8 +8,6 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rusqlite::params;
-
 use crate::commit;
 use crate::context::HookContext;
 use crate::error::{Result, UsageError};
@@ -17,7 +15,8 @@ use crate::hook_tool_server::Server;
 use crate::locks::{LockKind, LockWait};
 use crate::model::Model;
 use crate::runner::{self, Launch};
-use crate::store::{self, Hook};
+use crate::store::{self, AgentState, Hook, WorkloadStatus};
+use hook_tools::{HookKind, RelationHook};
 
 /// How to settle.
 #[derive(Debug, Clone)]
@@ -153,14 +152,14 @@ impl Model {
     /// unit's hook), then the hook is pending again and reruns from scratch: nothing it
     /// buffered was committed.
     fn end_interrupted(&self) -> Result<()> {
-        let stale: Vec<(i64, String, String, Option<i32>)> = {
-            let db = self.db();
-            let mut st =
-                db.prepare("SELECT seq, unit, hook, pgid FROM hooks WHERE running=1 ORDER BY seq")?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        for (seq, unit, hook, pgid) in stale {
+        let stale = store::hooks::running(&self.db())?;
+        for store::hooks::Running {
+            seq,
+            unit,
+            hook,
+            pgid,
+        } in stale
+        {
             match pgid {
                 Some(pgid) => {
                     if crate::workloads::group_is_units(pgid, self.uuid(), &unit) {
@@ -176,7 +175,7 @@ impl Model {
                 }
             }
             self.tx(|c| {
-                c.execute("UPDATE hooks SET running=0, pgid=NULL WHERE seq=?1", [seq])?;
+                store::hooks::mark_not_running(c, seq)?;
                 let now = crate::model::now_in(c)?;
                 store::log(
                     c,
@@ -194,7 +193,7 @@ impl Model {
     pub fn errors(&self) -> Result<Vec<(String, String)>> {
         Ok(store::units(&self.db())?
             .into_iter()
-            .filter(|u| u.agent == "error")
+            .filter(|u| u.agent == AgentState::Error)
             .map(|u| (u.name, u.error_hook.unwrap_or_default()))
             .collect())
     }
@@ -202,7 +201,7 @@ impl Model {
     /// The first queued hook of a unit that is not busy; units in error run only actions.
     fn next_runnable(&self, busy: &BTreeSet<String>) -> Result<Option<Hook>> {
         let busy: Vec<&str> = busy.iter().map(String::as_str).collect();
-        store::next_runnable(&self.db(), &busy)
+        store::hooks::next_runnable(&self.db(), &busy)
     }
 
     fn run_one(&self, server: &Server, hook: Hook, timeout: Duration) -> Result<HookRecord> {
@@ -283,7 +282,7 @@ impl Model {
         }
         Ok(HookRecord {
             unit: unit.name,
-            hook: hook.hook,
+            hook: hook.hook.to_string(),
             code: outcome.code,
             timed_out: outcome.timed_out,
             elapsed: outcome.elapsed,
@@ -302,32 +301,38 @@ impl Model {
         relation: Option<&store::Relation>,
     ) -> Result<()> {
         self.tx(|c| {
-            c.execute("UPDATE units SET agent='executing' WHERE name=?1 AND agent<>'error'", [&unit.name])?;
-            c.execute("UPDATE hooks SET running=1 WHERE seq=?1", [hook.seq])?;
-            match hook.hook.as_str() {
-                "install" if !unit.status_ever_set => {
-                    c.execute("UPDATE units SET status='maintenance', message='installing charm software' WHERE name=?1", [&unit.name])?;
-                }
-                "stop" => {
-                    c.execute("UPDATE units SET status='maintenance', message='stopping charm software' WHERE name=?1", [&unit.name])?;
-                }
-                "remove" => {
-                    c.execute("UPDATE units SET status='maintenance', message='cleaning up prior to charm deletion' WHERE name=?1", [&unit.name])?;
-                }
-                _ => {}
+            store::units::set_executing(c, &unit.name)?;
+            store::hooks::mark_running(c, hook.seq)?;
+            let agent_status = match hook.hook {
+                HookKind::Install if !unit.status_ever_set => Some("installing charm software"),
+                HookKind::Stop => Some("stopping charm software"),
+                HookKind::Remove => Some("cleaning up prior to charm deletion"),
+                _ => None,
+            };
+            if let Some(message) = agent_status {
+                store::units::set_agent_status(
+                    c,
+                    &unit.name,
+                    WorkloadStatus::Maintenance,
+                    message,
+                )?;
             }
-            if let (Some(r), true) = (relation, hook.hook.ends_with("-relation-created")) {
+            if let (Some(r), Some(RelationHook::Created)) = (relation, hook.hook.relation_kind()) {
                 let key = format!("seeded:{}:{}", r.id, unit.name);
                 if store::meta(c, &key)?.is_none() {
                     let addr = unit.address.clone();
-                    for (k, v) in [("egress-subnets", format!("{addr}/32")), ("ingress-address", addr.clone()), ("private-address", addr.clone())] {
-                        c.execute("INSERT OR REPLACE INTO bags(relation_id,owner,key,value) VALUES(?1,?2,?3,?4)", params![r.id, unit.name, k, v])?;
+                    for (k, v) in [
+                        ("egress-subnets", format!("{addr}/32")),
+                        ("ingress-address", addr.clone()),
+                        ("private-address", addr.clone()),
+                    ] {
+                        store::relations::set_bag_key(c, r.id, &unit.name, k, Some(&v))?;
                     }
                     store::set_meta(c, &key, "1")?;
                 }
             }
             if let Some(id) = hook.action_id {
-                c.execute("UPDATE actions SET status='running' WHERE id=?1", [id])?;
+                store::actions::set_running(c, id)?;
             }
             Ok(())
         })

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hook_tools::error::msg;
 use hook_tools::values::SecretOwner;
-use hook_tools::{SecretMeta, ToolError};
-use rusqlite::{Connection, OptionalExtension, params};
+use hook_tools::{HookKind, SecretHook, SecretMeta, ToolError};
+use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::context::{HookContext, SecretOp};
@@ -44,41 +44,22 @@ struct View {
 }
 
 fn load(c: &Connection, xid: &str) -> std::result::Result<Option<View>, ToolError> {
-    let row = c
-        .query_row(
-            "SELECT s.owner_app, s.owner_unit, s.label, s.description, s.rotate, s.latest, r.content, r.expiry \
-             FROM secrets s JOIN secret_revisions r ON r.xid=s.xid AND r.rev=s.latest WHERE s.xid=?1",
-            [xid],
-            |r| {
-                Ok((View {
-                    xid: xid.to_owned(),
-                    owner_app: r.get(0)?,
-                    owner_unit: r.get(1)?,
-                    label: r.get(2)?,
-                    description: r.get(3)?,
-                    rotate: r.get(4)?,
-                    latest: r.get(5)?,
-                    content: BTreeMap::new(),
-                    expiry: r.get(7)?,
-                    pending_content: None,
-                    label_changed: false,
-                    removed: false,
-                }, r.get::<_, i64>(5)?, r.get::<_, String>(6)?))
-            },
-        )
-        .optional()
-        .map_err(store_err)?;
-    row.map(|(mut v, rev, content)| {
-        v.content = store::decode(
-            "secret_revisions",
-            &format!("{xid}/{rev}"),
-            "content",
-            &content,
-        )
-        .map_err(store_err)?;
-        Ok(v)
-    })
-    .transpose()
+    Ok(store::secrets::latest(c, xid)
+        .map_err(store_err)?
+        .map(|s| View {
+            xid: xid.to_owned(),
+            owner_app: s.owner_app,
+            owner_unit: s.owner_unit,
+            label: s.label,
+            description: s.description,
+            rotate: s.rotate,
+            latest: s.latest,
+            expiry: s.expiry,
+            content: s.content,
+            pending_content: None,
+            label_changed: false,
+            removed: false,
+        }))
 }
 
 /// The secret after this hook's buffered operations.
@@ -155,14 +136,7 @@ fn view(
 /// Secrets of the unit's application (unit-owned ones only of this unit), committed or added
 /// in this hook.
 fn own_app_secrets(c: &Connection, ctx: &HookContext) -> std::result::Result<Vec<View>, ToolError> {
-    let mut xids: Vec<String> = {
-        let mut st = c
-            .prepare("SELECT xid FROM secrets WHERE owner_app=?1 AND (owner_unit IS NULL OR owner_unit=?2) ORDER BY rowid")
-            .map_err(store_err)?;
-        st.query_map(params![ctx.app.name, ctx.unit.name], |r| r.get(0))
-            .and_then(|r| r.collect())
-            .map_err(store_err)?
-    };
+    let mut xids = store::secrets::owned_by(c, &ctx.app.name, &ctx.unit.name).map_err(store_err)?;
     for op in &ctx.pending().secrets {
         if let SecretOp::Add { xid, .. } = op {
             xids.push(xid.clone());
@@ -310,8 +284,7 @@ pub(crate) fn get(
         // object was created with even after renaming it in this hook (D8), so a rename wins.
         if let (Some(l), true) = (label, manages(c, ctx, &v)?) {
             if !v.label_changed && v.label.as_deref() != Some(l) {
-                c.execute("UPDATE secrets SET label=?2 WHERE xid=?1", params![xid, l])
-                    .map_err(store_err)?;
+                store::secrets::set_label(c, &xid, l).map_err(store_err)?;
             }
         }
         match (&v.pending_content, refresh || peek) {
@@ -350,68 +323,32 @@ fn consumer_read(
     refresh: bool,
     peek: bool,
 ) -> std::result::Result<BTreeMap<String, String>, ToolError> {
-    let granted: bool = c
-        .query_row(
-            "SELECT COUNT(*)>0 FROM secret_grants WHERE xid=?1 AND (target=?2 OR target=?3)",
-            params![v.xid, ctx.app.name, ctx.unit.name],
-            |r| r.get(0),
-        )
-        .map_err(store_err)?;
+    let unit = &ctx.unit.name;
+    let granted = store::secrets::is_granted(c, &v.xid, &ctx.app.name, unit).map_err(store_err)?;
     if !granted {
         return Err(ToolError::runtime(msg::PERMISSION_DENIED));
     }
-    let tracked: Option<i64> = c
-        .query_row(
-            "SELECT tracked FROM secret_consumers WHERE xid=?1 AND unit=?2",
-            params![v.xid, ctx.unit.name],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(store_err)?;
+    let tracked = store::secrets::tracked(c, &v.xid, unit).map_err(store_err)?;
     let tracked = match tracked {
         None => {
-            c.execute(
-                "INSERT INTO secret_consumers(xid,unit,label,tracked) VALUES(?1,?2,?3,?4)",
-                params![v.xid, ctx.unit.name, label, v.latest],
-            )
-            .map_err(store_err)?;
+            store::secrets::add_consumer(c, &v.xid, unit, label, v.latest).map_err(store_err)?;
             v.latest
         }
         Some(t) => {
             let t = if refresh { v.latest } else { t };
-            c.execute(
-                "UPDATE secret_consumers SET tracked=?3 WHERE xid=?1 AND unit=?2",
-                params![v.xid, ctx.unit.name, t],
-            )
-            .map_err(store_err)?;
+            store::secrets::set_tracked(c, &v.xid, unit, t).map_err(store_err)?;
             if let Some(l) = label {
-                c.execute(
-                    "UPDATE secret_consumers SET label=?3 WHERE xid=?1 AND unit=?2",
-                    params![v.xid, ctx.unit.name, l],
-                )
-                .map_err(store_err)?;
+                store::secrets::set_consumer_label(c, &v.xid, unit, l).map_err(store_err)?;
             }
             t
         }
     };
     let rev = if peek { v.latest } else { tracked };
-    let raw: String = c
-        .query_row(
-            "SELECT content FROM secret_revisions WHERE xid=?1 AND rev=?2",
-            params![v.xid, rev],
-            |r| r.get(0),
-        )
-        .optional()
+    let content = store::secrets::revision_content(c, &v.xid, rev)
         .map_err(store_err)?
         .ok_or_else(|| ToolError::runtime(msg::secret_not_found(&v.xid)))?;
     queue_obsolete(c).map_err(store_err)?;
-    store::decode(
-        "secret_revisions",
-        &format!("{}/{rev}", v.xid),
-        "content",
-        &raw,
-    )
-    .map_err(store_err)
+    Ok(content)
 }
 
 /// Resolves a label: an owner label of the application's secrets first, then a consumer label
@@ -427,14 +364,8 @@ fn by_label(
     {
         return Ok(v.xid);
     }
-    let consumer: Option<String> = c
-        .query_row(
-            "SELECT xid FROM secret_consumers WHERE unit=?1 AND label=?2",
-            params![ctx.unit.name, label],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(store_err)?;
+    let consumer =
+        store::secrets::consumed_by_label(c, &ctx.unit.name, label).map_err(store_err)?;
     consumer.ok_or_else(|| ToolError::runtime(msg::secret_label_not_found(label)))
 }
 
@@ -560,6 +491,7 @@ pub(crate) fn remove(
 pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i64) -> Result<()> {
     let mut new_revs: BTreeSet<String> = BTreeSet::new();
     let mut expiries = Vec::new();
+    let rotate_due = |policy: &str| crate::timers::rotate_interval(policy).map(|i| now + i);
     for op in ops {
         match op {
             SecretOp::Add {
@@ -571,17 +503,19 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
                 rotate,
                 content,
             } => {
-                let rotate_due = rotate
-                    .as_deref()
-                    .and_then(crate::timers::rotate_interval)
-                    .map(|i| now + i);
-                c.execute(
-                    "INSERT INTO secrets(xid,owner_app,owner_unit,label,description,rotate,rotate_due,latest) VALUES(?1,?2,?3,?4,?5,?6,?7,1)",
-                    params![xid, ctx.app.name, owner_unit, label, description.clone().unwrap_or_default(), rotate.clone().unwrap_or_default(), rotate_due],
-                )?;
-                c.execute(
-                    "INSERT INTO secret_revisions(xid,rev,content,expiry,expire_due) VALUES(?1,1,?2,?3,?3)",
-                    params![xid, serde_json::to_string(content).unwrap_or_default(), expiry],
+                store::secrets::insert(
+                    c,
+                    &store::secrets::New {
+                        xid,
+                        owner_app: &ctx.app.name,
+                        owner_unit: owner_unit.as_deref(),
+                        label: label.as_deref(),
+                        description: description.as_deref().unwrap_or_default(),
+                        rotate: rotate.as_deref().unwrap_or_default(),
+                        rotate_due: rotate.as_deref().and_then(rotate_due),
+                        expiry: *expiry,
+                        content,
+                    },
                 )?;
                 new_revs.insert(xid.clone());
             }
@@ -593,151 +527,67 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
                 expiry,
                 rotate,
             } => {
-                let Some((latest, latest_content)) = c
-                    .query_row(
-                        "SELECT s.latest, r.content FROM secrets s JOIN secret_revisions r ON r.xid=s.xid AND r.rev=s.latest WHERE s.xid=?1",
-                        [xid],
-                        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-                    )
-                    .optional()?
-                else {
+                let Some(current) = store::secrets::latest(c, xid)? else {
                     continue;
                 };
                 if let Some(content) = content {
-                    let text = serde_json::to_string(content).unwrap_or_default();
-                    let current: BTreeMap<String, String> = store::decode(
-                        "secret_revisions",
-                        &format!("{xid}/{latest}"),
-                        "content",
-                        &latest_content,
-                    )?;
                     if new_revs.contains(xid) {
-                        c.execute(
-                            "UPDATE secret_revisions SET content=?3 WHERE xid=?1 AND rev=?2",
-                            params![xid, latest, text],
-                        )?;
-                    } else if current != *content {
-                        c.execute(
-                            "INSERT INTO secret_revisions(xid,rev,content) VALUES(?1,?2,?3)",
-                            params![xid, latest + 1, text],
-                        )?;
-                        c.execute(
-                            "UPDATE secrets SET latest=?2 WHERE xid=?1",
-                            params![xid, latest + 1],
-                        )?;
-                        let policy: String =
-                            c.query_row("SELECT rotate FROM secrets WHERE xid=?1", [xid], |r| {
-                                r.get(0)
-                            })?;
-                        let due = crate::timers::rotate_interval(&policy).map(|i| now + i);
-                        c.execute(
-                            "UPDATE secrets SET rotate_due=?2 WHERE xid=?1",
-                            params![xid, due],
-                        )?;
+                        store::secrets::replace_content(c, xid, current.latest, content)?;
+                    } else if current.content != *content {
+                        store::secrets::add_revision(c, xid, current.latest + 1, content)?;
+                        store::secrets::set_rotate_due(c, xid, rotate_due(&current.rotate))?;
                         new_revs.insert(xid.clone());
                     }
                 }
                 if let Some(l) = label {
-                    c.execute("UPDATE secrets SET label=?2 WHERE xid=?1", params![xid, l])?;
+                    store::secrets::set_label(c, xid, l)?;
                 }
                 if let Some(d) = description {
-                    c.execute(
-                        "UPDATE secrets SET description=?2 WHERE xid=?1",
-                        params![xid, d],
-                    )?;
+                    store::secrets::set_description(c, xid, d)?;
                 }
                 if let Some(r) = rotate {
-                    let due = crate::timers::rotate_interval(r).map(|i| now + i);
-                    c.execute(
-                        "UPDATE secrets SET rotate=?2, rotate_due=?3 WHERE xid=?1",
-                        params![xid, r, due],
-                    )?;
+                    store::secrets::set_rotate(c, xid, r, rotate_due(r))?;
                 }
                 if let Some(e) = expiry {
                     expiries.push((xid.clone(), *e));
                 }
             }
-            SecretOp::Remove {
-                xid,
-                revision: None,
-            } => {
-                for sql in [
-                    "DELETE FROM secrets WHERE xid=?1",
-                    "DELETE FROM secret_revisions WHERE xid=?1",
-                    "DELETE FROM secret_grants WHERE xid=?1",
-                    "DELETE FROM secret_consumers WHERE xid=?1",
-                    "DELETE FROM hooks WHERE secret=?1 AND failed=0",
-                ] {
-                    c.execute(sql, [xid])?;
+            SecretOp::Remove { xid, revision } => {
+                match revision {
+                    None => store::secrets::delete(c, xid)?,
+                    Some(rev) => store::secrets::delete_revision(c, xid, *rev)?,
                 }
-            }
-            SecretOp::Remove {
-                xid,
-                revision: Some(rev),
-            } => {
-                c.execute(
-                    "DELETE FROM secret_revisions WHERE xid=?1 AND rev=?2",
-                    params![xid, rev],
-                )?;
-                c.execute(
-                    "DELETE FROM hooks WHERE secret=?1 AND secret_rev=?2 AND failed=0",
-                    params![xid, rev],
-                )?;
+                store::hooks::drop_secret_hooks(c, xid, *revision)?;
             }
             SecretOp::Grant {
                 xid,
                 relation_id,
                 target,
-            } => {
-                c.execute(
-                    "INSERT OR IGNORE INTO secret_grants(xid,relation_id,target) VALUES(?1,?2,?3)",
-                    params![xid, relation_id, target],
-                )?;
-            }
+            } => store::secrets::grant(c, xid, *relation_id, target)?,
             SecretOp::Revoke {
                 xid,
                 relation_id,
                 target,
-            } => {
-                c.execute(
-                    "DELETE FROM secret_grants WHERE xid=?1 AND (?2 IS NULL OR relation_id=?2) AND (?3 IS NULL OR target=?3 OR target LIKE ?3 || '/%')",
-                    params![xid, relation_id, target],
-                )?;
-            }
+            } => store::secrets::revoke(c, xid, *relation_id, target.as_deref())?,
         }
     }
     // Juju coalesces a hook's `secret-set` calls on one secret into one update: an expiry set
     // before new content belongs to the revision that content makes (`set_info(expire=…)` then
     // `set_content(…)`, as the published self-signed-certificates charm renews its CA).
     for (xid, e) in expiries {
-        c.execute(
-            "UPDATE secret_revisions SET expiry=?2, expire_due=?2 WHERE xid=?1 AND rev=(SELECT latest FROM secrets WHERE xid=?1)",
-            params![xid, e],
-        )?;
+        store::secrets::set_latest_expiry(c, &xid, e)?;
     }
     for xid in &new_revs {
-        let latest: Option<i64> = c
-            .query_row("SELECT latest FROM secrets WHERE xid=?1", [xid], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let Some(latest) = latest else { continue };
-        let stale: Vec<String> = {
-            let mut st = c.prepare(
-                "SELECT unit FROM secret_consumers WHERE xid=?1 AND tracked<>?2 ORDER BY unit",
-            )?;
-            st.query_map(params![xid, latest], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
+        let Some(latest) = store::secrets::latest_revision(c, xid)? else {
+            continue;
         };
-        for unit in stale {
+        for unit in store::secrets::consumers_not_tracking(c, xid, latest)? {
             store::enqueue(
                 c,
                 &Hook {
-                    unit,
-                    hook: "secret-changed".into(),
                     secret: Some(xid.clone()),
                     secret_rev: Some(latest),
-                    ..Hook::default()
+                    ..Hook::new(unit, HookKind::Secret(SecretHook::Changed))
                 },
             )?;
         }
@@ -747,32 +597,19 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
 
 /// Sends secret-remove to the owner for each old revision no consumer tracks any more.
 pub(crate) fn queue_obsolete(c: &Connection) -> Result<()> {
-    let obsolete: Vec<(String, i64, String, Option<String>)> = {
-        let mut st = c.prepare(
-            "SELECT r.xid, r.rev, s.owner_app, s.owner_unit FROM secret_revisions r JOIN secrets s ON s.xid=r.xid \
-             WHERE r.rev < s.latest AND r.remove_notified=0 \
-             AND NOT EXISTS (SELECT 1 FROM secret_consumers sc WHERE sc.xid=r.xid AND sc.tracked=r.rev)",
-        )?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?
-    };
-    for (xid, rev, app, unit) in obsolete {
-        if let Some(owner) = crate::timers::owner_unit(c, &app, unit.as_deref())? {
+    for s in store::secrets::obsolete_revisions(c)? {
+        let rev = s.rev.unwrap_or_default();
+        if let Some(owner) = crate::timers::owner_unit(c, &s.owner_app, s.owner_unit.as_deref())? {
             store::enqueue(
                 c,
                 &Hook {
-                    unit: owner,
-                    hook: "secret-remove".into(),
-                    secret: Some(xid.clone()),
+                    secret: Some(s.xid.clone()),
                     secret_rev: Some(rev),
-                    ..Hook::default()
+                    ..Hook::new(owner, HookKind::Secret(SecretHook::Remove))
                 },
             )?;
         }
-        c.execute(
-            "UPDATE secret_revisions SET remove_notified=1 WHERE xid=?1 AND rev=?2",
-            params![xid, rev],
-        )?;
+        store::secrets::mark_remove_notified(c, &s.xid, rev)?;
     }
     Ok(())
 }
@@ -783,18 +620,10 @@ pub(crate) fn hook_label(c: &Connection, hook: &Hook) -> Result<String> {
     let Some(xid) = &hook.secret else {
         return Ok(String::new());
     };
-    let label: Option<Option<String>> = if hook.hook == "secret-changed" {
-        c.query_row(
-            "SELECT label FROM secret_consumers WHERE xid=?1 AND unit=?2",
-            params![xid, hook.unit],
-            |r| r.get(0),
-        )
-        .optional()?
+    let label = if hook.hook == HookKind::Secret(SecretHook::Changed) {
+        store::secrets::consumer_label(c, xid, &hook.unit)?
     } else {
-        c.query_row("SELECT label FROM secrets WHERE xid=?1", [xid], |r| {
-            r.get(0)
-        })
-        .optional()?
+        store::secrets::owner_label(c, xid)?
     };
-    Ok(label.flatten().unwrap_or_default())
+    Ok(label.unwrap_or_default())
 }

@@ -3,13 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Result, UsageError};
 use crate::model::Model;
-use crate::store::{self, Relation};
+use crate::store::{self, AgentState, Relation, WorkloadStatus};
 
 /// `status`: the model at a glance.
 #[derive(Debug, Clone, Serialize)]
@@ -173,16 +172,6 @@ pub struct LogLine {
 }
 
 /// xid, owner app, owner unit, label, latest revision, its expiry, rotation policy.
-type SecretRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<i64>,
-    String,
-);
-
 impl Model {
     /// The whole model, like `juju status`.
     pub fn status(&self) -> Result<Status> {
@@ -191,29 +180,28 @@ impl Model {
         let mut apps = Vec::new();
         for a in store::apps(&db)? {
             let mut us = Vec::new();
+            let mut statuses = Vec::new();
             for u in units.iter().filter(|u| u.app == a.name) {
-                let mut st = db.prepare("SELECT port FROM ports WHERE unit=?1 ORDER BY port")?;
-                let ports: Vec<String> = st
-                    .query_map([&u.name], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
-                let (workload, message) = if u.agent == "error" {
+                let ports = store::units::ports(&db, &u.name)?;
+                let (workload, message) = if u.agent == AgentState::Error {
                     (
-                        "error".to_owned(),
+                        WorkloadStatus::Error,
                         format!(
                             "hook failed: \"{}\"",
                             u.error_hook.clone().unwrap_or_default()
                         ),
                     )
                 } else {
-                    (u.status.clone(), u.message.clone())
+                    (u.status, u.message.clone())
                 };
+                statuses.push(workload);
                 us.push(UnitStatus {
                     name: u.name.clone(),
-                    workload,
-                    agent: if u.dying && u.agent != "error" {
+                    workload: workload.as_str().to_owned(),
+                    agent: if u.dying && u.agent != AgentState::Error {
                         "dying".into()
                     } else {
-                        u.agent.clone()
+                        u.agent.as_str().to_owned()
                     },
                     message,
                     leader: u.leader,
@@ -222,26 +210,15 @@ impl Model {
                     version: u.version.clone(),
                 });
             }
-            let (status, message) = if a.status != "unknown" {
-                (a.status.clone(), a.message.clone())
+            let (status, message) = if a.status != WorkloadStatus::Unknown {
+                (a.status.as_str().to_owned(), a.message.clone())
             } else {
-                // Juju derives it from the most severe unit status.
-                let rank = |s: &str| {
-                    [
-                        "error",
-                        "blocked",
-                        "maintenance",
-                        "waiting",
-                        "active",
-                        "unknown",
-                    ]
+                // Juju derives it from the most severe unit status (the enum's order).
+                statuses
                     .iter()
-                    .position(|x| *x == s)
-                    .unwrap_or(6)
-                };
-                us.iter()
-                    .min_by_key(|u| rank(&u.workload))
-                    .map(|u| (u.workload.clone(), u.message.clone()))
+                    .zip(&us)
+                    .min_by_key(|(s, _)| **s)
+                    .map(|(s, u)| (s.as_str().to_owned(), u.message.clone()))
                     .unwrap_or(("unknown".into(), String::new()))
             };
             apps.push(AppStatus {
@@ -253,9 +230,7 @@ impl Model {
                 units: us,
             });
         }
-        let pending: i64 = db.query_row("SELECT COUNT(*) FROM hooks WHERE failed=0", [], |r| {
-            r.get(0)
-        })?;
+        let pending = store::hooks::pending_count(&db)?;
         drop(db);
         Ok(Status {
             model: self.name().to_owned(),
@@ -302,9 +277,9 @@ impl Model {
         Ok(UnitView {
             name: u.name,
             leader: u.leader,
-            workload: u.status,
+            workload: u.status.as_str().to_owned(),
             message: u.message,
-            agent: u.agent,
+            agent: u.agent.as_str().to_owned(),
             relations,
         })
     }
@@ -312,43 +287,17 @@ impl Model {
     /// Every secret of the model.
     pub fn secrets(&self) -> Result<Vec<SecretSummary>> {
         let db = self.db();
-        let mut st = db.prepare(
-            "SELECT s.xid, s.owner_app, s.owner_unit, s.label, s.latest, r.expiry, s.rotate FROM secrets s \
-             LEFT JOIN secret_revisions r ON r.xid=s.xid AND r.rev=s.latest ORDER BY s.rowid",
-        )?;
-        let rows: Vec<SecretRow> = st
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
-        for (xid, app, unit, label, latest, expiry, rotate) in rows {
-            let mut g =
-                db.prepare("SELECT target FROM secret_grants WHERE xid=?1 ORDER BY target")?;
-            let granted_to: Vec<String> = g
-                .query_map([&xid], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut cs = db.prepare("SELECT unit, tracked FROM secret_consumers WHERE xid=?1")?;
-            let consumers: BTreeMap<String, i64> = cs
-                .query_map([&xid], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+        for s in store::secrets::summaries(&db)? {
             out.push(SecretSummary {
-                uri: crate::secret_id::uri(self.uuid(), &xid),
-                owner: unit.unwrap_or(app),
-                label: label.unwrap_or_default(),
-                revision: latest,
-                expiry: expiry.map(crate::clock::format_rfc3339),
-                rotation: rotate,
-                granted_to,
-                consumers,
+                uri: crate::secret_id::uri(self.uuid(), &s.xid),
+                owner: s.owner_unit.unwrap_or(s.owner_app),
+                label: s.label.unwrap_or_default(),
+                revision: s.latest,
+                expiry: s.expiry.map(crate::clock::format_rfc3339),
+                rotation: s.rotate,
+                granted_to: store::secrets::grant_targets(&db, &s.xid)?,
+                consumers: store::secrets::consumers(&db, &s.xid)?,
             });
         }
         Ok(out)
@@ -356,77 +305,53 @@ impl Model {
 
     /// An action run.
     pub fn action(&self, id: i64) -> Result<ActionRun> {
-        let db = self.db();
-        let row = db
-            .query_row(
-                "SELECT id,unit,name,status,message,results,log FROM actions WHERE id=?1",
-                [id],
-                |r| {
-                    Ok((
-                        ActionRun {
-                            id: r.get(0)?,
-                            unit: r.get(1)?,
-                            name: r.get(2)?,
-                            status: r.get(3)?,
-                            message: r.get(4)?,
-                            results: Value::Null,
-                            log: Vec::new(),
-                        },
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let (mut run, results, log) =
-            row.ok_or_else(|| UsageError::BadAction(format!("action {id} not found")))?;
-        run.results = store::decode("actions", &id.to_string(), "results", &results)?;
-        run.log = store::decode("actions", &id.to_string(), "log", &log)?;
-        Ok(run)
+        let run = store::actions::get(&self.db(), id)?
+            .ok_or_else(|| UsageError::BadAction(format!("action {id} not found")))?;
+        Ok(ActionRun {
+            id: run.id,
+            unit: run.unit,
+            name: run.name,
+            status: run.status,
+            message: run.message,
+            results: run.results,
+            log: run.log,
+        })
     }
 
     /// The last `limit` hook runs, oldest first, optionally of one unit.
     pub fn hook_log(&self, unit: Option<&str>, limit: usize) -> Result<Vec<HookLogEntry>> {
-        let db = self.db();
-        let mut st = db.prepare(
-            "SELECT at,unit,hook,code,millis,output FROM hook_log WHERE (?1 IS NULL OR unit=?1) ORDER BY id DESC LIMIT ?2",
-        )?;
-        let mut rows: Vec<HookLogEntry> = st
-            .query_map(params![unit, limit as i64], |r| {
-                Ok(HookLogEntry {
-                    time: crate::clock::format_rfc3339(r.get(0)?),
-                    unit: r.get(1)?,
-                    hook: r.get(2)?,
-                    code: r.get(3)?,
-                    millis: r.get(4)?,
-                    output: r.get(5)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut rows: Vec<HookLogEntry> = store::logs::hook_runs(&self.db(), unit, limit)?
+            .into_iter()
+            .map(|r| HookLogEntry {
+                time: crate::clock::format_rfc3339(r.at),
+                unit: r.unit,
+                hook: r.hook,
+                code: r.code,
+                millis: r.millis,
+                output: r.output,
+            })
+            .collect();
         rows.reverse();
         Ok(rows)
     }
 
     /// The last `limit` juju-log lines, oldest first, optionally of one unit.
     pub fn debug_log(&self, unit: Option<&str>, limit: usize) -> Result<Vec<LogLine>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT at,unit,level,message FROM log WHERE (?1 IS NULL OR unit=?1) ORDER BY id DESC LIMIT ?2")?;
-        let mut rows: Vec<LogLine> = st
-            .query_map(params![unit, limit as i64], |r| {
-                Ok(LogLine {
-                    time: crate::clock::format_rfc3339(r.get(0)?),
-                    unit: r.get(1)?,
-                    level: r.get(2)?,
-                    message: r.get(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut rows: Vec<LogLine> = store::logs::lines(&self.db(), unit, limit)?
+            .into_iter()
+            .map(|l| LogLine {
+                time: crate::clock::format_rfc3339(l.at),
+                unit: l.unit,
+                level: l.level,
+                message: l.message,
+            })
+            .collect();
         rows.reverse();
         Ok(rows)
     }
 
     /// The queued hooks (for `status --json` and tests).
     pub fn pending_hooks(&self) -> Result<Vec<store::Hook>> {
-        store::hooks(&self.db())
+        store::hooks::hooks(&self.db())
     }
 }

@@ -10,13 +10,12 @@ use x509_parser::cri_attributes::ParsedCriAttribute;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
-use crate::der::{self, tag};
 use crate::error::CsrError;
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::key_policy::{self, KeyPolicyError, PublicKeyKind, SignatureCheck};
 use crate::name::{AttributeType, DistinguishedName};
 use crate::san::SubjectAltNames;
-use crate::{oid, pem, public_key};
+use crate::{encode, pem, public_key};
 
 /// An extension as raw parts: requested in a CSR, or asked for by a requirer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -96,51 +95,12 @@ impl RequestAttributes {
             .then(random_uuid)
             .transpose()?;
         let subject = self.subject(unique_id)?;
-        let mut extensions: Vec<Vec<u8>> = Vec::new();
-        if !self.sans.is_empty() {
-            extensions.push(extension(
-                oid::SUBJECT_ALT_NAME,
-                false,
-                &self.sans.to_der()?,
-            ));
-        }
-        for ext in &self.additional_critical_extensions {
-            let arcs =
-                der::parse_dotted_oid(&ext.oid).ok_or_else(|| CsrError::InvalidAttribute {
-                    attribute: "additional_critical_extensions",
-                    reason: format!("'{}' is not a dotted OID {}", ext.oid, der::OID_RULES),
-                })?;
-            extensions.push(extension(&arcs, true, &ext.value));
-        }
-        let refs: Vec<&[u8]> = extensions.iter().map(Vec::as_slice).collect();
-        let ext_request = der::seq(&[
-            &der::oid(oid::EXTENSION_REQUEST),
-            &der::set_of(&[&der::seq(&refs)]),
-        ]);
-        let info = der::seq(&[
-            &der::small_int(0),
-            subject.der(),
-            key.public_key_der(),
-            &der::context(0, true, &ext_request),
-        ]);
-        let signature = key.sign(&info)?;
-        let csr_der = der::seq(&[
-            &info,
-            &key.signature_algorithm_der(),
-            &der::bit_string(&signature),
-        ]);
-        Ok(Csr::from_der(&csr_der)?)
-    }
-}
-
-/// DER of one `Extension`.
-pub(crate) fn extension(arcs: &[u64], critical: bool, value: &[u8]) -> Vec<u8> {
-    let oid = der::oid(arcs);
-    let value = der::tlv(tag::OCTET_STRING, value);
-    if critical {
-        der::seq(&[&oid, &der::boolean(true), &value])
-    } else {
-        der::seq(&[&oid, &value])
+        encode::certification_request(
+            &subject,
+            key,
+            &self.sans,
+            &self.additional_critical_extensions,
+        )
     }
 }
 

@@ -1,86 +1,17 @@
-//! Validity durations as the published self-signed charm spells them: an integer followed by
-//! `m` (minutes), `h`, `d` or `w`; a bare number means days. And the checked arithmetic that
-//! turns a start and a duration into a validity end a certificate can carry, so no input can
-//! reach a panic in `time` (whose `+` panics past year 9999).
+//! The checked arithmetic that turns a start and a plain [`Duration`] into a validity a
+//! certificate can carry, so no input can reach a panic in `time` (whose `+` panics past year
+//! 9999). Reading durations from user text is the callers' business (the charm config and CLI
+//! dialects live in the `hook-tools` vocabulary crate); pki knows nothing of Juju.
 
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-
-/// The longest duration [`parse_duration`] reads: 1,000 years (365,250 days). Longer is no
-/// certificate's lifetime, and it keeps `now + duration` far from year 9999.
-pub const MAX_DURATION: Duration = Duration::days(365_250);
-
-/// Why a duration string is not valid.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DurationError {
-    /// Not the syntax.
-    #[error(
-        "invalid duration '{input}': expected a positive integer followed by m, h, d or w (e.g. 90d, 12h); a bare number means days"
-    )]
-    Syntax {
-        /// What was given.
-        input: String,
-    },
-    /// Longer than [`MAX_DURATION`].
-    #[error("duration '{input}' is too long: at most 365250d (1000 years)")]
-    TooLong {
-        /// What was given.
-        input: String,
-    },
-}
-
-impl DurationError {
-    /// What was given.
-    pub fn input(&self) -> &str {
-        match self {
-            Self::Syntax { input } | Self::TooLong { input } => input,
-        }
-    }
-}
-
-/// Parses `90d`, `12h`, `30m`, `2w` or `365`, up to [`MAX_DURATION`].
-pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
-    let syntax = || DurationError::Syntax {
-        input: input.to_owned(),
-    };
-    let too_long = || DurationError::TooLong {
-        input: input.to_owned(),
-    };
-    let s = input.trim();
-    let (number, unit) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c.to_ascii_lowercase()),
-        Some(_) => (s, 'd'),
-        None => return Err(syntax()),
-    };
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(syntax());
-    }
-    let minutes_per_unit: i64 = match unit {
-        'm' => 1,
-        'h' => 60,
-        'd' => 60 * 24,
-        'w' => 60 * 24 * 7,
-        _ => return Err(syntax()),
-    };
-    // All digits: a parse failure can only be an overflow.
-    let n: i64 = number.parse().map_err(|_| too_long())?;
-    if n <= 0 {
-        return Err(syntax());
-    }
-    let minutes = n.checked_mul(minutes_per_unit).ok_or_else(too_long)?;
-    if minutes > MAX_DURATION.whole_minutes() {
-        return Err(too_long());
-    }
-    Ok(Duration::minutes(minutes))
-}
 
 /// Why a validity window cannot be represented in a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidityError {
     /// The duration is zero or negative.
-    #[error("a validity of {} is not positive", format_duration(*.length))]
+    #[error("a validity of {} is not positive", show(*.length))]
     NotPositive {
         /// The duration given.
         length: Duration,
@@ -88,7 +19,7 @@ pub enum ValidityError {
     /// `start + length` is past [`last_representable`] (or past what `time` can hold).
     #[error(
         "a validity of {} from {} ends after 9999-12-31T23:59:59Z, the last time a certificate can carry",
-        format_duration(*.length), rfc3339(.start)
+        show(*.length), rfc3339(.start)
     )]
     EndOutOfRange {
         /// The start.
@@ -140,8 +71,8 @@ pub fn checked_start(
         .ok_or(ValidityError::StartOutOfRange { start: now })
 }
 
-/// Formats a duration the way [`parse_duration`] reads it, in the largest exact unit.
-pub fn format_duration(d: Duration) -> String {
+/// A duration for an error message, in the largest exact unit (`90d`, `1w`, `90m`).
+fn show(d: Duration) -> String {
     let minutes = d.whole_minutes();
     for (unit, size) in [('w', 60 * 24 * 7), ('d', 60 * 24), ('h', 60)] {
         if minutes != 0 && minutes % size == 0 {
@@ -155,41 +86,6 @@ pub fn format_duration(d: Duration) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn reads_the_published_charms_syntax() {
-        assert_eq!(parse_duration("365d"), Ok(Duration::days(365)));
-        assert_eq!(parse_duration("365"), Ok(Duration::days(365)));
-        assert_eq!(parse_duration("12h"), Ok(Duration::hours(12)));
-        assert_eq!(parse_duration("30m"), Ok(Duration::minutes(30)));
-        assert_eq!(parse_duration("2w"), Ok(Duration::weeks(2)));
-    }
-
-    #[test]
-    fn refuses_what_it_cannot_read() {
-        for bad in ["", "d", "0d", "-1d", "1.5d", "1y", "12 h"] {
-            assert!(
-                matches!(parse_duration(bad), Err(DurationError::Syntax { .. })),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn refuses_durations_longer_than_a_thousand_years() {
-        // Regression: `pki ca --validity 3000000d` aborted (`now + validity` past year 9999).
-        for bad in [
-            "3000000d",
-            "365251d",
-            "99999999999999999999d",
-            "9223372036854775807w",
-        ] {
-            let err = parse_duration(bad).unwrap_err();
-            assert!(matches!(err, DurationError::TooLong { .. }), "{bad}");
-            assert!(err.to_string().contains("at most 365250d"), "{err}");
-        }
-        assert_eq!(parse_duration("365250d"), Ok(MAX_DURATION));
-    }
 
     #[test]
     fn validity_ends_are_checked_against_year_9999() {
@@ -222,27 +118,13 @@ mod tests {
     }
 
     #[test]
-    fn formats_in_the_largest_exact_unit() {
-        assert_eq!(format_duration(Duration::days(90)), "90d");
-        assert_eq!(format_duration(Duration::weeks(1)), "1w");
-        assert_eq!(format_duration(Duration::minutes(90)), "90m");
+    fn errors_show_the_largest_exact_unit() {
+        assert_eq!(show(Duration::days(90)), "90d");
+        assert_eq!(show(Duration::weeks(1)), "1w");
+        assert_eq!(show(Duration::minutes(90)), "90m");
     }
 
     proptest! {
-        #[test]
-        fn never_panics(s in ".{0,24}") {
-            let _ = parse_duration(&s);
-        }
-
-        #[test]
-        fn parsed_durations_are_bounded(n in any::<u64>(), unit in "[mhdw]?") {
-            let text = format!("{n}{unit}");
-            match parse_duration(&text) {
-                Ok(d) => prop_assert!(d > Duration::ZERO && d <= MAX_DURATION),
-                Err(e) => prop_assert_eq!(e.input(), text.as_str()),
-            }
-        }
-
         #[test]
         fn checked_end_never_panics_and_stays_representable(
             start_secs in -400_000_000_000i64..=253_402_300_799,
@@ -263,12 +145,6 @@ mod tests {
                     start.checked_add(length).is_none_or(|end| end > LAST_REPRESENTABLE)
                 ),
             }
-        }
-
-        #[test]
-        fn format_round_trips(minutes in 1i64..10_000_000) {
-            let d = Duration::minutes(minutes);
-            prop_assert_eq!(parse_duration(&format_duration(d)), Ok(d));
         }
     }
 }

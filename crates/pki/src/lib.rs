@@ -17,11 +17,12 @@
 //! - [`Certificate`]: parsed facts ([`CertificateInfo`]); [`chain::order`], and
 //!   [`chain::verify_for_usage`] (rustls-webpki judges; [`chain::verify`], our own walk,
 //!   explains refusals).
-//! - [`duration`]: validity syntax, bounded, and checked arithmetic to a representable end.
+//! - [`duration`]: checked arithmetic from a start and a duration to a representable end.
 //!
 //! One crypto stack: `aws-lc-rs` signs and verifies (directly, and under `rustls-webpki`),
 //! `x509-parser` reads.
-//! Certificates and CSRs are encoded by this crate's small DER writer rather than by rcgen:
+//! What a certificate carries is decided by the issuing policy (`policy`); certificates and
+//! CSRs are encoded apart from it by this crate (`encode`, over a small DER writer), not rcgen:
 //! rcgen rebuilds names through a map (repeated attributes such as two OUs are lost, so a leaf's
 //! issuer would not match a foreign CA's subject byte for byte) and cannot express OID SANs.
 //!
@@ -54,6 +55,7 @@ pub mod pem;
 mod certificate;
 mod csr;
 mod der;
+mod encode;
 mod error;
 mod issuer;
 mod key;

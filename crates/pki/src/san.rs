@@ -67,54 +67,6 @@ impl SubjectAltNames {
         Ok(())
     }
 
-    /// DER of the `SubjectAltName` extension value (a `GeneralNames` SEQUENCE).
-    pub(crate) fn to_der(&self) -> Result<Vec<u8>, CsrError> {
-        let mut names: Vec<Vec<u8>> = Vec::new();
-        for dns in &self.dns {
-            if !dns.is_ascii() || dns.is_empty() {
-                return Err(CsrError::InvalidAttribute {
-                    attribute: "sans_dns",
-                    reason: format!("'{dns}' is not an ASCII DNS name"),
-                });
-            }
-            names.push(der::context(2, false, dns.as_bytes()));
-        }
-        for ip in &self.ip {
-            let bytes = match ip {
-                IpAddr::V4(v4) => v4.octets().to_vec(),
-                IpAddr::V6(v6) => v6.octets().to_vec(),
-            };
-            names.push(der::context(7, false, &bytes));
-        }
-        for oid in &self.oid {
-            let arcs = der::parse_dotted_oid(oid).ok_or_else(|| CsrError::InvalidAttribute {
-                attribute: "sans_oid",
-                reason: format!("'{oid}' is not a dotted OID {}", der::OID_RULES),
-            })?;
-            names.push(der::context(8, false, &der::oid_content(&arcs)));
-        }
-        for email in &self.email {
-            if !email.is_ascii() {
-                return Err(CsrError::InvalidAttribute {
-                    attribute: "email SAN",
-                    reason: format!("'{email}' is not ASCII"),
-                });
-            }
-            names.push(der::context(1, false, email.as_bytes()));
-        }
-        for uri in &self.uri {
-            if !uri.is_ascii() {
-                return Err(CsrError::InvalidAttribute {
-                    attribute: "URI SAN",
-                    reason: format!("'{uri}' is not ASCII"),
-                });
-            }
-            names.push(der::context(6, false, uri.as_bytes()));
-        }
-        let refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
-        Ok(der::seq(&refs))
-    }
-
     /// Every name as `KIND:value` strings, in a stable order (for display and JSON).
     pub fn to_strings(&self) -> Vec<String> {
         let mut out = Vec::new();

@@ -1,5 +1,6 @@
-//! Errors of the interfaces. Bad data from the other side is never an error here (it becomes a
-//! [`crate::wire::Warning`]); these are failures to talk to Juju or to make keys and CSRs.
+//! Errors of the interfaces, by cause. Bad data from the other side is never an error here (it
+//! becomes a [`crate::wire::Warning`]); what is left is the charm's own misuse of the library,
+//! a call only the leader may make, and failures to talk to Juju or to make keys and CSRs.
 
 /// Any error of this crate.
 #[derive(Debug, thiserror::Error)]
@@ -14,9 +15,39 @@ pub enum Error {
     /// Our own stored state is unusable (e.g. the private key secret holds no valid key).
     #[error("{0}")]
     State(String),
-    /// The library was configured wrongly by the charm (a caller bug, not outside data).
+    /// The charm configured or called the library wrongly: a caller bug, never outside data.
     #[error("invalid configuration: {0}")]
-    Config(String),
+    Misuse(#[from] Misuse),
+    /// The call needs leadership and this unit is not the leader.
+    #[error("only the leader can {0}")]
+    NotLeader(&'static str),
+}
+
+/// How the charm misused the library. Each is a bug in the calling charm: fixing its code, not
+/// the relation data, makes it go away.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Misuse {
+    /// A request for a scope the endpoint's mode does not serve.
+    #[error("a {scope:?} request on an endpoint in {mode:?} mode")]
+    ScopeNotInMode {
+        /// The request's scope.
+        scope: crate::Scope,
+        /// The endpoint's mode.
+        mode: crate::Mode,
+    },
+    /// The same request in both scopes: the Python library could not tell them apart.
+    #[error("the same request in both APP and UNIT scope; use distinct requests")]
+    SameRequestInBothScopes,
+    /// A renewal fraction outside (0.5, 1.0].
+    #[error("renewal relative time {0} is outside (0.5, 1.0]")]
+    RenewalRelativeTime(f64),
+    /// `regenerate_private_key` on a requirer whose key the charm supplies.
+    #[error("the private key is supplied by the charm; it cannot be regenerated")]
+    SuppliedKeyCannotBeRegenerated,
+    /// A relation id that is not one of the endpoint's relations.
+    #[error("relation {0} is not a relation of this endpoint")]
+    UnknownRelation(charm::RelationId),
 }
 
 impl From<charm::BackendError> for Error {

@@ -229,15 +229,17 @@ impl<'a> Model<'a> {
     }
 
     /// Records action results. Keys are dotted paths of segments matching
-    /// `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`; `stdout`, `stderr` and their `-encoding` are reserved
-    /// (§6.4). Values of any size up to the argv limit (128 KiB each).
+    /// `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`, none of them `stdout`, `stderr` or their `-encoding`
+    /// (§6.4; Juju's rule, [`hook_tools::check_action_key`]). Values of any size up to the argv
+    /// limit (128 KiB each).
     pub fn set_action_results(&mut self, results: &BTreeMap<String, String>) -> Result<(), Error> {
         self.require_action()?;
         for key in results.keys() {
-            if !valid_action_key(key) {
-                return Err(
-                    BackendError::ApiMisuse(format!("invalid action result key {key:?}")).into(),
-                );
+            if let Err(e) = hook_tools::check_action_key(key) {
+                return Err(BackendError::ApiMisuse(format!(
+                    "invalid action result key {key:?}: {e}"
+                ))
+                .into());
             }
         }
         Ok(self.backend.action_set(results)?)
@@ -326,33 +328,5 @@ impl<'a> Model<'a> {
 
     pub(crate) fn commit(&mut self) -> Result<(), Error> {
         Ok(self.backend.commit()?)
-    }
-}
-
-fn valid_action_key(key: &str) -> bool {
-    let reserved = ["stdout", "stdout-encoding", "stderr", "stderr-encoding"];
-    if reserved.contains(&key) {
-        return false;
-    }
-    key.split('.').all(|seg| {
-        let b = seg.as_bytes();
-        let ok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-        match (b.first(), b.last()) {
-            (Some(f), Some(l)) => ok(f) && ok(l) && b.iter().all(|c| ok(c) || *c == b'-'),
-            _ => false,
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn action_keys() {
-        for k in ["a", "a.b", "cert-pem", "a1.b-2"] {
-            assert!(super::valid_action_key(k), "{k}");
-        }
-        for k in ["", "A", "-a", "a-", "a..b", "stdout", "a_b"] {
-            assert!(!super::valid_action_key(k), "{k}");
-        }
     }
 }

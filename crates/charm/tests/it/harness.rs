@@ -449,6 +449,35 @@ fn typed_config_and_actions() {
     });
     let (e, _) = refused(c.run(Event::UpdateStatus, unit()));
     assert_eq!(e.to_string(), "not running an action");
+
+    // Result keys: Juju's rule, reserved names refused on any segment (`stdout.x` too).
+    fn set(m: &mut Model<'_>, key: &str) -> Result<(), HandlerError> {
+        m.set_action_results(&BTreeMap::from([(key.to_owned(), "v".to_owned())]))?;
+        Ok(())
+    }
+    type Handler = fn(&Event, &mut Model<'_>) -> Result<(), HandlerError>;
+    let cases: [(Handler, &str); 3] = [
+        (
+            |_, m| set(m, "stdout.x"),
+            "cannot set reserved action key \"stdout\"",
+        ),
+        (
+            |_, m| set(m, "a.stderr"),
+            "cannot set reserved action key \"stderr\"",
+        ),
+        (
+            |_, m| set(m, "cert.Format"),
+            "key \"Format\" must start and end",
+        ),
+    ];
+    for (handler, why) in cases {
+        let ev = Event::Action(ActionEvent {
+            name: "get-cert".into(),
+            id: "8".into(),
+        });
+        let (e, _) = refused(ctx(handler).run(ev, unit()));
+        assert!(e.to_string().contains(why), "{e}");
+    }
 }
 
 #[test]

@@ -44,7 +44,8 @@ proptest! {
     }
 
     #[test]
-    fn valid_context_parses(app in "[a-z][a-z0-9-]{0,10}[a-z0-9]", n in 0u32..1000, ep in "[a-z][a-z-]{0,10}[a-z]", id in 0u32..100000) {
+    fn valid_context_parses(app in "[a-z][a-z0-9]{0,5}(-[a-z0-9]{0,2}[a-z][a-z0-9]{0,2}){0,2}", n in 0u32..1000, ep in "[a-z][a-z0-9]{0,5}([-_][a-z0-9]{1,3}){0,2}", id in 0u32..100000) {
+        // Generators: juju/names' application and relation name rules.
         let unit = format!("{app}/{n}");
         let rel = format!("{ep}:{id}");
         let ctx = Context::from_vars([

@@ -1,0 +1,140 @@
+//! The schema, its version, and the migration of a store made by an older binary.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, params};
+
+use super::next_counter;
+use crate::error::{Error, Result};
+
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS apps(
+  name TEXT PRIMARY KEY, num INTEGER NOT NULL UNIQUE, charm_dir TEXT NOT NULL,
+  meta TEXT NOT NULL, config TEXT NOT NULL, next_unit INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'unknown', message TEXT NOT NULL DEFAULT '',
+  charm_rev INTEGER NOT NULL DEFAULT 1, dying INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS units(
+  name TEXT PRIMARY KEY, app TEXT NOT NULL, num INTEGER NOT NULL,
+  leader INTEGER NOT NULL DEFAULT 0, dying INTEGER NOT NULL DEFAULT 0,
+  started INTEGER NOT NULL DEFAULT 0, status_ever_set INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'waiting', message TEXT NOT NULL DEFAULT 'agent initialising',
+  agent TEXT NOT NULL DEFAULT 'allocating', error_hook TEXT, version TEXT NOT NULL DEFAULT '',
+  update_status_due INTEGER, addr_index INTEGER);
+CREATE TABLE IF NOT EXISTS relations(
+  id INTEGER PRIMARY KEY, app_a TEXT NOT NULL, ep_a TEXT NOT NULL, app_b TEXT NOT NULL,
+  ep_b TEXT NOT NULL, interface TEXT NOT NULL, peer INTEGER NOT NULL, dying INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS scope(relation_id INTEGER NOT NULL, unit TEXT NOT NULL, PRIMARY KEY(relation_id, unit));
+CREATE TABLE IF NOT EXISTS seen(relation_id INTEGER NOT NULL, unit TEXT NOT NULL, remote TEXT NOT NULL,
+  PRIMARY KEY(relation_id, unit, remote));
+CREATE TABLE IF NOT EXISTS bags(relation_id INTEGER NOT NULL, owner TEXT NOT NULL, key TEXT NOT NULL,
+  value TEXT NOT NULL, PRIMARY KEY(relation_id, owner, key));
+CREATE TABLE IF NOT EXISTS secrets(
+  xid TEXT PRIMARY KEY, owner_app TEXT NOT NULL, owner_unit TEXT, label TEXT,
+  description TEXT NOT NULL DEFAULT '', rotate TEXT NOT NULL DEFAULT '', rotate_due INTEGER,
+  latest INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS secret_revisions(
+  xid TEXT NOT NULL, rev INTEGER NOT NULL, content TEXT NOT NULL, expiry INTEGER, expire_due INTEGER,
+  remove_notified INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(xid, rev));
+CREATE TABLE IF NOT EXISTS secret_grants(xid TEXT NOT NULL, relation_id INTEGER NOT NULL, target TEXT NOT NULL,
+  PRIMARY KEY(xid, relation_id, target));
+CREATE TABLE IF NOT EXISTS secret_consumers(xid TEXT NOT NULL, unit TEXT NOT NULL, label TEXT,
+  tracked INTEGER NOT NULL, PRIMARY KEY(xid, unit));
+CREATE TABLE IF NOT EXISTS hooks(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, hook TEXT NOT NULL,
+  relation_id INTEGER, remote_unit TEXT NOT NULL DEFAULT '', remote_app TEXT NOT NULL DEFAULT '',
+  departing TEXT NOT NULL DEFAULT '', secret TEXT, secret_rev INTEGER, action_id INTEGER,
+  failed INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0, pgid INTEGER);
+CREATE INDEX IF NOT EXISTS hooks_by_unit ON hooks(unit, seq);
+CREATE TABLE IF NOT EXISTS actions(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, name TEXT NOT NULL, params TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending', message TEXT NOT NULL DEFAULT '', results TEXT NOT NULL DEFAULT '{}',
+  log TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS ports(unit TEXT NOT NULL, port TEXT NOT NULL, PRIMARY KEY(unit, port));
+CREATE TABLE IF NOT EXISTS unit_state(unit TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(unit, key));
+CREATE TABLE IF NOT EXISTS hook_log(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, unit TEXT NOT NULL, hook TEXT NOT NULL,
+  code INTEGER NOT NULL, millis INTEGER NOT NULL, output TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, unit TEXT NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
+"#;
+
+/// The schema this binary writes (`PRAGMA user_version`). 0: stores made before versioning
+/// (migrated); 1: hooks have `running`; 2: units have `addr_index`, hooks `pgid`; 3: hooks are
+/// indexed by unit (the scheduler picks each unit's first hook without reading the queue).
+pub(crate) const SCHEMA_VERSION: i64 = 3;
+
+/// Opens (creating if needed) the store of one model, migrating one made by an older binary and
+/// refusing one made by a newer. The file is created 0600 before SQLite opens it (it holds
+/// private keys), and SQLite gives its `-wal` and `-shm` files the same mode.
+pub(crate) fn open(path: &Path) -> Result<Connection> {
+    drop(crate::private_file::open(
+        path,
+        crate::private_file::Existing::Keep,
+    )?);
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Deleted rows (old secret revisions: private keys) are zeroed, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::NewerStore {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version < SCHEMA_VERSION {
+        migrate(&mut conn)?;
+    }
+    Ok(conn)
+}
+
+/// Brings a store to [`SCHEMA_VERSION`] in one transaction: missing tables and columns are
+/// added, existing units are numbered for addresses in (application, unit) order.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Another process may have migrated while we waited for the write lock.
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    tx.execute_batch(SCHEMA)?;
+    let has = |table: &str, column: &str| -> rusqlite::Result<bool> {
+        tx.query_row(
+            "SELECT COUNT(*)>0 FROM pragma_table_info(?1) WHERE name=?2",
+            [table, column],
+            |r| r.get(0),
+        )
+    };
+    if !has("hooks", "running")? {
+        tx.execute_batch("ALTER TABLE hooks ADD COLUMN running INTEGER NOT NULL DEFAULT 0")?;
+    }
+    if !has("hooks", "pgid")? {
+        tx.execute_batch("ALTER TABLE hooks ADD COLUMN pgid INTEGER")?;
+    }
+    if !has("units", "addr_index")? {
+        tx.execute_batch("ALTER TABLE units ADD COLUMN addr_index INTEGER")?;
+    }
+    let unnumbered: Vec<String> = {
+        let mut st = tx.prepare(
+            "SELECT u.name FROM units u JOIN apps a ON a.name=u.app \
+             WHERE u.addr_index IS NULL ORDER BY a.num, u.num",
+        )?;
+        st.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for unit in unnumbered {
+        let k = next_counter(&tx, "address")?;
+        tx.execute(
+            "UPDATE units SET addr_index=?2 WHERE name=?1",
+            params![unit, k],
+        )?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}

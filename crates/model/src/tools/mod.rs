@@ -1,0 +1,413 @@
+//! Serves one hook-tool call: parses argv with the shared `hook-tools` grammar (all three ops
+//! calling conventions), answers from the store plus the hook's own buffered writes, and renders
+//! the answer in the requested format with Juju's error texts and exit codes. This module
+//! dispatches and renders; each family of tools has its own submodule.
+
+mod actions;
+mod config;
+mod leader;
+mod relations;
+mod secrets;
+mod status;
+mod unit;
+
+use std::collections::BTreeMap;
+
+use hook_tools::output;
+use hook_tools::values::{FileArg, Format};
+use hook_tools::{Call, Parsed, Tool, ToolError};
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+use crate::context::HookContext;
+use crate::hook_tool_server::CallerFile;
+use crate::model::Model;
+use crate::store;
+
+pub(crate) use leader::is_leader;
+pub(crate) use secrets::{secret_info, wants_unit_owner};
+
+/// What the shim prints and exits with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reply {
+    /// Bytes for stdout.
+    pub stdout: String,
+    /// Bytes for stderr.
+    pub stderr: String,
+    /// Exit code.
+    pub code: i32,
+    /// `-o PATH`: the shim writes `stdout` to this file (relative to its working directory)
+    /// instead of printing it; the server never opens a path a caller names.
+    #[serde(default)]
+    pub write_to: Option<String>,
+}
+
+/// The files a call named, as the shim read them.
+type Files = BTreeMap<String, CallerFile>;
+
+type ToolResult = Result<Option<Value>, ToolError>;
+
+pub(super) fn runtime(m: impl Into<String>) -> ToolError {
+    ToolError::runtime(m)
+}
+
+pub(super) fn store_err(e: impl std::fmt::Display) -> ToolError {
+    runtime(format!("model store: {e}"))
+}
+
+/// Runs one call and renders its reply.
+pub(crate) fn execute(
+    model: &Model,
+    ctx: &HookContext,
+    argv: &[String],
+    stdin: Option<&[u8]>,
+    files: &Files,
+) -> Reply {
+    let started = std::time::Instant::now();
+    let reply = serve(model, ctx, argv, stdin, files);
+    let mut p = ctx.pending();
+    p.calls += 1;
+    p.serving += started.elapsed();
+    reply
+}
+
+fn serve(
+    model: &Model,
+    ctx: &HookContext,
+    argv: &[String],
+    stdin: Option<&[u8]>,
+    files: &Files,
+) -> Reply {
+    let parsed = match hook_tools::parse_argv(argv) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.into_tool_error()),
+    };
+    let inv = match parsed {
+        Parsed::Help(tool) => {
+            return Reply {
+                stdout: help(tool),
+                ..Reply::default()
+            };
+        }
+        Parsed::Run(inv) => inv,
+    };
+    let tool = Tool::from_argv0(&argv[0]);
+    let result = {
+        let db = model.db();
+        call(model, &db, ctx, &inv.call, stdin, files)
+    };
+    match result {
+        Err(e) => fail(&e),
+        Ok(None) => Reply::default(),
+        Ok(Some(v)) => {
+            let default = match tool {
+                Some(Tool::SecretGet | Tool::SecretInfoGet | Tool::GoalState) => Format::Yaml,
+                _ => Format::Smart,
+            };
+            let format = inv.format.unwrap_or(default);
+            // Many units read the same large bag (a provider's certificates): rendered once.
+            let text = if matches!(inv.call, Call::RelationGet { .. }) {
+                crate::render_memo::render_memoized(&v, format, render)
+            } else {
+                render(&v, format)
+            };
+            Reply {
+                stdout: text,
+                write_to: inv.output,
+                ..Reply::default()
+            }
+        }
+    }
+}
+
+fn fail(e: &ToolError) -> Reply {
+    Reply {
+        stdout: String::new(),
+        stderr: e.stderr(),
+        code: e.exit_code,
+        write_to: None,
+    }
+}
+
+/// `--help`. ops ≤ 3.3 parses `storage-get --help` for the `-s` default (D2).
+fn help(tool: Tool) -> String {
+    format!(
+        "Usage: {} [options]\n\nSummary:\nJuju hook tool served by the juju-tls local model.\n",
+        tool.name()
+    )
+}
+
+/// Renders a value as juju/cmd does for each `--format`.
+pub(crate) fn render(v: &Value, format: Format) -> String {
+    match format {
+        Format::Json => output::to_go_json(v).unwrap_or_else(|_| "null\n".into()),
+        Format::Yaml => {
+            if v.is_null() {
+                String::new()
+            } else {
+                serde_norway::to_string(v).unwrap_or_default()
+            }
+        }
+        Format::Smart => match v {
+            Value::Null => String::new(),
+            Value::String(s) if s.is_empty() => String::new(),
+            Value::String(s) => format!("{s}\n"),
+            Value::Bool(b) => {
+                if *b {
+                    "True\n".into()
+                } else {
+                    "False\n".into()
+                }
+            }
+            Value::Array(items) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|s| format!("{s}\n"))
+                .collect(),
+            other => serde_norway::to_string(other).unwrap_or_default(),
+        },
+    }
+}
+
+fn call(
+    model: &Model,
+    c: &Connection,
+    ctx: &HookContext,
+    call: &Call,
+    stdin: Option<&[u8]>,
+    files: &Files,
+) -> ToolResult {
+    match call {
+        Call::RelationIds { endpoint } => relations::relation_ids(c, ctx, endpoint.as_deref()),
+        Call::RelationList { relation, app } => {
+            relations::relation_list(c, ctx, relation.as_ref(), *app)
+        }
+        Call::RelationGet {
+            relation,
+            app,
+            key,
+            target,
+        } => relations::relation_get(
+            c,
+            ctx,
+            relation.as_ref(),
+            *app,
+            key.as_deref(),
+            target.as_deref(),
+        ),
+        Call::RelationSet {
+            relation,
+            app,
+            file,
+            settings,
+        } => relations::relation_set(
+            c,
+            ctx,
+            relation.as_ref(),
+            *app,
+            file.as_ref(),
+            settings,
+            stdin,
+            files,
+        ),
+        Call::RelationModelGet { relation } => {
+            relations::resolve_relation(c, ctx, relation.as_ref())?;
+            Ok(Some(json!({ "uuid": model.uuid() })))
+        }
+        Call::ConfigGet { all, key } => config::config_get(ctx, *all, key.as_deref()),
+        Call::IsLeader => Ok(Some(Value::Bool(is_leader(c, ctx)?))),
+        Call::LeaderGet { key } => leader::leader_get(c, ctx, key.as_deref()),
+        Call::LeaderSet { settings } => leader::leader_set(c, ctx, settings),
+        Call::StatusGet {
+            application,
+            include_data,
+        } => status::status_get(c, ctx, *application, *include_data),
+        Call::StatusSet {
+            application,
+            status,
+            message,
+        } => status::status_set(
+            c,
+            ctx,
+            *application,
+            (*status).into(),
+            message.as_deref().unwrap_or(""),
+        ),
+        Call::ApplicationVersionSet { version } => {
+            store::units::set_version(c, &ctx.unit.name, version).map_err(store_err)?;
+            Ok(None)
+        }
+        Call::JujuLog {
+            level,
+            debug,
+            message,
+        } => status::juju_log(c, ctx, level.as_deref(), *debug, message),
+        Call::ActionGet { key } => actions::action_get(c, ctx, key.as_deref()),
+        Call::ActionSet { results } => actions::action_set(ctx, results),
+        Call::ActionLog { message } => actions::action_log(c, ctx, message),
+        Call::ActionFail { message } => {
+            actions::action_id(ctx)?;
+            ctx.pending().action_fail = Some(message.clone().unwrap_or_else(|| {
+                "action failed without reason given, check action for errors".into()
+            }));
+            Ok(None)
+        }
+        Call::SecretAdd {
+            meta,
+            owner,
+            file,
+            content,
+        } => {
+            let content = secrets::secret_content(content, file.as_deref(), files)?;
+            crate::secrets::add(model.uuid(), c, ctx, meta, *owner, content)
+        }
+        Call::SecretSet {
+            uri,
+            meta,
+            file,
+            content,
+            ..
+        } => {
+            let content = secrets::secret_content(content, file.as_deref(), files)?;
+            crate::secrets::set(c, ctx, uri.xid(), meta, content)
+        }
+        Call::SecretGet {
+            uri,
+            key,
+            label,
+            refresh,
+            peek,
+        } => crate::secrets::get(
+            c,
+            ctx,
+            uri.as_ref().map(|u| u.xid()),
+            key.as_deref(),
+            label.as_deref(),
+            *refresh,
+            *peek,
+        ),
+        Call::SecretInfoGet { uri, label } => {
+            crate::secrets::info_get(c, ctx, uri.as_ref().map(|u| u.xid()), label.as_deref())
+        }
+        Call::SecretIds => crate::secrets::ids(c, ctx),
+        Call::SecretGrant {
+            uri,
+            relation,
+            unit,
+        } => {
+            let r = relations::resolve_relation(c, ctx, Some(relation))?;
+            crate::secrets::grant(c, ctx, uri.xid(), &r, unit.as_deref())
+        }
+        Call::SecretRevoke {
+            uri,
+            relation,
+            unit,
+            app,
+        } => {
+            let rel = match relation {
+                Some(r) => Some(relations::resolve_relation(c, ctx, Some(r))?.id),
+                None => None,
+            };
+            crate::secrets::revoke(c, ctx, uri.xid(), rel, unit.clone().or_else(|| app.clone()))
+        }
+        Call::SecretRemove { uri, revision } => {
+            crate::secrets::remove(c, ctx, uri.xid(), revision.map(i64::from))
+        }
+        Call::OpenPort { port, .. } => {
+            ctx.pending().ports.push((true, port.to_string()));
+            Ok(None)
+        }
+        Call::ClosePort { port, .. } => {
+            ctx.pending().ports.push((false, port.to_string()));
+            Ok(None)
+        }
+        Call::OpenedPorts { endpoints } => {
+            // Committed state only, not this hook's pending changes (§6.6).
+            let ports = store::units::ports(c, &ctx.unit.name).map_err(store_err)?;
+            Ok(Some(Value::from(
+                ports
+                    .into_iter()
+                    .map(|p| if *endpoints { format!("{p} (*)") } else { p })
+                    .collect::<Vec<_>>(),
+            )))
+        }
+        Call::NetworkGet {
+            binding,
+            relation,
+            ingress_address,
+            bind_address,
+            egress_subnets,
+        } => unit::network_get(
+            c,
+            ctx,
+            binding,
+            relation.as_ref(),
+            *ingress_address,
+            *bind_address,
+            *egress_subnets,
+        ),
+        Call::UnitGet { key } => match key.as_str() {
+            "private-address" | "public-address" => {
+                Ok(Some(Value::String(ctx.unit.address.clone())))
+            }
+            other => Err(runtime(format!("unknown setting {other:?}"))),
+        },
+        Call::StateGet { key, strict } => unit::state_get(c, ctx, key.as_deref(), *strict),
+        Call::StateSet { file, settings } => {
+            let mut map = read_settings(file.as_ref(), stdin, files)?;
+            for (k, v) in settings {
+                map.insert(k.clone(), v.clone());
+            }
+            let mut p = ctx.pending();
+            for (k, v) in map {
+                p.state.push((k, (!v.is_empty()).then_some(v)));
+            }
+            Ok(None)
+        }
+        Call::StateDelete { key } => {
+            ctx.pending().state.push((key.clone(), None));
+            Ok(None)
+        }
+        Call::StorageList { .. } => Ok(Some(Value::Array(Vec::new()))),
+        Call::StorageGet { storage, .. } => Err(runtime(format!(
+            "storage {:?} not found: the local model attaches no storage",
+            storage.clone().unwrap_or_default()
+        ))),
+        Call::StorageAdd { .. } => Err(runtime("the local model does not provide storage")),
+        Call::GoalState => unit::goal_state(c, ctx),
+        Call::ResourceGet { name } => Err(runtime(format!(
+            "could not download resource {name:?}: the local model has no resources"
+        ))),
+        Call::JujuReboot { .. } => Ok(None),
+        _ => Err(runtime(
+            "this hook tool is not supported by the local model",
+        )),
+    }
+}
+
+/// A file the call names, as the shim sent it. Never read here: the server runs as the model
+/// owner and must not open a path a caller chose.
+pub(super) fn caller_file<'a>(files: &'a Files, path: &str) -> Result<&'a [u8], ToolError> {
+    match files.get(path) {
+        Some(CallerFile::Contents(b)) => Ok(b),
+        Some(CallerFile::Unreadable(e)) => Err(runtime(format!("cannot read {path}: {e}"))),
+        None => Err(runtime(format!(
+            "cannot read {path}: the hook tool did not send its contents"
+        ))),
+    }
+}
+
+/// The settings map of `relation-set` / `state-set --file` (a caller file or stdin).
+pub(super) fn read_settings(
+    file: Option<&FileArg>,
+    stdin: Option<&[u8]>,
+    files: &Files,
+) -> Result<BTreeMap<String, String>, ToolError> {
+    let bytes = match file {
+        None => return Ok(BTreeMap::new()),
+        Some(FileArg::Stdin) => stdin.unwrap_or_default(),
+        Some(FileArg::Path(p)) => caller_file(files, p)?,
+    };
+    hook_tools::settings::decode(bytes)
+        .map_err(|e| ToolError::usage(format!("invalid settings: {e}")))
+}

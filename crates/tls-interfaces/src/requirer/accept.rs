@@ -1,0 +1,125 @@
+//! Judging a certificate the provider sent for one of our CSRs: it must parse, be for our key,
+//! be the kind we asked for and name what we asked for (else it is refused, with the reason);
+//! its chain is verified as `pki verify` does and its defects reported (it is kept anyway).
+//! Pure: no model, the clock is an input.
+
+use pki::chain::Usage;
+use pki::{Certificate, Csr, PrivateKey};
+
+use crate::time_fmt;
+use crate::wire::tls_certificates::CertificateEntry;
+
+/// The certificate of `entry` when it answers `csr` (asked as a CA when `is_ca`) for `key`;
+/// otherwise why it is refused, as a log line.
+pub(super) fn judge(
+    csr: &Csr,
+    is_ca: bool,
+    entry: &CertificateEntry,
+    key: &PrivateKey,
+) -> Result<Certificate, String> {
+    let subject = csr.subject();
+    let certificate = Certificate::from_pem(&entry.certificate)
+        .map_err(|e| format!("refusing the certificate for '{subject}': it does not parse: {e}"))?;
+    if !certificate.matches_key(key) {
+        return Err(format!(
+            "refusing the certificate for '{subject}': it is not for our private key"
+        ));
+    }
+    let info = certificate.info();
+    if info.is_ca != is_ca {
+        let (asked, got) = if is_ca {
+            ("a CA", "a leaf")
+        } else {
+            ("a leaf", "a CA")
+        };
+        return Err(format!(
+            "refusing the certificate for '{subject}': {asked} certificate was requested, the provider sent {got}"
+        ));
+    }
+    if info.subject.common_name() != subject.common_name()
+        || info.sans.dns != csr.sans().dns
+        || info.sans.ip != csr.sans().ip
+    {
+        return Err(format!(
+            "refusing the certificate for '{subject}': its subject or SANs ({}; {}) differ from the request ({}; {})",
+            info.subject,
+            info.sans.to_strings().join(", "),
+            subject,
+            csr.sans().to_strings().join(", ")
+        ));
+    }
+    Ok(certificate)
+}
+
+/// What is wrong with leaf -> chain -> CA, one log line each, judged at `now` as `pki verify`
+/// judges (`rustls-webpki` for TLS server or client use: unknown critical extensions, extended
+/// key usages, name constraints; a CA or v1 certificate is walked by our own verifier, which
+/// webpki does not judge), naming the known Python provider defects. The certificate is still
+/// accepted: key and request match, and the workload may trust its real issuer by other means.
+pub(super) fn chain_defects(
+    certificate: &Certificate,
+    entry: &CertificateEntry,
+    subject: &str,
+    now: i64,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(ca) = Certificate::from_pem(&entry.ca) else {
+        out.push(format!(
+            "the CA sent with the certificate for '{subject}' does not parse"
+        ));
+        return out;
+    };
+    let chain: Vec<Certificate> = entry
+        .chain
+        .iter()
+        .flatten()
+        .filter_map(|p| Certificate::from_pem(p).ok())
+        .collect();
+    if let Some(first) = chain.first()
+        && first.der() != certificate.der()
+    {
+        out.push(format!(
+            "the chain sent for '{subject}' does not start with the certificate (expected leaf first)"
+        ));
+    }
+    let intermediates: Vec<Certificate> = chain
+        .into_iter()
+        .filter(|c| c.der() != certificate.der() && c.der() != ca.der())
+        .collect();
+    if let Err(e) = pki::chain::verify_for_usage(
+        certificate,
+        &intermediates,
+        &ca,
+        time_fmt::at(now),
+        Usage::Any,
+    ) {
+        let hint = if certificate.info().issuer.der() == ca.info().issuer.der()
+            && !ca.is_self_issued()
+        {
+            " (the certificate's issuer is the CA's own issuer: the Python provider helper's intermediate-CA defect)"
+        } else {
+            ""
+        };
+        out.push(format!(
+            "the certificate for '{subject}' does not chain to the CA it came with: {e}{hint}"
+        ));
+    }
+    out
+}
+
+/// When the certificate secret expires, so that `secret-expired` renews: `fraction` of the
+/// time left until `not_after`.
+pub(super) fn renewal_time(now: i64, not_after: i64, fraction: f64) -> i64 {
+    now + ((not_after - now).max(0) as f64 * fraction) as i64
+}
+
+/// Whether the safety net renews `cert` at `now`: a little after the renewal time (in case the
+/// `secret-expired` event was missed), and before the end.
+pub(super) fn safety_net_due(cert: &Certificate, now: i64, fraction: f64) -> bool {
+    let info = cert.info();
+    let start = info.not_before.unix_timestamp();
+    let end = info.not_after.unix_timestamp();
+    let threshold = (fraction + 0.05).min(0.99);
+    let due = start + ((end - start) as f64 * threshold) as i64;
+    now >= due && now < end
+}

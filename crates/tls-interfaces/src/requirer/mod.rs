@@ -1,0 +1,408 @@
+//! The `tls-certificates` requirer: keys, CSRs and received certificates of one endpoint.
+//!
+//! Behaviour follows the Python library (charmlibs tls-certificates 1.12.0) so the two are
+//! interchangeable on the wire and in the secrets they keep:
+//!
+//! - the private key is generated once per scope and kept in a Juju secret under the Python
+//!   library's label (`{LIBID}-private-key-{unit}-{endpoint}` or `...-private-key-app-...`);
+//! - a CSR already in the databag is matched to the wanted request **by attributes** (rebuilt
+//!   from the CSR, SANs as sets, the unique id by presence) and by key: a new CSR is made only
+//!   when something really changed, so keys and CSRs never churn across hooks;
+//! - each certificate received is stored in a secret whose expiry is the renewal time; its
+//!   `secret-expired` event (or the safety net, slightly later) makes a new CSR with the same key.
+//!
+//! Where the Python library is weak we differ, and say so: a malformed entry from the provider is
+//! skipped with a warning instead of discarding the whole databag; a certificate that does not
+//! match our key or our request is refused with a logged reason; one whose chain does not verify
+//! (judged as `pki verify` judges it, by `rustls-webpki`) is accepted with a warning naming the
+//! defect; `certificate-available` is emitted when a certificate is new or changed, not on every
+//! hook; each databag is written once per hook.
+//!
+//! Call [`TlsRequirer::handle`] on every event (reconcile on every hook).
+//!
+//! A hook is three steps: `observe` reads what the hook sees (the bags, our keys and
+//! certificate secrets, the clock) into an [`plan::Observation`]; `plan` decides, as a pure
+//! function, what to do about it (a [`plan::Plan`] over each request's [`plan::RequestState`]);
+//! `apply` does it (secrets, one write per bag, logs) and returns the events. `keys` keeps the
+//! private key secrets (and migrates the legacy APP label), `accept` judges a certificate the
+//! provider sent (and diagnoses its chain), `lifecycle` handles relation-broken and secret
+//! events.
+
+mod accept;
+mod apply;
+mod keys;
+mod lifecycle;
+mod observe;
+mod plan;
+#[cfg(test)]
+mod plan_tests;
+
+use std::collections::BTreeSet;
+
+use charm::{CustomEvent, Endpoint, Event, Model};
+use pki::{Certificate, Csr, KeyAlgorithm, PrivateKey, RequestAttributes};
+use serde::Serialize;
+
+use crate::error::{Error, Misuse};
+use crate::labels;
+use crate::wire::tls_certificates::{CapabilitiesState, CertificateEntry, ErrorBody};
+
+use observe::Context;
+
+/// Who a certificate is for: the Python library's `Mode.UNIT` and `Mode.APP`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Scope {
+    /// This unit's own certificate (CSR in the unit bag, unit-owned secrets).
+    Unit,
+    /// The application's certificate, managed by the leader (CSR in the app bag, app-owned
+    /// secrets).
+    App,
+}
+
+/// Which scopes an endpoint requests: the Python library's `Mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Each unit requests its own certificates.
+    Unit,
+    /// The leader requests the application's certificates.
+    App,
+    /// Both.
+    AppAndUnit,
+}
+
+impl Mode {
+    fn has(self, scope: Scope) -> bool {
+        matches!(
+            (self, scope),
+            (Mode::AppAndUnit, _) | (Mode::Unit, Scope::Unit) | (Mode::App, Scope::App)
+        )
+    }
+}
+
+/// One wanted certificate: what to put in the CSR, and whether it should be a CA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRequest {
+    /// Subject, SANs and the rest.
+    pub attributes: RequestAttributes,
+    /// Ask for a CA certificate (travels as `"ca": true` beside the CSR).
+    pub is_ca: bool,
+}
+
+impl CertificateRequest {
+    /// A leaf request for `attributes`.
+    pub fn leaf(attributes: RequestAttributes) -> Self {
+        Self {
+            attributes,
+            is_ca: false,
+        }
+    }
+}
+
+/// A certificate we hold, with what came with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateAvailable {
+    /// Which scope it is for.
+    pub scope: Scope,
+    /// Our CSR (PEM).
+    pub certificate_signing_request: String,
+    /// The certificate (PEM).
+    pub certificate: String,
+    /// The CA (PEM).
+    pub ca: String,
+    /// Leaf first, then issuers (PEM).
+    pub chain: Vec<String>,
+}
+
+/// A refusal from the provider for one of our requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateDenied {
+    /// Our CSR (PEM).
+    pub certificate_signing_request: String,
+    /// What the provider said.
+    pub error: ErrorBody,
+}
+
+/// What the requirer tells the charm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequirerEvent {
+    /// A certificate is new or changed; it is stored and its renewal is scheduled.
+    CertificateAvailable(CertificateAvailable),
+    /// The provider refused a request.
+    CertificateDenied(CertificateDenied),
+}
+
+impl RequirerEvent {
+    /// The event as an SDK custom event (`certificate-available` / `certificate-denied`).
+    pub fn to_custom_event(&self) -> CustomEvent {
+        let (name, payload) = match self {
+            Self::CertificateAvailable(e) => ("certificate-available", serde_json::to_value(e)),
+            Self::CertificateDenied(e) => ("certificate-denied", serde_json::to_value(e)),
+        };
+        CustomEvent {
+            name: name.to_owned(),
+            payload: payload.unwrap_or_default(),
+        }
+    }
+}
+
+/// A certificate assigned to one of our requests, ready to serve.
+#[derive(Debug, Clone)]
+pub struct AssignedCertificate {
+    /// Scope of the request.
+    pub scope: Scope,
+    /// The request it answers.
+    pub request: CertificateRequest,
+    /// The certificate.
+    pub certificate: Certificate,
+    /// The CA certificate (PEM, as the provider sent it).
+    pub ca: String,
+    /// The chain (PEM), leaf first.
+    pub chain: Vec<String>,
+    /// Our CSR (PEM).
+    pub csr: String,
+}
+
+/// The requirer side of one `tls-certificates` endpoint.
+#[derive(Debug, Clone)]
+pub struct TlsRequirer {
+    endpoint: Endpoint,
+    mode: Mode,
+    requests: Vec<(Scope, CertificateRequest)>,
+    key_algorithm: KeyAlgorithm,
+    renewal_relative_time: f64,
+    supplied_key: Option<String>,
+}
+
+impl TlsRequirer {
+    /// A requirer for `endpoint` in `mode`, with no request yet, RSA-2048 keys (the Python
+    /// library's default) and renewal at 90% of the remaining validity.
+    pub fn new(endpoint: Endpoint, mode: Mode) -> Self {
+        Self {
+            endpoint,
+            mode,
+            requests: Vec::new(),
+            key_algorithm: KeyAlgorithm::Rsa2048,
+            renewal_relative_time: 0.9,
+            supplied_key: None,
+        }
+    }
+
+    /// Adds a wanted certificate for `scope`. Requests are evaluated on each hook, so a charm
+    /// can rebuild the requirer with its current addresses every time.
+    pub fn with_request(
+        mut self,
+        scope: Scope,
+        request: CertificateRequest,
+    ) -> Result<Self, Error> {
+        if !self.mode.has(scope) {
+            return Err(Misuse::ScopeNotInMode {
+                scope,
+                mode: self.mode,
+            }
+            .into());
+        }
+        if self
+            .requests
+            .iter()
+            .any(|(s, r)| r == &request && *s != scope)
+        {
+            return Err(Misuse::SameRequestInBothScopes.into());
+        }
+        self.requests.push((scope, request));
+        Ok(self)
+    }
+
+    /// Algorithm of generated keys.
+    pub fn with_key_algorithm(mut self, algorithm: KeyAlgorithm) -> Self {
+        self.key_algorithm = algorithm;
+        self
+    }
+
+    /// When to renew, as a fraction of the time left when the certificate is stored: in
+    /// (0.5, 1.0], like the Python library.
+    pub fn with_renewal_relative_time(mut self, fraction: f64) -> Result<Self, Error> {
+        if !(fraction > 0.5 && fraction <= 1.0) {
+            return Err(Misuse::RenewalRelativeTime(fraction).into());
+        }
+        self.renewal_relative_time = fraction;
+        Ok(self)
+    }
+
+    /// Uses a key supplied by the charm instead of a generated one (discouraged: keys passed
+    /// around by hand leak more easily).
+    pub fn with_private_key(mut self, pem: &str) -> Result<Self, Error> {
+        PrivateKey::from_pem(pem)?;
+        self.supplied_key = Some(pem.to_owned());
+        Ok(self)
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Handles any event: cleans up on `relation-broken` of our endpoint, renews on
+    /// `secret-expired` of one of our certificate secrets, and otherwise reconciles.
+    pub fn handle(
+        &self,
+        event: &Event,
+        model: &mut Model<'_>,
+    ) -> Result<Vec<RequirerEvent>, Error> {
+        match event {
+            Event::RelationBroken(e) if e.relation.endpoint() == &self.endpoint => {
+                lifecycle::relation_broken(self, model)?;
+                Ok(Vec::new())
+            }
+            Event::SecretExpired(e) if e.label.as_deref().is_some_and(labels::is_certificate) => {
+                let renew = lifecycle::take_expired_secret(model, &e.id)?;
+                self.reconcile_with(model, &renew)
+            }
+            Event::SecretRemove(e)
+                if e.label
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with(labels::LIBID)) =>
+            {
+                if let Some(revision) = e.revision {
+                    lifecycle::remove_revision(model, &e.id, revision)?;
+                }
+                self.reconcile(model)
+            }
+            _ => self.reconcile(model),
+        }
+    }
+
+    /// Brings keys, CSRs and certificate secrets in line with the wanted requests and the
+    /// provider's answers.
+    pub fn reconcile(&self, model: &mut Model<'_>) -> Result<Vec<RequirerEvent>, Error> {
+        self.reconcile_with(model, &BTreeSet::new())
+    }
+
+    /// Asks for a new certificate for `csr_pem` (same key): its secret is removed and a new CSR
+    /// replaces the old one.
+    pub fn renew(&self, model: &mut Model<'_>, csr_pem: &str) -> Result<Vec<RequirerEvent>, Error> {
+        let csr = Csr::from_pem(csr_pem)?;
+        let Some(mut cx) = Context::open(self, model)? else {
+            return Ok(Vec::new());
+        };
+        for scope in cx.scopes(self.mode) {
+            if let Some(id) = cx.certificate_secret_id(scope, &csr)? {
+                cx.model.remove_secret(&id, None)?;
+            }
+        }
+        drop(cx);
+        let renew = BTreeSet::from([csr.der().to_vec()]);
+        self.reconcile_with(model, &renew)
+    }
+
+    /// Replaces the private key of `scope` (every scope when `None`) with a new one; CSRs made
+    /// with the old key are replaced.
+    pub fn regenerate_private_key(
+        &self,
+        model: &mut Model<'_>,
+        scope: Option<Scope>,
+    ) -> Result<Vec<RequirerEvent>, Error> {
+        if self.supplied_key.is_some() {
+            return Err(Misuse::SuppliedKeyCannotBeRegenerated.into());
+        }
+        let Some(cx) = Context::open(self, model)? else {
+            return Ok(Vec::new());
+        };
+        for s in cx.scopes(self.mode) {
+            if scope.is_none_or(|wanted| wanted == s) {
+                let key = PrivateKey::generate(self.key_algorithm)?;
+                keys::store(cx.model, s, cx.unit, self.endpoint.as_str(), &key)?;
+            }
+        }
+        drop(cx);
+        self.reconcile(model)
+    }
+
+    /// The private key of `scope`, when this unit may see it.
+    pub fn private_key(
+        &self,
+        model: &mut Model<'_>,
+        scope: Scope,
+    ) -> Result<Option<PrivateKey>, Error> {
+        let leader = model.is_leader()?;
+        if scope == Scope::App && !leader {
+            return Ok(None);
+        }
+        if let Some(pem) = &self.supplied_key {
+            return Ok(Some(PrivateKey::from_pem(pem)?));
+        }
+        let label = labels::private_key(scope, model.unit().number(), self.endpoint.as_str());
+        keys::read(model, &label)
+    }
+
+    /// Certificates the provider assigned to our current requests of `scope`, each checked
+    /// against our key.
+    pub fn assigned_certificates(
+        &self,
+        model: &mut Model<'_>,
+        scope: Scope,
+    ) -> Result<Vec<AssignedCertificate>, Error> {
+        let Some(mut cx) = Context::open(self, model)? else {
+            return Ok(Vec::new());
+        };
+        if !cx.scopes(self.mode).contains(&scope) {
+            return Ok(Vec::new());
+        }
+        // Read only: a key not made yet has no certificate, so none is made here.
+        let key = cx.key(self, scope)?;
+        let provider = cx.provider_data();
+        let bag = cx.own_bag(scope)?;
+        let out = plan::assigned(scope, key.key(), &bag, &provider);
+        cx.flush_warnings();
+        Ok(out)
+    }
+
+    /// Every certificate in the provider's databag (revoked ones included), tolerant of
+    /// malformed entries.
+    pub fn provider_certificates(
+        &self,
+        model: &mut Model<'_>,
+    ) -> Result<Vec<CertificateEntry>, Error> {
+        let Some(mut cx) = Context::open(self, model)? else {
+            return Ok(Vec::new());
+        };
+        let data = cx.provider_data();
+        cx.flush_warnings();
+        Ok(data.certificates.all())
+    }
+
+    /// What the provider advertised, keeping "not yet advertised" apart from "unsupported".
+    pub fn provider_capabilities(&self, model: &mut Model<'_>) -> Result<CapabilitiesState, Error> {
+        let Some(mut cx) = Context::open(self, model)? else {
+            return Ok(CapabilitiesState::NotAdvertised);
+        };
+        let data = cx.provider_data();
+        cx.flush_warnings();
+        Ok(match data.capabilities {
+            Some(c) => CapabilitiesState::Advertised(c),
+            None => CapabilitiesState::NotAdvertised,
+        })
+    }
+
+    /// One hook's work: observe, plan, apply. `renew` holds the DER of CSRs to replace.
+    fn reconcile_with(
+        &self,
+        model: &mut Model<'_>,
+        renew: &BTreeSet<Vec<u8>>,
+    ) -> Result<Vec<RequirerEvent>, Error> {
+        let Some(mut cx) = Context::open(self, model)? else {
+            return Ok(Vec::new());
+        };
+        let observation = cx.observe(self, renew)?;
+        let plan = plan::plan(&observation);
+        let events = apply::apply(&mut cx, self, plan)?;
+        cx.flush_warnings();
+        Ok(events)
+    }
+}
+
+/// The CSR as the Python library prints it: PEM re-encoded from DER, stripped. Labels hash this.
+fn canonical_pem(csr: &Csr) -> String {
+    pki::pem::encode("CERTIFICATE REQUEST", csr.der())
+        .trim()
+        .to_owned()
+}
