@@ -2,9 +2,6 @@
 //! See README.md.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
@@ -55,6 +52,13 @@ fn options() -> anyhow::Result<Options> {
             "--runs" => o.runs = args.next().context("--runs K")?.parse::<usize>()?.max(1),
             "--requirer-only" => o.requirer_only = true,
             "--provider-scale" => o.provider_scale = true,
+            "-h" | "--help" => {
+                println!(
+                    "bench-interfaces [--python-max N] [--sizes a,b,c] [--runs K] \
+                     [--requirer-only] [--provider-scale]\n(see bench/interfaces/README.md)"
+                );
+                std::process::exit(0);
+            }
             other => bail!(
                 "unknown argument {other} (expected --python-max N, --sizes a,b,c, --runs K, \
                  --requirer-only, --provider-scale)"
@@ -378,35 +382,11 @@ fn requirer_hook_rust(
 
 // ---------- the Python side ----------
 
-fn python() -> PathBuf {
-    std::env::var_os("JUJU_TLS_TEST_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-        PathBuf::from,
-    )
-}
+#[path = "../../../tests/python/venv.rs"]
+mod venv;
 
 fn oracle(input: &Value) -> anyhow::Result<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/tls_oracle.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting the Python oracle (run ./scripts/test once to create .venv)")?;
-    child
-        .stdin
-        .take()
-        .context("stdin")?
-        .write_all(input.to_string().as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!(
-            "Python oracle failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
+    venv::oracle("tls_oracle.py", input).map_err(anyhow::Error::msg)
 }
 
 fn provider_hook_python(

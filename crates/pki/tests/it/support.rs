@@ -126,23 +126,12 @@ pub(crate) fn openssl(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-/// The Python of the pinned test venv.
-pub(crate) fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("JUJU_TLS_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no test venv at {}: run ./scripts/test, which creates it",
-        venv.display()
-    );
-    venv
-}
+#[path = "../../../../tests/python/venv.rs"]
+mod venv;
 
 /// Runs a Python script with the venv's interpreter; panics with its stderr on failure.
 pub(crate) fn run_python(script: &str, args: &[&str]) -> String {
-    let out = Command::new(python())
+    let out = Command::new(venv::python().unwrap_or_else(|e| panic!("{e}")))
         .arg("-c")
         .arg(script)
         .args(args)

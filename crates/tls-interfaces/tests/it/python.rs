@@ -4,9 +4,6 @@
 //! by ours without a new key or CSR.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use charm::testing::{Secret, SecretOwnerEntity};
 use charm::{Databag, Event};
@@ -17,42 +14,12 @@ use tls_interfaces::{Mode, RequirerEvent, Scope};
 
 use crate::world::{RELATION_ID, World, list, unit, unit_wants};
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("JUJU_TLS_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no test venv at {}: run ./scripts/test, which creates it",
-        venv.display()
-    );
-    venv
-}
+#[path = "../../../../tests/python/venv.rs"]
+mod venv;
 
 /// Runs the oracle with `input`; returns its JSON output.
 pub(crate) fn oracle(input: &Value) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/tls_oracle.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "oracle failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    venv::oracle("tls_oracle.py", input).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn bag(v: &Value) -> Databag {
