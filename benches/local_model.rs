@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use model::{Registry, SettleOptions};
 
-const BIN: &str = env!("CARGO_BIN_EXE_juju-tls");
+mod support;
 
 fn main() {
     // Under the local model this binary is also the Rust benchmark charm.
@@ -31,16 +31,7 @@ fn main() {
         rust_charm();
         return;
     }
-    // The model links hook tools to the juju-tls binary, not to this benchmark: run again with
-    // the variable that says so (no need to mutate our own environment).
-    if std::env::var_os(model::TOOL_BINARY_ENV).is_none() {
-        let status = Command::new(std::env::current_exe().expect("current exe"))
-            .args(std::env::args_os().skip(1))
-            .env(model::TOOL_BINARY_ENV, BIN)
-            .status()
-            .expect("re-running the benchmark");
-        std::process::exit(status.code().unwrap_or(1));
-    }
+    support::reexec_with_tool_binary();
     // Data dirs must be private (0700): the model refuses others.
     let data = tempfile::Builder::new()
         .permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700))

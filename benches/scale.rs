@@ -29,6 +29,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod support;
+
 use model::{HookRecord, Registry, SettleOptions};
 use pki::time::{Duration as Validity, OffsetDateTime};
 use pki::{
@@ -36,7 +38,6 @@ use pki::{
     PrivateKey, RequestAttributes,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_juju-tls");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 struct Options {
@@ -104,16 +105,7 @@ impl Run {
 }
 
 fn main() {
-    // The model links hook tools to the juju-tls binary, not to this benchmark: run again with
-    // the variable that says so.
-    if std::env::var_os(model::TOOL_BINARY_ENV).is_none() {
-        let status = Command::new(std::env::current_exe().expect("current exe"))
-            .args(std::env::args_os().skip(1))
-            .env(model::TOOL_BINARY_ENV, BIN)
-            .status()
-            .expect("re-running the benchmark");
-        std::process::exit(status.code().unwrap_or(1));
-    }
+    support::reexec_with_tool_binary();
     let opts = options();
     let charms = build_charms();
     // The model refuses a data dir open to others.
