@@ -54,6 +54,8 @@ fn full_flow(ops: &str) {
         "{beta_address}"
     );
     assert_eq!(beta["address"], beta_address.as_str());
+    // An extra binding answers `network-get` as Juju's do.
+    assert_eq!(beta["metrics-address"], beta_address.as_str());
     let ev = events(&beta);
     assert_eq!(
         ev[..6],

@@ -115,6 +115,27 @@ pub struct NetworkInfo {
     pub ingress_addresses: Vec<String>,
 }
 
+impl NetworkInfo {
+    /// What a unit whose only address is `addr` on the loopback interface sees (the local
+    /// model's units, and the SDK's in-memory harness).
+    pub fn loopback(addr: &str) -> NetworkInfo {
+        let cidr = format!("{addr}/32");
+        NetworkInfo {
+            bind_addresses: vec![BindAddress {
+                mac_address: String::new(),
+                interface_name: "lo".into(),
+                addresses: vec![InterfaceAddress {
+                    hostname: String::new(),
+                    value: addr.to_owned(),
+                    cidr: cidr.clone(),
+                }],
+            }],
+            egress_subnets: vec![cidr],
+            ingress_addresses: vec![addr.to_owned()],
+        }
+    }
+}
+
 /// One interface in [`NetworkInfo`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BindAddress {

@@ -61,6 +61,10 @@ pub struct CharmMeta {
     pub config: BTreeMap<String, ConfigOption>,
     /// Actions by name.
     pub actions: BTreeMap<String, ActionSpec>,
+    /// `extra-bindings` names (`network-get` answers for them too). Absent in stores written
+    /// before it was kept.
+    #[serde(default)]
+    pub extra_bindings: Vec<String>,
 }
 
 impl CharmMeta {
@@ -85,6 +89,11 @@ impl CharmMeta {
     /// The endpoint of that name.
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.name == name)
+    }
+
+    /// Whether `network-get` knows this binding (as `hook_tools::metadata::CharmMeta::has_binding`).
+    pub fn has_binding(&self, name: &str) -> bool {
+        self.endpoint(name).is_some() || self.extra_bindings.iter().any(|b| b == name)
     }
 
     /// The config values a unit sees: declared defaults overlaid with the set values.
@@ -145,6 +154,7 @@ impl From<hook_tools::metadata::CharmMeta> for CharmMeta {
                     interface: e.interface,
                 })
                 .collect(),
+            extra_bindings: m.extra_bindings,
             config: m
                 .options
                 .into_iter()

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hook_tools::Tool;
 use hook_tools::error::msg;
-use hook_tools::output::{BindAddress, InterfaceAddress, NetworkInfo};
+use hook_tools::output::NetworkInfo;
 use hook_tools::values::{PortSpec, SecretOwner};
 
 use super::{
@@ -510,29 +510,14 @@ impl Backend for Memory<'_> {
         if let Some(r) = relation {
             self.relation(r)?;
         }
-        if self.meta.role(binding).is_none()
-            && !self.meta.extra_bindings.iter().any(|b| b == binding)
-        {
+        if !self.meta.has_binding(binding) {
             return Err(BackendError::Tool {
                 tool: Tool::NetworkGet,
                 code: 1,
                 message: msg::no_network_config(binding),
             });
         }
-        let addr = self.state.address.clone();
-        Ok(NetworkInfo {
-            bind_addresses: vec![BindAddress {
-                mac_address: String::new(),
-                interface_name: "lo".into(),
-                addresses: vec![InterfaceAddress {
-                    hostname: String::new(),
-                    value: addr.clone(),
-                    cidr: format!("{addr}/32"),
-                }],
-            }],
-            egress_subnets: vec![format!("{addr}/32")],
-            ingress_addresses: vec![addr],
-        })
+        Ok(NetworkInfo::loopback(&self.state.address))
     }
 
     fn now(&self) -> i64 {

@@ -218,6 +218,11 @@ impl CharmMeta {
         self.endpoint(endpoint).map(|e| e.role)
     }
 
+    /// Whether `network-get` knows this binding: an endpoint or an `extra-bindings` name.
+    pub fn has_binding(&self, name: &str) -> bool {
+        self.endpoint(name).is_some() || self.extra_bindings.iter().any(|b| b == name)
+    }
+
     /// Whether an endpoint is a peer endpoint.
     pub fn is_peer(&self, endpoint: &str) -> bool {
         self.role(endpoint) == Some(Role::Peers)

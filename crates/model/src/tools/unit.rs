@@ -1,7 +1,7 @@
 //! The unit's own view: `network-get`, `state-get`, `goal-state`.
 
 use hook_tools::error::msg;
-use hook_tools::output::{BindAddress, InterfaceAddress, NetworkInfo};
+use hook_tools::output::NetworkInfo;
 use hook_tools::{RelationRef, ToolError};
 use rusqlite::Connection;
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ pub(super) fn network_get(
         known_relation(c, ctx, i64::from(r.id))?
             .ok_or_else(|| ToolError::usage(msg::relation_not_found(&r.to_string())))?;
     }
-    if ctx.app.meta.endpoint(binding).is_none() {
+    if !ctx.app.meta.has_binding(binding) {
         return Err(runtime(msg::no_network_config(binding)));
     }
     let addr = ctx.unit.address.clone();
@@ -38,19 +38,7 @@ pub(super) fn network_get(
     if egress {
         return Ok(Some(Value::from(vec![cidr])));
     }
-    let info = NetworkInfo {
-        bind_addresses: vec![BindAddress {
-            mac_address: String::new(),
-            interface_name: "lo".into(),
-            addresses: vec![InterfaceAddress {
-                hostname: String::new(),
-                value: addr.clone(),
-                cidr: cidr.clone(),
-            }],
-        }],
-        egress_subnets: vec![cidr],
-        ingress_addresses: vec![addr],
-    };
+    let info = NetworkInfo::loopback(&addr);
     Ok(Some(serde_json::to_value(info).map_err(store_err)?))
 }
 

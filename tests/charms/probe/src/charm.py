@@ -139,6 +139,7 @@ class ProbeCharm(ops.CharmBase):
             "juju-version": str(self.model.juju_version),
             "ops-version": ops.__version__,
             "address": str(self.model.get_binding("data").network.bind_address),
+            "metrics-address": str(self.model.get_binding("metrics").network.bind_address),
             "now": time.time(),
         }
         try:
