@@ -240,10 +240,11 @@ fn rust_charm() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let leader = tool(&["is-leader", "--format=json"]).trim() == "true";
-    if hook.ends_with("-relation-joined")
-        || hook.ends_with("-relation-changed")
-        || hook.ends_with("-relation-created")
-    {
+    use hook_tools::RelationHook::{Changed, Created, Joined};
+    if matches!(
+        hook_tools::HookKind::parse(&hook).relation_kind(),
+        Some(Joined | Changed | Created)
+    ) {
         let rel = std::env::var("JUJU_RELATION_ID").unwrap_or_default();
         let _remote = tool(&["relation-get", "--format=json", "-r", &rel, "-", &unit]);
         tool(&["relation-set", "-r", &rel, &format!("hello={unit}")]);

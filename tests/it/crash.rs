@@ -162,7 +162,7 @@ fn judge(m: &TestModel, log: &Path) -> usize {
     let mut committed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in runs.as_array().expect("runs") {
         let hook = r["hook"].as_str().expect("hook");
-        if r["code"] == 0 && !hook.starts_with("actions/") {
+        if r["code"] == 0 && !hook_tools::HookKind::parse(hook).is_action() {
             committed
                 .entry(r["unit"].as_str().expect("unit").to_owned())
                 .or_default()

@@ -77,6 +77,7 @@ pub use event::{CustomEvent, Event};
 /// (`duration::parse_config`: `90d`, a bare number is days).
 pub use hook_tools::duration;
 pub use hook_tools::values::{PortSpec, Protocol, RotatePolicy, SecretOwner};
+pub use hook_tools::{HookKind, RelationHook};
 pub use metadata::CharmMeta;
 pub use model::{Model, Relation};
 pub use names::{AppName, Endpoint, RelationId, SecretId, UnitName};

@@ -207,13 +207,13 @@ fn bag_changed(c: &Connection, r: &Relation, owner: &str, writer: &str) -> Resul
         if v == writer || dying.contains(&v) {
             continue;
         }
-        let v_app = names::split_unit(&v)?.0.to_owned();
+        let v_app = names::app_of(&v)?.to_owned();
         let ep = r.endpoint_of(&v_app).to_owned();
         if owner.contains('/') {
             if !related(r, &v, owner) || !store::seen(c, r.id, &v)?.iter().any(|s| s == owner) {
                 continue;
             }
-            let app = names::split_unit(owner)?.0.to_owned();
+            let app = names::app_of(owner)?.to_owned();
             store::enqueue(
                 c,
                 &Hook {
@@ -249,8 +249,8 @@ fn queue_join(c: &Connection, r: &Relation, x: &str, w: &str) -> Result<()> {
     if store::seen(c, r.id, x)?.iter().any(|s| s == w) {
         return Ok(());
     }
-    let x_app = names::split_unit(x)?.0.to_owned();
-    let w_app = names::split_unit(w)?.0.to_owned();
+    let x_app = names::app_of(x)?.to_owned();
+    let w_app = names::app_of(w)?.to_owned();
     let ep = r.endpoint_of(&x_app).to_owned();
     for kind in [RelationHook::Joined, RelationHook::Changed] {
         store::enqueue(

@@ -121,7 +121,7 @@ fn departed(r: &Relation, ep: &str, unit: &str, remote: &str, departing: &str) -
     Ok(Hook {
         relation_id: Some(r.id),
         remote_unit: remote.to_owned(),
-        remote_app: names::split_unit(remote)?.0.to_owned(),
+        remote_app: names::app_of(remote)?.to_owned(),
         departing: departing.to_owned(),
         ..Hook::new(unit, HookKind::relation(ep, RelationHook::Departed))
     })
@@ -159,7 +159,7 @@ pub(crate) fn teardown_unit(c: &Connection, unit: &str, app_dying: bool) -> Resu
             if other == u.name {
                 continue;
             }
-            let oa = names::split_unit(&other)?.0.to_owned();
+            let oa = names::app_of(&other)?.to_owned();
             let ep_o = r.endpoint_of(&oa).to_owned();
             store::hooks::drop_arrivals_from(c, &other, r.id, &u.name)?;
             if store::seen(c, r.id, &other)?.contains(&u.name) {
@@ -186,7 +186,7 @@ pub(crate) fn dying_relation(c: &Connection, id: i64) -> Result<()> {
     store::hooks::drop_arrivals_on(c, id)?;
     let scope = store::scope(c, id)?;
     for u in &scope {
-        let app = names::split_unit(u)?.0.to_owned();
+        let app = names::app_of(u)?.to_owned();
         let ep = r.endpoint_of(&app).to_owned();
         for w in store::seen(c, id, u)? {
             store::enqueue(c, &departed(&r, &ep, u, &w, &w)?)?;

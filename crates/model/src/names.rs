@@ -39,10 +39,19 @@ pub(crate) fn check_app(name: &str) -> Result<()> {
     hook_tools::names::check_app_name(name).map_err(|e| usage("application", e).into())
 }
 
-/// Splits `app/n` into its parts.
-pub(crate) fn split_unit(name: &str) -> Result<(&str, i64)> {
-    let (app, n) = hook_tools::names::split_unit_name(name).map_err(|e| usage("unit", e))?;
-    Ok((app, i64::from(n)))
+/// The application of a unit name the store holds. Stored names were checked when they entered
+/// (by the rules of the binary that recorded them), so they are only split here, never judged
+/// again: a model made before a rule got stricter stays usable.
+pub(crate) fn app_of(unit: &str) -> Result<&str> {
+    match unit.rsplit_once('/') {
+        Some((app, n)) if !app.is_empty() && n.parse::<u32>().is_ok() => Ok(app),
+        _ => Err(UsageError::InvalidName {
+            kind: "unit",
+            name: unit.to_owned(),
+            reason: "a unit name is <application>/<number>",
+        }
+        .into()),
+    }
 }
 
 #[cfg(test)]
@@ -59,9 +68,11 @@ mod tests {
         // Juju's rule: a word after a dash needs a letter, `_` is no name character.
         assert!(check_app("self-signed-2").is_err());
         assert!(check_app("web_1").is_err());
-        assert_eq!(split_unit("web/3").unwrap(), ("web", 3));
-        assert!(split_unit("web").is_err());
-        assert!(split_unit("web/03").is_err());
+        assert_eq!(app_of("web/3").unwrap(), "web");
+        assert!(app_of("web").is_err());
+        // Stored before `_` and `-2` were refused: still split, not judged again.
+        assert_eq!(app_of("self-signed-2/0").unwrap(), "self-signed-2");
+        assert_eq!(app_of("web_1/4").unwrap(), "web_1");
         assert!(check_model("scale-10").is_ok());
         assert!(check_model("a".repeat(61).as_str()).is_err());
     }

@@ -34,7 +34,10 @@ mod state;
 use std::collections::HashSet;
 
 use charm::context::Dispatch;
-use charm::{AppName, BagOwner, Databag, Endpoint, LogLevel, Model, RelationId, UnitName};
+use charm::{
+    AppName, BagOwner, Databag, Endpoint, HookKind, LogLevel, Model, RelationHook, RelationId,
+    UnitName,
+};
 
 use self::limits::Cap;
 pub use self::limits::{
@@ -224,13 +227,10 @@ impl TlsProvider {
             return None;
         };
         let relation = ctx.relation.as_ref()?;
-        let hook = [
-            "-relation-changed",
-            "-relation-joined",
-            "-relation-departed",
-        ]
-        .iter()
-        .any(|suffix| name.ends_with(suffix));
+        let hook = matches!(
+            HookKind::parse(name).relation_kind(),
+            Some(RelationHook::Changed | RelationHook::Joined | RelationHook::Departed)
+        );
         (hook && relation.id.endpoint() == &self.endpoint)
             .then(|| (relation.id.clone(), relation.remote_unit.clone()))
     }
