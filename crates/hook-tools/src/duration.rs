@@ -1,14 +1,17 @@
-//! Durations as people write them, in two named dialects:
+//! Durations as people write them, in three named dialects:
 //!
 //! * [`Dialect::Config`], the charm-config dialect of the published charms (the
 //!   `certificate-validity` of self-signed-certificates): one positive integer followed by `m`,
 //!   `h`, `d` or `w`; a bare number means days (`90` is 90 days).
-//! * [`Dialect::Cli`], the dialect of `juju-tls` verbs (`advance`, `--timeout`, a secret's
-//!   `--expire`): a sum of integer-and-unit parts with units `s`, `m`, `h`, `d`, `w` (`1d12h`,
+//! * [`Dialect::Cli`], the dialect of `juju-tls` verbs (`advance`, `--timeout`, `--hook-timeout`):
+//!   a sum of integer-and-unit parts with units `s`, `m`, `h`, `d`, `w` (`1d12h`,
 //!   `90m`, `45s`); a bare number is refused, so `90` is never silently read as seconds or days.
 //!   [`parse_cli_or_seconds`] is that dialect for timeouts, where a bare number is seconds.
+//! * [`Dialect::Go`], what Juju's own hook tools read (Go's `time.ParseDuration`, used by
+//!   `secret-add --expire`): signed, fractions allowed, units `ns`, `us`/`µs`, `ms`, `s`, `m`,
+//!   `h` and no `d` or `w` (`1.5h`, `90m`, `-1h`).
 //!
-//! Both are bounded by [`MAX_DURATION`], so no duration read here can push a clock past year
+//! All are bounded by [`MAX_DURATION`], so no duration read here can push a clock past year
 //! 9999. Which dialect a flag takes is said in its `--help`.
 
 use std::fmt;
@@ -27,6 +30,8 @@ pub enum Dialect {
     Config,
     /// The CLI dialect: `30d`, `12h`, `90m`, `45s`, `2w`, sums like `1d12h`.
     Cli,
+    /// Go's `time.ParseDuration`, as Juju's hook tools read it: `1.5h`, `90m`, `-1h`, `500ms`.
+    Go,
 }
 
 /// Why a duration text is not valid.
@@ -60,6 +65,9 @@ impl Dialect {
             Dialect::Cli => {
                 "expected numbers with units s, m, h, d or w, summed (e.g. 30d, 12h, 90m, 45s, 1d12h)"
             }
+            Dialect::Go => {
+                "expected Go's duration syntax: signed numbers with units ns, us, ms, s, m or h (e.g. 24h, 1.5h, 90m)"
+            }
         }
     }
 
@@ -68,6 +76,7 @@ impl Dialect {
         match self {
             Dialect::Config => parse_config(input),
             Dialect::Cli => parse_cli(input),
+            Dialect::Go => parse_go(input),
         }
     }
 }
@@ -195,6 +204,79 @@ pub fn parse_cli_or_seconds(input: &str) -> Result<Duration, DurationError> {
     parse_cli(input)
 }
 
+/// Reads Go's `time.ParseDuration` syntax, the one Juju's hook tools accept: an optional sign,
+/// then one or more decimal numbers (fractions allowed) each with a unit (`ns`, `us`, `µs`, `μs`,
+/// `ms`, `s`, `m`, `h`), summed; `0` alone is zero. No blanks, no `d`. Bounded by
+/// [`MAX_DURATION`] either way.
+pub fn parse_go(input: &str) -> Result<Duration, DurationError> {
+    let syntax = || DurationError::Syntax {
+        input: input.to_owned(),
+        dialect: Dialect::Go,
+    };
+    let too_long = || DurationError::TooLong {
+        input: input.to_owned(),
+    };
+    let (negative, mut rest) = match input.as_bytes().first() {
+        Some(b'-') => (true, &input[1..]),
+        Some(b'+') => (false, &input[1..]),
+        _ => (false, input),
+    };
+    if rest == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if rest.is_empty() {
+        return Err(syntax());
+    }
+    let max = i128::from(MAX_DURATION.whole_seconds()) * 1_000_000_000;
+    let mut total: i128 = 0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(syntax)?;
+        let (number, tail) = rest.split_at(number_len);
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+            return Err(syntax());
+        }
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let nanos_per: i128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return Err(syntax()),
+        };
+        let whole: i128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| too_long())?
+        };
+        // Go keeps the fraction's leading digits; 18 are beyond a nanosecond of any unit here.
+        let digits = &fraction[..fraction.len().min(18)];
+        let scale = 10i128.pow(u32::try_from(digits.len()).map_err(|_| syntax())?);
+        let fraction: i128 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().map_err(|_| syntax())?
+        };
+        total = whole
+            .checked_mul(nanos_per)
+            .and_then(|w| w.checked_add(fraction * nanos_per / scale))
+            .and_then(|part| total.checked_add(part))
+            .filter(|t| *t <= max)
+            .ok_or_else(too_long)?;
+        rest = next;
+    }
+    let nanos = i64::try_from(total).map_err(|_| too_long())?;
+    let d = Duration::nanoseconds(nanos);
+    Ok(if negative { -d } else { d })
+}
+
 /// Writes a duration the way [`parse_config`] reads it, in the largest exact unit (`90d`, `1w`,
 /// `90m`); seconds are dropped.
 pub fn format_config(d: Duration) -> String {
@@ -212,6 +294,7 @@ impl fmt::Display for Dialect {
         f.write_str(match self {
             Dialect::Config => "charm-config",
             Dialect::Cli => "CLI",
+            Dialect::Go => "Go",
         })
     }
 }
@@ -339,12 +422,57 @@ mod tests {
         assert_eq!(format_config(Duration::minutes(90)), "90m");
     }
 
+    #[test]
+    fn go_reads_what_juju_reads() {
+        assert_eq!(parse_go("24h"), Ok(Duration::hours(24)));
+        assert_eq!(parse_go("1.5h"), Ok(Duration::minutes(90)));
+        assert_eq!(parse_go("1h30m"), Ok(Duration::minutes(90)));
+        assert_eq!(parse_go("500ms"), Ok(Duration::milliseconds(500)));
+        assert_eq!(parse_go("-1h"), Ok(Duration::hours(-1)));
+        assert_eq!(parse_go(".5s"), Ok(Duration::milliseconds(500)));
+        assert_eq!(parse_go("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_go("2µs"), Ok(Duration::microseconds(2)));
+        // Go has no days, no bare numbers, no blanks.
+        for bad in [
+            "", "1d", "2w", "90", " 1h", "1h ", ".s", "1..5h", "h", "-", "1e3s",
+        ] {
+            assert!(
+                matches!(parse_go(bad), Err(DurationError::Syntax { .. })),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            parse_go("9999999h"),
+            Err(DurationError::TooLong { .. })
+        ));
+    }
+
     proptest! {
         #[test]
         fn never_panic(s in ".{0,24}") {
             let _ = parse_config(&s);
             let _ = parse_cli(&s);
             let _ = parse_cli_or_seconds(&s);
+            let _ = parse_go(&s);
+        }
+
+        #[test]
+        fn go_is_the_signed_sum_of_its_parts(neg in any::<bool>(), parts in proptest::collection::vec((0u32..100_000, 0u32..1000, "(ns|us|ms|s|m|h)"), 1..4)) {
+            let text: String = std::iter::once(if neg { "-" } else { "" }.to_owned())
+                .chain(parts.iter().map(|(n, f, u)| format!("{n}.{f:03}{u}")))
+                .collect();
+            let nanos: i128 = parts
+                .iter()
+                .map(|(n, f, u)| {
+                    let per: i128 = match u.as_str() {
+                        "ns" => 1, "us" => 1_000, "ms" => 1_000_000, "s" => 1_000_000_000,
+                        "m" => 60_000_000_000, _ => 3_600_000_000_000,
+                    };
+                    i128::from(*n) * per + i128::from(*f) * per / 1000
+                })
+                .sum();
+            let want = if neg { -nanos } else { nanos };
+            prop_assert_eq!(parse_go(&text).map(|d| d.whole_nanoseconds()), Ok(want));
         }
 
         #[test]

@@ -66,17 +66,13 @@ pub(crate) fn format_rfc3339(secs: i64) -> String {
         .unwrap_or_else(|| secs.to_string())
 }
 
-/// Parses an `--expire` value the way Juju does: RFC 3339 with `Z` or `±hh:mm`, a zoneless
-/// timestamp read as UTC (ops ≤ 3.6 sends naive local times), each optionally with fractional
-/// seconds; or a Go-style duration from `now` (`24h`).
+/// Parses an `--expire` value the way Juju's `secret-add`/`secret-set` do: RFC 3339 with `Z` or
+/// `±hh:mm`, a zoneless timestamp read as UTC (ops ≤ 3.6 sends naive local times), each
+/// optionally with fractional seconds; or a positive Go duration from `now` (`24h`, `1.5h`),
+/// with Juju's error texts.
 pub fn parse_expiry(text: &str, now: i64) -> Result<i64> {
     use time::format_description::well_known::Rfc3339;
     use time::macros::format_description;
-    let bad = || {
-        Error::from(UsageError::BadArgument(format!(
-            "invalid expire value {text:?}"
-        )))
-    };
     if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(t.unix_timestamp());
     }
@@ -89,9 +85,18 @@ pub fn parse_expiry(text: &str, now: i64) -> Result<i64> {
     if let Ok(t) = time::PrimitiveDateTime::parse(&zoneless, &fmt) {
         return Ok(t.assume_utc().unix_timestamp());
     }
-    // Durations from now: 24h, 90m, 1h30m, 3600s (the CLI dialect, which reads Go's whole-unit
-    // spellings).
-    parse_duration(text).map(|d| now + d).map_err(|_| bad())
+    let d = hook_tools::duration::parse_go(text).map_err(|_| {
+        UsageError::BadArgument(format!("expire time or duration {text:?} not valid"))
+    })?;
+    if d <= time::Duration::ZERO {
+        return Err(UsageError::BadArgument(format!(
+            "negative expire duration {text:?} not valid"
+        ))
+        .into());
+    }
+    // The clock counts whole seconds; a part second still lies ahead.
+    let secs = d.whole_seconds() + i64::from(d.subsec_nanoseconds() > 0);
+    Ok(now + secs)
 }
 
 #[cfg(test)]
@@ -108,7 +113,21 @@ mod tests {
         assert_eq!(z, naive);
         assert_eq!(z, shifted);
         assert_eq!(parse_expiry("24h", 100).unwrap(), 100 + 86400);
-        assert!(parse_expiry("tomorrow", 0).is_err());
+        assert_eq!(parse_expiry("1.5h", 100).unwrap(), 100 + 5400);
+        assert_eq!(parse_expiry("500ms", 100).unwrap(), 101);
+        // Juju's texts; Go has no days.
+        for (bad, text) in [
+            ("tomorrow", "expire time or duration \"tomorrow\" not valid"),
+            ("1d", "expire time or duration \"1d\" not valid"),
+            (
+                "2022-01-01",
+                "expire time or duration \"2022-01-01\" not valid",
+            ),
+            ("-1h", "negative expire duration \"-1h\" not valid"),
+        ] {
+            let err = parse_expiry(bad, 0).unwrap_err().to_string();
+            assert!(err.contains(text), "{bad}: {err}");
+        }
     }
 
     #[test]
