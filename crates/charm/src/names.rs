@@ -93,31 +93,29 @@ serde_via_str!(RelationId);
 /// A secret's identity: its 20-character xid, whatever URI spelling it came in (`secret:<xid>`,
 /// `secret://<model-uuid>/<xid>`, bare xid; §8.1). The spelling Juju gave is kept for display and
 /// for passing back to tools, equality is on the xid.
+///
+/// Parsing is the vocabulary's (`hook_tools::SecretUri::parse`, Juju's `secrets.ParseURI`), so an
+/// id the SDK accepts is one the hook tools accept.
 #[derive(Debug, Clone)]
 pub struct SecretId {
-    uri: String,
+    uri: hook_tools::SecretUri,
 }
 
 impl SecretId {
     /// The bare xid.
     pub fn xid(&self) -> &str {
-        hook_tools_xid(&self.uri)
+        self.uri.xid()
     }
 
     /// The URI as Juju gave it.
     pub fn as_str(&self) -> &str {
-        &self.uri
+        self.uri.as_str()
     }
 
     /// The form the tools take.
     pub fn to_tool_uri(&self) -> hook_tools::SecretUri {
-        hook_tools::SecretUri::new(self.uri.clone())
+        self.uri.clone()
     }
-}
-
-fn hook_tools_xid(uri: &str) -> &str {
-    let s = uri.strip_prefix("secret:").unwrap_or(uri);
-    s.rsplit('/').next().unwrap_or(s)
 }
 
 impl PartialEq for SecretId {
@@ -135,25 +133,20 @@ impl std::hash::Hash for SecretId {
 impl FromStr for SecretId {
     type Err = NameError;
     fn from_str(s: &str) -> Result<Self, NameError> {
-        let xid = hook_tools_xid(s);
-        if xid.is_empty()
-            || !xid
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        {
-            return Err(err(
+        let uri = hook_tools::SecretUri::parse(s).map_err(|_| {
+            err(
                 "secret id",
                 s,
-                "expected secret:<xid>, secret://<model>/<xid> or <xid>",
-            ));
-        }
-        Ok(SecretId { uri: s.to_owned() })
+                "expected secret:<xid>, secret://<model>/<xid> or <xid>, the xid 20 characters of 0-9a-v",
+            )
+        })?;
+        Ok(SecretId { uri })
     }
 }
 
 impl fmt::Display for SecretId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.uri)
+        f.write_str(self.uri.as_str())
     }
 }
 serde_via_str!(SecretId);
@@ -182,5 +175,9 @@ mod tests {
         assert_eq!(b.xid(), "cq9e1u1mp25c77ab0abc");
         assert!("secret:".parse::<SecretId>().is_err());
         assert!("secret:ABC".parse::<SecretId>().is_err());
+        // Juju's rule, the one the hook tools apply: 20 characters of base32hex.
+        assert!("secret:abc".parse::<SecretId>().is_err());
+        assert!("secret:zzzzzzzzzzzzzzzzzzzz".parse::<SecretId>().is_err());
+        assert!("cq9e1u1mp25c77ab0abc".parse::<SecretId>().is_ok());
     }
 }

@@ -71,7 +71,7 @@ fn the_published_charms_expiring_ca_is_published_until_nothing_valid_chains_to_i
     );
     let upstream = upstream.with_secret(
         Secret::new(
-            "d0expiringca0000000",
+            "d0e0p1r1n0ca00000000",
             SecretOwnerEntity::App("self-signed-certificates".parse().unwrap()),
             old_content,
         )
