@@ -12,6 +12,7 @@
 
 pub mod authority;
 pub mod config;
+pub mod revocation;
 pub mod upstream;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,9 +22,12 @@ use charm::{Charm, Endpoint, Event, HandlerError, LogLevel, Model, Status};
 use pki::{Certificate, IssuingPolicy};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tls_interfaces::{Capabilities, Signer, TlsProvider, TransferProvider};
+use tls_interfaces::{
+    Capabilities, IssuedCertificate, ProviderState, Signer, TlsProvider, TransferProvider,
+};
 
 use crate::authority::StoredCa;
+use crate::revocation::Selector;
 
 /// The charm.
 #[derive(Debug, Default)]
@@ -39,6 +43,7 @@ impl Charm for SelfSignedCertificates {
                 "get-ca-certificate" => get_ca_certificate(model),
                 "get-issued-certificates" => get_issued_certificates(model),
                 "rotate-private-key" => rotate_private_key(model),
+                "revoke-certificates" => revoke_certificates(model),
                 _ => Ok(()),
             },
             Event::Stop | Event::Remove => Ok(()),
@@ -56,9 +61,9 @@ impl Charm for SelfSignedCertificates {
             // `expiring-ca-certificates`: look again.
             Event::UpgradeCharm => {
                 model.unstore(EXPIRING_CA_KEY);
-                reconcile(model, CaChange::IfNeeded).map(|_| ())
+                reconcile(model, CaChange::IfNeeded, None).map(|_| ())
             }
-            _ => reconcile(model, CaChange::IfNeeded).map(|_| ()),
+            _ => reconcile(model, CaChange::IfNeeded, None).map(|_| ()),
         }
     }
 }
@@ -84,8 +89,22 @@ fn date(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
-/// Brings everything in line; returns the CA in use (if any).
-fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>, HandlerError> {
+/// What a reconcile did, for the actions that ask for one.
+struct Reconciled {
+    /// The CA in use.
+    stored: StoredCa,
+    /// Serial numbers of the certificates revoked on request, each with the serial of the
+    /// certificate issued in its place (`None`: not re-issued, e.g. the request is over a cap).
+    revoked: Vec<(String, Option<String>)>,
+}
+
+/// Brings everything in line, first revoking what `revoke` selects; `None` when the
+/// configuration is invalid or this unit does not lead.
+fn reconcile(
+    model: &mut Model<'_>,
+    change: CaChange,
+    revoke: Option<&Selector>,
+) -> Result<Option<Reconciled>, HandlerError> {
     let config = match config::read(model.config_map()?) {
         Ok(c) => c,
         Err(problems) => {
@@ -133,24 +152,32 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
         .map(|s| s.ca.certificate().pem().trim().to_owned());
     let mut published = state.trusted_cas(current.as_deref(), at);
 
-    let (stored, revoke) = match (stored, change) {
+    let (stored, revoke_all, created) = match (stored, change) {
         (None, _) => {
             log(model, "creating the CA");
-            (authority::create(model, &config, None)?, false)
+            (authority::create(model, &config, None)?, false, true)
         }
         (Some(s), CaChange::Rotate) => {
             log(
                 model,
                 "rotating the CA key: new CA, every certificate re-issued under it",
             );
-            (authority::create(model, &config, s.secret.as_ref())?, true)
+            (
+                authority::create(model, &config, s.secret.as_ref())?,
+                true,
+                true,
+            )
         }
         (Some(s), CaChange::IfNeeded) if !s.matches(&config) => {
             log(
                 model,
                 "the CA no longer matches the configuration: new CA, every certificate re-issued under it",
             );
-            (authority::create(model, &config, s.secret.as_ref())?, true)
+            (
+                authority::create(model, &config, s.secret.as_ref())?,
+                true,
+                true,
+            )
         }
         (Some(s), CaChange::IfNeeded) if at >= s.renew_at(&config) => {
             log(
@@ -158,14 +185,25 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
                 "renewing the CA before it expires; certificates issued under the old one stay valid",
             );
             published.insert(s.ca.certificate().pem().trim().to_owned());
-            (authority::create(model, &config, s.secret.as_ref())?, false)
+            (
+                authority::create(model, &config, s.secret.as_ref())?,
+                false,
+                true,
+            )
         }
-        (Some(s), CaChange::IfNeeded) => (s, false),
+        (Some(s), CaChange::IfNeeded) => (s, false, false),
     };
-    if revoke {
+    if created {
+        state.ca_generated(stored.ca.certificate());
+    }
+    if revoke_all {
         state.revoke_all();
     }
     state.drop_certificates_without_csr();
+    let revoked = match revoke {
+        Some(selector) => state.revoke_where(|c| selector.matches(c)),
+        None => Vec::new(),
+    };
     let policy = IssuingPolicy {
         allow_ca: config.allow_ca_requests,
         allow_ca_hint: "set the charm option allow-ca-requests=true to issue CA certificates"
@@ -187,6 +225,7 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
     // What was issued or refused is logged by the provider as security events (one per
     // certificate up to 10, then a summary with counts): no line of our own repeats it.
     state.sign_outstanding(&signer)?;
+    let revoked = replacements(&mut state, &revoked);
     state.set_capabilities(Some(&Capabilities {
         supports_ip_sans: Some(true),
         supports_wildcard_dns: Some(true),
@@ -209,7 +248,33 @@ fn reconcile(model: &mut Model<'_>, change: CaChange) -> Result<Option<StoredCa>
         format_duration(config.certificate_validity),
         date(stored.renew_at(&config).min(info.not_after)),
     )))?;
-    Ok(Some(stored))
+    Ok(Some(Reconciled { stored, revoked }))
+}
+
+/// The serial of each revoked certificate, with that of the certificate now published for the
+/// same request (if one was issued).
+fn replacements(
+    state: &mut ProviderState,
+    revoked: &[IssuedCertificate],
+) -> Vec<(String, Option<String>)> {
+    if revoked.is_empty() {
+        return Vec::new();
+    }
+    let now: Vec<IssuedCertificate> = state.issued();
+    revoked
+        .iter()
+        .map(|old| {
+            let new = now.iter().find(|c| {
+                c.relation == old.relation
+                    && c.entry.certificate_signing_request.trim()
+                        == old.entry.certificate_signing_request.trim()
+            });
+            (
+                revocation::serial_of(old).unwrap_or_default(),
+                new.and_then(revocation::serial_of),
+            )
+        })
+        .collect()
 }
 
 /// Charm-state key: the CAs last published on `send-ca-cert`.
@@ -299,11 +364,7 @@ fn get_issued_certificates(model: &mut Model<'_>) -> Result<(), HandlerError> {
         return Ok(());
     }
     let mut state = TlsProvider::new(endpoint(CERTIFICATES)?).load(model)?;
-    let list: Vec<String> = state
-        .issued()
-        .into_iter()
-        .map(|c| upstream::issued_certificate_json(&c.entry))
-        .collect();
+    let list: Vec<String> = state.issued().into_iter().map(|c| c.to_json()).collect();
     if list.is_empty() {
         model.action_fail("No certificates issued yet.")?;
         return Ok(());
@@ -320,8 +381,8 @@ fn rotate_private_key(model: &mut Model<'_>) -> Result<(), HandlerError> {
         model.action_fail("This action can only be run on the leader unit.")?;
         return Ok(());
     }
-    match reconcile(model, CaChange::Rotate)? {
-        Some(stored) => {
+    match reconcile(model, CaChange::Rotate, None)? {
+        Some(Reconciled { stored, .. }) => {
             let info = stored.ca.certificate().info();
             model.set_action_results(&BTreeMap::from([
                 (
@@ -333,6 +394,32 @@ fn rotate_private_key(model: &mut Model<'_>) -> Result<(), HandlerError> {
         }
         None => model.action_fail(
             "the configuration is invalid (see the unit status); nothing was changed",
+        )?,
+    }
+    Ok(())
+}
+
+fn revoke_certificates(model: &mut Model<'_>) -> Result<(), HandlerError> {
+    if !model.is_leader()? {
+        model.action_fail("This action can only be run on the leader unit.")?;
+        return Ok(());
+    }
+    let params: serde_json::Map<String, serde_json::Value> = model.action_params()?;
+    let selector = match Selector::from_params(&params) {
+        Ok(s) => s,
+        Err(problem) => {
+            model.action_fail(&problem)?;
+            return Ok(());
+        }
+    };
+    match reconcile(model, CaChange::IfNeeded, Some(&selector))? {
+        Some(done) if done.revoked.is_empty() => model.action_fail(&format!(
+            "no issued, unrevoked certificate belongs to {}; nothing was revoked",
+            selector.describe()
+        ))?,
+        Some(done) => model.set_action_results(&revocation::results(&done.revoked))?,
+        None => model.action_fail(
+            "the configuration is invalid (see the unit status); nothing was revoked",
         )?,
     }
     Ok(())

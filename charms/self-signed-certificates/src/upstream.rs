@@ -1,34 +1,9 @@
 //! Output in the exact bytes of the published Python charm, for scripts written against it.
 //!
 //! Its `get-issued-certificates` calls `set_results({"certificates": [c.to_json() for c in
-//! certificates]})`: each certificate is `json.dumps` of `{"csr", "certificate", "ca",
-//! "chain", "revoked"}` (in that order, `", "`/`": "` separators, `revoked` `null` when the
-//! entry has none), and ops renders the list with Python's `str()`, i.e. `['…', '…']` with
-//! each string in `repr` form.
-
-use serde::Serialize;
-use tls_interfaces::to_python_json;
-use tls_interfaces::wire::tls_certificates::CertificateEntry;
-
-#[derive(Serialize)]
-struct Issued<'a> {
-    csr: &'a str,
-    certificate: &'a str,
-    ca: &'a str,
-    chain: Vec<&'a str>,
-    revoked: Option<bool>,
-}
-
-/// `ProviderCertificate.to_json()` of one published entry.
-pub fn issued_certificate_json(entry: &CertificateEntry) -> String {
-    to_python_json(&Issued {
-        csr: entry.certificate_signing_request.trim(),
-        certificate: entry.certificate.trim(),
-        ca: entry.ca.trim(),
-        chain: entry.chain.iter().flatten().map(|c| c.trim()).collect(),
-        revoked: entry.revoked,
-    })
-}
+//! certificates]})`: each certificate is `ProviderCertificate.to_json()`
+//! ([`tls_interfaces::IssuedCertificate::to_json`]), and ops renders the list with Python's
+//! `str()`, i.e. `['…', '…']` with each string in `repr` form.
 
 /// Python's `str()` of a list of strings.
 pub fn python_str_of_list(items: &[String]) -> String {

@@ -42,9 +42,13 @@ pub enum Misuse {
     /// A renewal fraction outside (0.5, 1.0].
     #[error("renewal relative time {0} is outside (0.5, 1.0]")]
     RenewalRelativeTime(f64),
-    /// `regenerate_private_key` on a requirer whose key the charm supplies.
-    #[error("the private key is supplied by the charm; it cannot be regenerated")]
-    SuppliedKeyCannotBeRegenerated,
+    /// `regenerate_private_key` or `import_private_key` on a requirer whose key the charm
+    /// supplies.
+    #[error("the private key is supplied by the charm; it cannot be regenerated or imported")]
+    SuppliedKeyCannotBeReplaced,
+    /// A request with neither a common name nor a DNS, IP or OID subject alternative name.
+    #[error("a certificate request needs a common name or a DNS, IP or OID SAN")]
+    EmptyRequest,
     /// A relation id that is not one of the endpoint's relations.
     #[error("relation {0} is not a relation of this endpoint")]
     UnknownRelation(charm::RelationId),

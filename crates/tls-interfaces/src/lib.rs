@@ -24,6 +24,7 @@ pub mod wire;
 mod error;
 mod json;
 mod provider;
+mod request_error;
 mod requirer;
 mod security_log;
 mod time_fmt;
@@ -33,9 +34,10 @@ pub use error::Error;
 pub use json::to_python_json;
 pub use provider::{
     BadRequest, DEFAULT_MAX_CSR_BYTES, DEFAULT_MAX_REQUESTS_PER_BAG, DEFAULT_MAX_SANS,
-    DEFAULT_MAX_VALUE_BYTES, IssuedCertificate, Limits, ProviderState, SignReport, Signer,
-    TlsProvider,
+    DEFAULT_MAX_VALUE_BYTES, IssuedCertificate, Limits, ProviderState, RequirerRequest, SignReport,
+    Signer, TlsProvider,
 };
+pub use request_error::RequestError;
 pub use requirer::{
     AssignedCertificate, CertificateAvailable, CertificateDenied, CertificateRequest, Mode,
     RequirerEvent, Scope, TlsRequirer,

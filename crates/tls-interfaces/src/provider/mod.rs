@@ -27,6 +27,7 @@
 mod limits;
 mod load;
 mod memory;
+mod queries;
 mod relation;
 mod sign;
 mod state;
@@ -35,8 +36,8 @@ use std::collections::HashSet;
 
 use charm::context::Dispatch;
 use charm::{
-    AppName, BagOwner, Databag, Endpoint, HookKind, LogLevel, Model, RelationHook, RelationId,
-    UnitName,
+    AppName, BagOwner, Databag, Endpoint, Event, HookKind, LogLevel, Model, RelationHook,
+    RelationId, UnitName,
 };
 
 use self::limits::Cap;
@@ -46,13 +47,15 @@ pub use self::limits::{
 };
 use self::load::Loader;
 use self::memory::{Memory, published_digest, sha256, value_digest};
+pub use self::queries::RequirerRequest;
 use self::relation::RelationState;
 pub use self::sign::Signer;
 use crate::error::Error;
 use crate::json::to_python_json;
 use crate::security_log::SecurityEvent;
 use crate::wire::tls_certificates::{
-    CAPABILITIES_KEY, CERTIFICATES_KEY, CertificateEntry, REQUEST_ERRORS_KEY, RequestErrorEntry,
+    CAPABILITIES_KEY, CERTIFICATES_KEY, Capabilities, CertificateEntry, REQUEST_ERRORS_KEY,
+    RequestErrorEntry,
 };
 use crate::wire::{Warning, csr_der};
 
@@ -69,6 +72,7 @@ const BAD_CSR_REASON: &str = "bad-csr";
 pub struct TlsProvider {
     endpoint: Endpoint,
     limits: Limits,
+    capabilities: Option<Capabilities>,
 }
 
 /// A request that is refused without being signed: over a cap, or not a PEM CSR.
@@ -132,6 +136,19 @@ pub struct IssuedCertificate {
     pub entry: CertificateEntry,
 }
 
+impl IssuedCertificate {
+    /// The Python library's `ProviderCertificate.to_json()` of this certificate (see
+    /// [`CertificateEntry::to_json`]).
+    pub fn to_json(&self) -> String {
+        self.entry.to_json()
+    }
+
+    /// Whether the provider marked it revoked.
+    pub fn is_revoked(&self) -> bool {
+        self.entry.revoked == Some(true)
+    }
+}
+
 /// What signing the outstanding requests did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SignReport {
@@ -149,7 +166,68 @@ impl TlsProvider {
         Self {
             endpoint,
             limits: Limits::default(),
+            capabilities: None,
         }
+    }
+
+    /// The same provider advertising `capabilities` from [`Self::handle`] (the Python
+    /// library's `provider_capabilities` argument).
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// The housekeeping the Python provider does by itself, in one call from the charm's event
+    /// dispatch: on `relation-created`, `-joined` and `-changed` of this endpoint and on
+    /// `update-status`, the leader withdraws certificates and errors whose request vanished and
+    /// advertises the capabilities given to [`Self::with_capabilities`] (withdrawing them when
+    /// none were given, as the Python library does). Other events and other units: nothing.
+    /// Returns whether it ran. Charms that sign in the same hook use [`Self::handle_with`] (one
+    /// load and one write per relation), or [`Self::load`] and [`Self::commit`] themselves.
+    ///
+    /// ```rust,ignore
+    /// fn handle(&mut self, event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+    ///     TlsProvider::new("certificates".parse()?)
+    ///         .with_capabilities(Capabilities { provider_type: Some("manual".into()), ..Default::default() })
+    ///         .handle(event, model)?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn handle(&self, event: &Event, model: &mut Model<'_>) -> Result<bool, Error> {
+        self.handle_with(event, model, |_, _| Ok::<(), Error>(()))
+    }
+
+    /// [`Self::handle`] with the charm's own work on the same state, before the housekeeping
+    /// and the one write per relation: e.g. signing what is outstanding.
+    ///
+    /// ```rust,ignore
+    /// provider.handle_with(event, model, |state, _model| {
+    ///     state.sign_outstanding(&signer)?;
+    ///     Ok::<_, tls_interfaces::Error>(())
+    /// })?;
+    /// ```
+    pub fn handle_with<E: From<Error>>(
+        &self,
+        event: &Event,
+        model: &mut Model<'_>,
+        work: impl FnOnce(&mut ProviderState, &mut Model<'_>) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        let ours = match event {
+            Event::RelationCreated(e) | Event::RelationJoined(e) | Event::RelationChanged(e) => {
+                e.relation.endpoint() == &self.endpoint
+            }
+            Event::UpdateStatus => true,
+            _ => false,
+        };
+        if !ours || !model.is_leader().map_err(Error::from)? {
+            return Ok(false);
+        }
+        let mut state = self.load(model)?;
+        work(&mut state, model)?;
+        state.drop_certificates_without_csr();
+        state.set_capabilities(self.capabilities.as_ref());
+        self.commit(model, state)?;
+        Ok(true)
     }
 
     /// The same provider with other caps.

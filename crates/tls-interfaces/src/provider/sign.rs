@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use charm::RelationId;
+use charm::{LogLevel, RelationId};
 use pki::{Certificate, CertificateAuthority, CertificateKind, Csr, IssueRequest, IssuingPolicy};
 use time::{Duration, OffsetDateTime};
 
@@ -11,6 +11,7 @@ use super::limits::Cap;
 use super::memory::digest;
 use super::{BAD_CSR_REASON, BadRequest, Key, LIMIT_REASON, ProviderState, SignReport};
 use crate::error::Error;
+use crate::security_log::SecurityEvent;
 use crate::wire::Warning;
 use crate::wire::tls_certificates::{ErrorBody, ErrorCode};
 
@@ -197,9 +198,11 @@ impl ProviderState {
         let root = signer.issuers.last().unwrap_or(ca_cert);
         let mut chain_tail = vec![ca_cert.clone()];
         chain_tail.extend(signer.issuers.iter().cloned());
-        for ((relation, csr, _), result) in jobs.iter().zip(results) {
+        for ((relation, csr, is_ca), result) in jobs.iter().zip(results) {
             match result {
                 Ok(cert) => {
+                    self.security_events
+                        .push(certificate_generated(csr, *is_ca, signer.validity));
                     let mut chain = Vec::with_capacity(chain_tail.len() + 1);
                     chain.push(cert.clone());
                     chain.extend(chain_tail.iter().cloned());
@@ -216,6 +219,28 @@ impl ProviderState {
         }
         Ok(report)
     }
+}
+
+/// The Python library's `certificate_generated` event (its `generate_certificate` logs it).
+fn certificate_generated(csr: &Csr, is_ca: bool, validity: Duration) -> SecurityEvent {
+    SecurityEvent {
+        event: "certificate_generated",
+        level: LogLevel::Info,
+        description: "Certificate generated from CSR",
+        labels: vec![
+            (
+                "common_name",
+                csr.subject().common_name().unwrap_or_default().to_owned(),
+            ),
+            ("is_ca", python_bool(is_ca).to_owned()),
+            ("validity_days", validity.whole_days().to_string()),
+        ],
+    }
+}
+
+/// Python's `str()` of a bool, as the Python library writes it in event labels.
+pub(crate) fn python_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
 }
 
 /// Issues for every job, spreading the signatures over the available cores.

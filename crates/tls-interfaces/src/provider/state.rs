@@ -8,7 +8,7 @@ use pki::{Certificate, Csr};
 use time::OffsetDateTime;
 
 use super::memory::sha256;
-use super::relation::{Candidate, RelationState};
+use super::relation::RelationState;
 use super::{BadRequest, IssuedCertificate, Key, ProviderState, key_of_text};
 use crate::error::{Error, Misuse};
 use crate::security_log::SecurityEvent;
@@ -234,40 +234,37 @@ impl ProviderState {
     }
 
     /// Marks every published certificate revoked (when the CA changes); the requests they
-    /// answered are outstanding again.
+    /// answered are outstanding again. One `all_certificates_revoked` security event, not one
+    /// per certificate.
     pub fn revoke_all(&mut self) {
-        self.materialize_all();
-        for r in &mut self.relations {
-            let mut again = Vec::new();
-            for (key, i) in &r.certificate_index {
-                let Some(c) = r.certificates[*i].as_mut() else {
-                    continue;
-                };
-                if c.revoked != Some(true) {
-                    c.revoked = Some(true);
-                    r.certificates_changed = true;
-                    if let Some((requester, is_ca)) = r.wanted.get(key) {
-                        again.push((
-                            *i,
-                            Candidate {
-                                requester: requester.clone(),
-                                text: c.certificate_signing_request.trim().to_owned(),
-                                key: *key,
-                                is_ca: *is_ca,
-                            },
-                        ));
-                    }
-                }
-            }
-            // In the order they were published.
-            again.sort_by_key(|(i, _)| *i);
-            r.candidates.extend(again.into_iter().map(|(_, c)| c));
-        }
+        self.revoke_matching(None, |_, _| true, false);
         self.security_events.push(SecurityEvent {
             event: "all_certificates_revoked",
             level: LogLevel::Warning,
             description: "All certificates revoked",
             labels: Vec::new(),
+        });
+    }
+
+    /// Records the `ca_certificate_generated` security event (logged on commit, under the same
+    /// bound as the others) for a CA the charm made in this hook: the Python library logs it
+    /// from `generate_ca`.
+    pub fn ca_generated(&mut self, ca: &Certificate) {
+        let info = ca.info();
+        self.security_events.push(SecurityEvent {
+            event: "ca_certificate_generated",
+            level: LogLevel::Info,
+            description: "CA certificate generated",
+            labels: vec![
+                (
+                    "common_name",
+                    info.subject.common_name().unwrap_or_default().to_owned(),
+                ),
+                (
+                    "validity_days",
+                    (info.not_after - info.not_before).whole_days().to_string(),
+                ),
+            ],
         });
     }
 

@@ -36,8 +36,10 @@ mod observe;
 mod plan;
 #[cfg(test)]
 mod plan_tests;
+mod queries;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use charm::{CustomEvent, Endpoint, Event, Model};
 use pki::{Certificate, Csr, KeyAlgorithm, PrivateKey, RequestAttributes};
@@ -45,7 +47,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Misuse};
 use crate::labels;
-use crate::wire::tls_certificates::{CapabilitiesState, CertificateEntry, ErrorBody};
+use crate::wire::tls_certificates::{Capabilities, ErrorBody};
 
 use observe::Context;
 
@@ -96,6 +98,23 @@ impl CertificateRequest {
             is_ca: false,
         }
     }
+
+    /// Whether the request names something: a common name or at least one DNS, IP or OID
+    /// subject alternative name (the Python library's `CertificateRequestAttributes.is_valid`;
+    /// its constructor refuses the others, and [`TlsRequirer::with_request`] does too).
+    ///
+    /// ```
+    /// use tls_interfaces::CertificateRequest;
+    /// assert!(CertificateRequest::leaf(pki::RequestAttributes::new("db.example")).is_valid());
+    /// assert!(!CertificateRequest::leaf(pki::RequestAttributes::default()).is_valid());
+    /// ```
+    pub fn is_valid(&self) -> bool {
+        let a = &self.attributes;
+        a.common_name.as_deref().is_some_and(|cn| !cn.is_empty())
+            || !a.sans.dns.is_empty()
+            || !a.sans.ip.is_empty()
+            || !a.sans.oid.is_empty()
+    }
 }
 
 /// A certificate we hold, with what came with it.
@@ -111,6 +130,18 @@ pub struct CertificateAvailable {
     pub ca: String,
     /// Leaf first, then issuers (PEM).
     pub chain: Vec<String>,
+}
+
+impl CertificateAvailable {
+    /// The chain as one PEM text, certificates separated by a blank line: the Python
+    /// library's `chain_as_pem()`, ready for a web server's certificate file.
+    pub fn chain_pem(&self) -> String {
+        self.chain
+            .iter()
+            .map(|c| c.trim())
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
 }
 
 /// A refusal from the provider for one of our requests.
@@ -171,6 +202,7 @@ pub struct TlsRequirer {
     key_algorithm: KeyAlgorithm,
     renewal_relative_time: f64,
     supplied_key: Option<String>,
+    requests_from: Option<RequestsFn>,
 }
 
 impl TlsRequirer {
@@ -184,6 +216,7 @@ impl TlsRequirer {
             key_algorithm: KeyAlgorithm::Rsa2048,
             renewal_relative_time: 0.9,
             supplied_key: None,
+            requests_from: None,
         }
     }
 
@@ -194,22 +227,52 @@ impl TlsRequirer {
         scope: Scope,
         request: CertificateRequest,
     ) -> Result<Self, Error> {
-        if !self.mode.has(scope) {
-            return Err(Misuse::ScopeNotInMode {
-                scope,
-                mode: self.mode,
-            }
-            .into());
-        }
-        if self
-            .requests
-            .iter()
-            .any(|(s, r)| r == &request && *s != scope)
-        {
-            return Err(Misuse::SameRequestInBothScopes.into());
-        }
+        check_request(self.mode, &self.requests, scope, &request)?;
         self.requests.push((scope, request));
         Ok(self)
+    }
+
+    /// Adds requests computed on every hook from what the provider advertised (`None`: not
+    /// advertised yet), besides those of [`Self::with_request`]: the Python library's callable
+    /// `certificate_requests`. Keep the function a pure read; a request it stops returning is
+    /// withdrawn, so gating churn is the charm's job, as there.
+    ///
+    /// ```rust,ignore
+    /// let tls = TlsRequirer::new("certificates".parse()?, Mode::Unit).with_requests_from(|caps| {
+    ///     let mut wanted = pki::RequestAttributes::new("db.example");
+    ///     if caps.is_some_and(|c| c.supports_ip_sans == Some(true)) {
+    ///         let _ = wanted.sans.push_str("IP:10.0.0.5");
+    ///     }
+    ///     vec![(Scope::Unit, CertificateRequest::leaf(wanted))]
+    /// });
+    /// ```
+    pub fn with_requests_from(
+        mut self,
+        requests: impl Fn(Option<&Capabilities>) -> Vec<(Scope, CertificateRequest)>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.requests_from = Some(RequestsFn(Arc::new(requests)));
+        self
+    }
+
+    /// Every wanted request: the fixed ones, then those computed from `capabilities`, each
+    /// checked as [`Self::with_request`] checks them.
+    fn wanted(
+        &self,
+        capabilities: Option<&Capabilities>,
+    ) -> Result<Vec<(Scope, CertificateRequest)>, Error> {
+        let mut all = self.requests.clone();
+        if let Some(f) = &self.requests_from {
+            for (scope, request) in (f.0)(capabilities) {
+                check_request(self.mode, &all, scope, &request)?;
+                if !all.iter().any(|(s, r)| *s == scope && r == &request) {
+                    all.push((scope, request));
+                }
+            }
+        }
+        Ok(all)
     }
 
     /// Algorithm of generated keys.
@@ -226,6 +289,26 @@ impl TlsRequirer {
         }
         self.renewal_relative_time = fraction;
         Ok(self)
+    }
+
+    /// Stores `key` as the key of `scope` (every scope this unit manages when `None`: the APP
+    /// key on the leader only) in the library's secret, replacing the current one, and replaces
+    /// the CSRs made with the old key: the Python library's `import_private_key`. From then on
+    /// the key is managed as a generated one (kept across hooks and leader changes, removed
+    /// when the relation goes). Unlike the Python library, a key is imported also before the
+    /// library made one (there it is silently ignored).
+    ///
+    /// ```rust,ignore
+    /// let key = pki::PrivateKey::from_pem(&pem_from_operator)?;
+    /// tls.import_private_key(model, &key, Some(Scope::App))?;
+    /// ```
+    pub fn import_private_key(
+        &self,
+        model: &mut Model<'_>,
+        key: &PrivateKey,
+        scope: Option<Scope>,
+    ) -> Result<Vec<RequirerEvent>, Error> {
+        self.replace_private_key(model, scope, Some(key))
     }
 
     /// Uses a key supplied by the charm instead of a generated one (discouraged: keys passed
@@ -301,86 +384,47 @@ impl TlsRequirer {
         model: &mut Model<'_>,
         scope: Option<Scope>,
     ) -> Result<Vec<RequirerEvent>, Error> {
+        self.replace_private_key(model, scope, None)
+    }
+
+    /// Stores `key` (a new one when `None`) for `scope` (every managed scope when `None`),
+    /// then reconciles.
+    fn replace_private_key(
+        &self,
+        model: &mut Model<'_>,
+        scope: Option<Scope>,
+        key: Option<&PrivateKey>,
+    ) -> Result<Vec<RequirerEvent>, Error> {
         if self.supplied_key.is_some() {
-            return Err(Misuse::SuppliedKeyCannotBeRegenerated.into());
+            return Err(Misuse::SuppliedKeyCannotBeReplaced.into());
+        }
+        if let Some(s) = scope
+            && !self.mode.has(s)
+        {
+            return Err(Misuse::ScopeNotInMode {
+                scope: s,
+                mode: self.mode,
+            }
+            .into());
         }
         let Some(cx) = Context::open(self, model)? else {
             return Ok(Vec::new());
         };
         for s in cx.scopes(self.mode) {
             if scope.is_none_or(|wanted| wanted == s) {
-                let key = PrivateKey::generate(self.key_algorithm)?;
-                keys::store(cx.model, s, cx.unit, self.endpoint.as_str(), &key)?;
+                let generated;
+                let key = match key {
+                    Some(k) => k,
+                    None => {
+                        generated = PrivateKey::generate(self.key_algorithm)?;
+                        &generated
+                    }
+                };
+                keys::store(cx.model, s, cx.unit, self.endpoint.as_str(), key)?;
             }
         }
         drop(cx);
         self.reconcile(model)
-    }
-
-    /// The private key of `scope`, when this unit may see it.
-    pub fn private_key(
-        &self,
-        model: &mut Model<'_>,
-        scope: Scope,
-    ) -> Result<Option<PrivateKey>, Error> {
-        let leader = model.is_leader()?;
-        if scope == Scope::App && !leader {
-            return Ok(None);
-        }
-        if let Some(pem) = &self.supplied_key {
-            return Ok(Some(PrivateKey::from_pem(pem)?));
-        }
-        let label = labels::private_key(scope, model.unit().number(), self.endpoint.as_str());
-        keys::read(model, &label)
-    }
-
-    /// Certificates the provider assigned to our current requests of `scope`, each checked
-    /// against our key.
-    pub fn assigned_certificates(
-        &self,
-        model: &mut Model<'_>,
-        scope: Scope,
-    ) -> Result<Vec<AssignedCertificate>, Error> {
-        let Some(mut cx) = Context::open(self, model)? else {
-            return Ok(Vec::new());
-        };
-        if !cx.scopes(self.mode).contains(&scope) {
-            return Ok(Vec::new());
-        }
-        // Read only: a key not made yet has no certificate, so none is made here.
-        let key = cx.key(self, scope)?;
-        let provider = cx.provider_data();
-        let bag = cx.own_bag(scope)?;
-        let out = plan::assigned(scope, key.key(), &bag, &provider);
-        cx.flush_warnings();
-        Ok(out)
-    }
-
-    /// Every certificate in the provider's databag (revoked ones included), tolerant of
-    /// malformed entries.
-    pub fn provider_certificates(
-        &self,
-        model: &mut Model<'_>,
-    ) -> Result<Vec<CertificateEntry>, Error> {
-        let Some(mut cx) = Context::open(self, model)? else {
-            return Ok(Vec::new());
-        };
-        let data = cx.provider_data();
-        cx.flush_warnings();
-        Ok(data.certificates.all())
-    }
-
-    /// What the provider advertised, keeping "not yet advertised" apart from "unsupported".
-    pub fn provider_capabilities(&self, model: &mut Model<'_>) -> Result<CapabilitiesState, Error> {
-        let Some(mut cx) = Context::open(self, model)? else {
-            return Ok(CapabilitiesState::NotAdvertised);
-        };
-        let data = cx.provider_data();
-        cx.flush_warnings();
-        Ok(match data.capabilities {
-            Some(c) => CapabilitiesState::Advertised(c),
-            None => CapabilitiesState::NotAdvertised,
-        })
     }
 
     /// One hook's work: observe, plan, apply. `renew` holds the DER of CSRs to replace.
@@ -397,6 +441,38 @@ impl TlsRequirer {
         let events = apply::apply(&mut cx, self, plan)?;
         cx.flush_warnings();
         Ok(events)
+    }
+}
+
+/// Refuses a request `requests` (already wanted, in `mode`) cannot take for `scope`.
+fn check_request(
+    mode: Mode,
+    requests: &[(Scope, CertificateRequest)],
+    scope: Scope,
+    request: &CertificateRequest,
+) -> Result<(), Error> {
+    if !mode.has(scope) {
+        return Err(Misuse::ScopeNotInMode { scope, mode }.into());
+    }
+    if !request.is_valid() {
+        return Err(Misuse::EmptyRequest.into());
+    }
+    if requests.iter().any(|(s, r)| r == request && *s != scope) {
+        return Err(Misuse::SameRequestInBothScopes.into());
+    }
+    Ok(())
+}
+
+/// A charm's function computing requests from the provider's capabilities.
+#[derive(Clone)]
+struct RequestsFn(Arc<RequestsFnInner>);
+
+type RequestsFnInner =
+    dyn Fn(Option<&Capabilities>) -> Vec<(Scope, CertificateRequest)> + Send + Sync;
+
+impl std::fmt::Debug for RequestsFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestsFn(..)")
     }
 }
 

@@ -71,6 +71,11 @@ impl ProviderData {
         self.certificates.find(csr.pem(), csr.der())
     }
 
+    /// Every request error the provider published (well-formed entries only).
+    pub(crate) fn errors(&self) -> &[RequestErrorEntry] {
+        &self.errors
+    }
+
     /// The provider's refusal of `csr`.
     pub(crate) fn error_for(&self, csr: &Csr) -> Option<&RequestErrorEntry> {
         self.errors_by_csr.get(csr.der()).map(|i| &self.errors[*i])
@@ -141,6 +146,7 @@ impl<'m, 'a> Context<'m, 'a> {
         renew: &BTreeSet<Vec<u8>>,
     ) -> Result<Observation, Error> {
         let provider = self.provider_data();
+        let wanted = requirer.wanted(provider.capabilities.as_ref())?;
         let now = self.model.now();
         let mut scopes = Vec::new();
         for scope in self.scopes(requirer.mode) {
@@ -149,8 +155,7 @@ impl<'m, 'a> Context<'m, 'a> {
             let secrets = self.certificate_secrets(scope, &bag, &provider)?;
             scopes.push(ScopeObservation {
                 scope,
-                wanted: requirer
-                    .requests
+                wanted: wanted
                     .iter()
                     .filter(|(s, _)| *s == scope)
                     .map(|(_, r)| r.clone())

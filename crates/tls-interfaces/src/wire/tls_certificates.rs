@@ -41,6 +41,44 @@ pub struct CertificateEntry {
     pub recommended_expiry_notification_time: Option<i64>,
 }
 
+impl CertificateEntry {
+    /// The Python library's `ProviderCertificate.to_json()`: `json.dumps` of `{"csr",
+    /// "certificate", "ca", "chain", "revoked"}` in that order, with Python's separators and
+    /// `revoked` `null` when the entry has none. Scripts written against the published charms'
+    /// actions parse this.
+    ///
+    /// ```
+    /// # use tls_interfaces::wire::tls_certificates::CertificateEntry;
+    /// # let entry = CertificateEntry {
+    /// #     ca: "CA".into(), certificate_signing_request: "CSR".into(),
+    /// #     certificate: "CERT".into(), chain: Some(vec!["CERT".into(), "CA".into()]),
+    /// #     revoked: None, recommended_expiry_notification_time: None,
+    /// # };
+    /// assert_eq!(
+    ///     entry.to_json(),
+    ///     r#"{"csr": "CSR", "certificate": "CERT", "ca": "CA", "chain": ["CERT", "CA"], "revoked": null}"#
+    /// );
+    /// ```
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Python<'a> {
+            csr: &'a str,
+            certificate: &'a str,
+            ca: &'a str,
+            chain: Vec<&'a str>,
+            revoked: Option<bool>,
+        }
+        let e = self;
+        crate::json::to_python_json(&Python {
+            csr: e.certificate_signing_request.trim(),
+            certificate: e.certificate.trim(),
+            ca: e.ca.trim(),
+            chain: e.chain.iter().flatten().map(|c| c.trim()).collect(),
+            revoked: e.revoked,
+        })
+    }
+}
+
 /// The error of a refused request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -6,8 +6,10 @@ mod world;
 
 mod incremental;
 mod on_demand;
+mod parity;
 mod provider;
 mod python;
+mod python_queries;
 mod requirer;
 mod robustness;
 mod transfer;

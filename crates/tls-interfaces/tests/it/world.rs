@@ -13,7 +13,7 @@ use tls_interfaces::{
     Capabilities, CertificateRequest, Mode, RequirerEvent, Scope, Signer, TlsProvider, TlsRequirer,
 };
 
-pub(crate) const REQUIRER_META: &str = "name: req\nrequires:\n  certificates:\n    interface: tls-certificates\nactions:\n  renew: {}\n  regenerate-key: {}\n";
+pub(crate) const REQUIRER_META: &str = "name: req\nrequires:\n  certificates:\n    interface: tls-certificates\nactions:\n  renew: {}\n  regenerate-key: {}\n  import-key: {}\n";
 pub(crate) const PROVIDER_META: &str =
     "name: ca\nprovides:\n  certificates:\n    interface: tls-certificates\n";
 pub(crate) const RELATION_ID: u32 = 7;
@@ -64,6 +64,8 @@ pub(crate) struct RequirerCharm {
     pub(crate) supplied_key: Rc<RefCell<Option<String>>>,
     /// Errors of the `renew` / `regenerate-key` actions, as the library returned them.
     pub(crate) action_errors: Rc<RefCell<Vec<String>>>,
+    /// The key the `import-key` action imports.
+    pub(crate) import_key: Rc<RefCell<Option<String>>>,
 }
 
 impl RequirerCharm {
@@ -104,6 +106,11 @@ impl Charm for RequirerCharm {
             }
             Event::Action(a) if a.name == "regenerate-key" => {
                 requirer.regenerate_private_key(model, None)
+            }
+            Event::Action(a) if a.name == "import-key" => {
+                let pem = self.import_key.borrow().clone().unwrap_or_default();
+                let key = PrivateKey::from_pem(&pem)?;
+                requirer.import_private_key(model, &key, None)
             }
             _ => Ok(requirer.handle(event, model)?),
         };
@@ -160,6 +167,7 @@ pub(crate) struct World {
     pub(crate) events: Rc<RefCell<Vec<RequirerEvent>>>,
     pub(crate) supplied_key: Rc<RefCell<Option<String>>>,
     pub(crate) action_errors: Rc<RefCell<Vec<String>>>,
+    pub(crate) import_key: Rc<RefCell<Option<String>>>,
 }
 
 impl World {
@@ -174,11 +182,13 @@ impl World {
         let events = Rc::new(RefCell::new(Vec::new()));
         let supplied_key = Rc::new(RefCell::new(None));
         let action_errors = Rc::new(RefCell::new(Vec::new()));
-        let (w, e, k, a) = (
+        let import_key = Rc::new(RefCell::new(None));
+        let (w, e, k, a, i) = (
             wants.clone(),
             events.clone(),
             supplied_key.clone(),
             action_errors.clone(),
+            import_key.clone(),
         );
         let requirer_ctx = Context::from_charmcraft_yaml(REQUIRER_META, move || RequirerCharm {
             mode,
@@ -186,6 +196,7 @@ impl World {
             events: e.clone(),
             supplied_key: k.clone(),
             action_errors: a.clone(),
+            import_key: i.clone(),
         })
         .unwrap();
         let policy2 = policy.clone();
@@ -222,6 +233,7 @@ impl World {
             events,
             supplied_key,
             action_errors,
+            import_key,
         }
     }
 
