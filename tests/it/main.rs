@@ -8,7 +8,7 @@
 //! damaged store, `security.rs` for who may talk to the hook-tool socket, private data at rest
 //! and untrusted `.charm` files; our charms end to end in `charms_e2e.rs` and `demo.rs`, Python
 //! charms on the published libraries in `interop.rs`, `interop_pypi.rs` and
-//! `interop_upstream.rs`, `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs.
+//! `interop_upstream.rs`, single-certificate revocation in `revocation.rs`, `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs.
 //!
 //! `support/` has the harness: `juju-tls` runs with a private data dir per test and a model
 //! destroyed on drop (so no process outlives a test), charm staging, and `openssl` at the model's
@@ -25,6 +25,7 @@ mod lifecycle;
 mod ops_charms;
 mod pack;
 mod pki_cli;
+mod revocation;
 mod security;
 mod snapshots;
 mod support;

@@ -24,7 +24,8 @@ same requests (same keys) were issued at once";
 struct Params {
     unit: Option<String>,
     application: Option<String>,
-    serial: Option<String>,
+    /// A string; an integer too, since `juju run ... serial=1234` reads it as a YAML number.
+    serial: Option<serde_json::Value>,
 }
 
 /// The certificates to revoke.
@@ -54,9 +55,17 @@ impl Selector {
                 .parse()
                 .map(Selector::Application)
                 .map_err(|e| format!("invalid application name '{a}': {e}")),
-            (None, None, Some(s)) => normalize_serial(&s).map(Selector::Serial).ok_or_else(|| {
-                format!("invalid serial number '{s}': expected hexadecimal digits (colons allowed)")
-            }),
+            (None, None, Some(s)) => {
+                let text = match &s {
+                    serde_json::Value::String(t) => t.clone(),
+                    other => other.to_string(),
+                };
+                normalize_serial(&text).map(Selector::Serial).ok_or_else(|| {
+                    format!(
+                        "invalid serial number '{text}': expected hexadecimal digits (colons allowed)"
+                    )
+                })
+            }
             _ => Err("give exactly one of unit, application or serial".to_owned()),
         }
     }
