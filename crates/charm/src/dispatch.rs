@@ -106,7 +106,7 @@ fn describe(event: &Event) -> String {
 /// event through `charm` with the real hook tools, and returns the exit code Juju expects.
 ///
 /// ```no_run
-/// use charm::{Charm, Event, HandlerError, Model};
+/// use juju_charm::{Charm, Event, HandlerError, Model};
 ///
 /// struct MyCharm;
 /// impl Charm for MyCharm {
@@ -116,7 +116,7 @@ fn describe(event: &Event) -> String {
 /// }
 ///
 /// fn main() -> std::process::ExitCode {
-///     charm::main(MyCharm)
+///     juju_charm::main(MyCharm)
 /// }
 /// ```
 pub fn main<C: Charm>(mut charm: C) -> ExitCode {

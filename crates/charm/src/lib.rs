@@ -21,8 +21,8 @@
 //! # Example
 //!
 //! ```
-//! use charm::testing::{Context, Relation, State};
-//! use charm::{Charm, Event, HandlerError, Model, Status};
+//! use juju_charm::testing::{Context, Relation, State};
+//! use juju_charm::{Charm, Event, HandlerError, Model, Status};
 //!
 //! /// Publishes its unit name to every related unit; active once related.
 //! struct Greeter;

@@ -25,7 +25,7 @@
 //! # Example
 //!
 //! ```
-//! use hook_tools::{Call, Parsed, RelationRef, parse_argv, values::FileArg};
+//! use juju_hook_tools::{Call, Parsed, RelationRef, parse_argv, values::FileArg};
 //!
 //! // The SDK writes a databag through stdin, never argv.
 //! let call = Call::RelationSet {

@@ -16,7 +16,7 @@ pub enum ValidityError {
         /// The duration given.
         length: Duration,
     },
-    /// `start + length` is past [`last_representable`] (or past what `time` can hold).
+    /// `start + length` is past [`LAST_REPRESENTABLE`] (or past what `time` can hold).
     #[error(
         "a validity of {} from {} ends after 9999-12-31T23:59:59Z, the last time a certificate can carry",
         show(*.length), rfc3339(.start)

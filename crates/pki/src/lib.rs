@@ -27,8 +27,9 @@
 //! issuer would not match a foreign CA's subject byte for byte) and cannot express OID SANs.
 //!
 //! ```
-//! use pki::{CertificateAuthority, CertificateKind, IssueRequest, IssuingPolicy, KeyAlgorithm,
-//!           PrivateKey, RequestAttributes};
+//! use juju_tls_pki::{CertificateAuthority, CertificateKind, IssueRequest, IssuingPolicy,
+//!                    KeyAlgorithm, PrivateKey, RequestAttributes};
+//! use juju_tls_pki::chain::{Usage, verify_for_usage};
 //! use time::{Duration, OffsetDateTime};
 //!
 //! let now = OffsetDateTime::now_utc();
@@ -42,9 +43,9 @@
 //! let leaf = ca.issue(&IssueRequest { csr: &csr, kind: CertificateKind::Leaf,
 //!                                     validity: Duration::days(90) },
 //!                     &IssuingPolicy::default(), now)?;
-//! pki::chain::verify_for_usage(&leaf, &[], ca.certificate(), now, pki::chain::Usage::Any)?;
+//! verify_for_usage(&leaf, &[], ca.certificate(), now, Usage::Any)?;
 //! assert!(leaf.matches_key(&key));
-//! # Ok::<(), pki::Error>(())
+//! # Ok::<(), juju_tls_pki::Error>(())
 //! ```
 #![deny(missing_docs)]
 

@@ -8,8 +8,8 @@
 //! output) kept, everything else discarded.
 //!
 //! ```
-//! use charm::testing::{Context, State};
-//! use charm::{Charm, Event, HandlerError, Model, Status};
+//! use juju_charm::testing::{Context, State};
+//! use juju_charm::{Charm, Event, HandlerError, Model, Status};
 //!
 //! struct Hello;
 //! impl Charm for Hello {

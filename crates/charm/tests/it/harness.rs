@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use charm::event::{ActionEvent, RelationEvent, SecretEvent};
-use charm::testing::{Context, Relation, RunError, Secret, SecretOwnerEntity, State};
-use charm::{
+use juju_charm::event::{ActionEvent, RelationEvent, SecretEvent};
+use juju_charm::testing::{Context, Relation, RunError, Secret, SecretOwnerEntity, State};
+use juju_charm::{
     BackendError, BagOwner, Charm, CustomEvent, Error, Event, HandlerError, Model, NewSecret,
     SecretLookup, SecretOwner, SecretRead, SecretUpdate, Status,
 };
@@ -49,7 +49,7 @@ fn cert_relation() -> Relation {
     )
 }
 
-fn rel_id() -> charm::RelationId {
+fn rel_id() -> juju_charm::RelationId {
     "certificates:7".parse().unwrap()
 }
 
@@ -328,7 +328,7 @@ fn failed_hook_discards_writes_and_state() {
         let me = m.own_unit_bag();
         m.set_relation_data(&rel_id(), &me, "csr", "x")?;
         m.store("k", &1)?;
-        m.log(charm::LogLevel::Info, "about to fail")?;
+        m.log(juju_charm::LogLevel::Info, "about to fail")?;
         Err("no CA yet".into())
     });
     let r = c.run(changed(), unit().with_relation(cert_relation()));
@@ -346,7 +346,7 @@ fn failed_hook_discards_writes_and_state() {
     assert!(state.stored.is_empty());
     assert_eq!(
         state.logs,
-        [(charm::LogLevel::Info, "about to fail".to_owned())]
+        [(juju_charm::LogLevel::Info, "about to fail".to_owned())]
     );
     assert_eq!(
         state.relation(7).unwrap().remote_app_data,
@@ -526,14 +526,14 @@ fn inconsistent_input_is_rejected() {
 #[test]
 fn ports_version_and_network() {
     let c = ctx(|_, m| {
-        m.open_port(charm::PortSpec::tcp(8443))?;
+        m.open_port(juju_charm::PortSpec::tcp(8443))?;
         m.set_workload_version("1.2.3")?;
         let addr = m.binding_address("certificates", None)?;
         m.store("addr", &addr.map(|a| a.to_string()))?;
         Ok(())
     });
     let out = c.run(Event::Start, unit()).unwrap();
-    assert!(out.opened_ports.contains(&charm::PortSpec::tcp(8443)));
+    assert!(out.opened_ports.contains(&juju_charm::PortSpec::tcp(8443)));
     assert_eq!(out.workload_version.as_deref(), Some("1.2.3"));
     assert_eq!(out.stored["addr"], "127.0.1.1");
 }

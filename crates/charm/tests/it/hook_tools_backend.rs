@@ -3,18 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use charm::{
+use juju_charm::{
     Backend, BackendError, BagOwner, HookTools, LogLevel, NewSecret, SecretLookup, SecretOwner,
     SecretRead, Status,
 };
 
 use crate::stub::StubTools;
 
-fn unit() -> charm::UnitName {
+fn unit() -> juju_charm::UnitName {
     "web/0".parse().unwrap()
 }
 
-fn rel() -> charm::RelationId {
+fn rel() -> juju_charm::RelationId {
     "certificates:7".parse().unwrap()
 }
 
@@ -285,17 +285,17 @@ fn stderr_becomes_typed_errors() {
 
 #[test]
 fn full_dispatch_over_hook_tools() {
-    // A whole dispatch from environment variables, as `charm::main` does, against the stub.
-    use charm::charm_state::CharmState;
-    use charm::{Event, Model};
+    // A whole dispatch from environment variables, as `juju_charm::main` does, against the stub.
+    use juju_charm::charm_state::CharmState;
+    use juju_charm::{Event, Model};
 
     struct Writer;
-    impl charm::Charm for Writer {
+    impl juju_charm::Charm for Writer {
         fn handle(
             &mut self,
             event: &Event,
             model: &mut Model<'_>,
-        ) -> Result<(), charm::HandlerError> {
+        ) -> Result<(), juju_charm::HandlerError> {
             if let Event::RelationChanged(r) = event {
                 let me = model.own_unit_bag();
                 model.set_relation_data(&r.relation, &me, "k1", "v1")?;
@@ -314,7 +314,7 @@ fn full_dispatch_over_hook_tools() {
     let event = Event::from_context(&ctx).unwrap();
     {
         let mut model = Model::new(&ctx, &meta, &mut b, &mut state);
-        charm::run_dispatch(&mut Writer, &mut model, event).unwrap();
+        juju_charm::run_dispatch(&mut Writer, &mut model, event).unwrap();
     }
     assert_eq!(state.values["seen"], "certificates:7");
     let tools: Vec<String> = stub
@@ -331,16 +331,16 @@ fn full_dispatch_over_hook_tools() {
 
 #[test]
 fn the_event_relation_is_read_once_and_its_remote_app_comes_from_the_environment() {
-    use charm::charm_state::CharmState;
-    use charm::{Event, Model};
+    use juju_charm::charm_state::CharmState;
+    use juju_charm::{Event, Model};
 
     struct Reader;
-    impl charm::Charm for Reader {
+    impl juju_charm::Charm for Reader {
         fn handle(
             &mut self,
             event: &Event,
             model: &mut Model<'_>,
-        ) -> Result<(), charm::HandlerError> {
+        ) -> Result<(), juju_charm::HandlerError> {
             if let Event::RelationChanged(r) = event {
                 for _ in 0..2 {
                     let relation = model.relation(&r.relation)?;
@@ -363,7 +363,7 @@ fn the_event_relation_is_read_once_and_its_remote_app_comes_from_the_environment
     let event = Event::from_context(&ctx).unwrap();
     {
         let mut model = Model::new(&ctx, &meta, &mut b, &mut state);
-        charm::run_dispatch(&mut Reader, &mut model, event).unwrap();
+        juju_charm::run_dispatch(&mut Reader, &mut model, event).unwrap();
     }
     assert_eq!(
         stub.argvs(),
@@ -378,8 +378,8 @@ fn the_event_relation_is_read_once_and_its_remote_app_comes_from_the_environment
 }
 
 /// web/0's `certificates-relation-changed` for ca/0 on relation 7, as Juju's environment says.
-fn web_relation_changed() -> (charm::Context, charm::CharmMeta) {
-    let ctx = charm::Context::from_vars([
+fn web_relation_changed() -> (juju_charm::Context, juju_charm::CharmMeta) {
+    let ctx = juju_charm::Context::from_vars([
         ("JUJU_DISPATCH_PATH", "hooks/certificates-relation-changed"),
         ("JUJU_UNIT_NAME", "web/0"),
         ("JUJU_MODEL_NAME", "dev"),
@@ -392,7 +392,7 @@ fn web_relation_changed() -> (charm::Context, charm::CharmMeta) {
         ("JUJU_REMOTE_UNIT", "ca/0"),
     ])
     .unwrap();
-    let meta = charm::CharmMeta::from_charmcraft_yaml(
+    let meta = juju_charm::CharmMeta::from_charmcraft_yaml(
         "name: web\nrequires: {certificates: {interface: tls-certificates}}\n",
     )
     .unwrap();

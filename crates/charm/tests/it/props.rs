@@ -1,7 +1,7 @@
 //! Property tests: the environment and JSON parsers never panic, and valid values round-trip.
 
-use charm::charm_state::CharmState;
-use charm::{AppName, Context, Event, RelationId, UnitName};
+use juju_charm::charm_state::CharmState;
+use juju_charm::{AppName, Context, Event, RelationId, UnitName};
 use proptest::prelude::*;
 
 const VARS: &[&str] = &[

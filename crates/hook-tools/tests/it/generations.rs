@@ -1,8 +1,8 @@
 //! What each generation of ops really sent, transcribed from `shared/ops-hook-tool-transcripts.md`
 //! (section in each test), parsed into the same calls.
 
-use hook_tools::values::{FileArg, Format, SecretOwner, SecretValue, SettableStatus};
-use hook_tools::{Call, Invocation, Parsed, RelationRef, SecretUri, Tool, parse_argv};
+use juju_hook_tools::values::{FileArg, Format, SecretOwner, SecretValue, SettableStatus};
+use juju_hook_tools::{Call, Invocation, Parsed, RelationRef, SecretUri, Tool, parse_argv};
 
 const URI: &str = "secret://cdac5656-2423-4388-8f30-41854b4cca7d/elsh3mph8ftr40r39lj9";
 

@@ -1,10 +1,10 @@
 //! The exact argv of every tool as the SDK produces it, and parse(to_argv(x)) == x.
 
-use hook_tools::values::{
+use juju_hook_tools::values::{
     FileArg, Format, PortSpec, RotatePolicy, SecretContentArg, SecretOwner, SecretValue,
     SettableStatus,
 };
-use hook_tools::{Call, Invocation, Parsed, RelationRef, SecretMeta, SecretUri, parse_argv};
+use juju_hook_tools::{Call, Invocation, Parsed, RelationRef, SecretMeta, SecretUri, parse_argv};
 
 const URI: &str = "secret://cdac5656-2423-4388-8f30-41854b4cca7d/elsh3mph8ftr40r39lj9";
 

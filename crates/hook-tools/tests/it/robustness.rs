@@ -1,6 +1,6 @@
 //! Arbitrary input never panics the parsers.
 
-use hook_tools::{Tool, parse_argv, settings};
+use juju_hook_tools::{Tool, parse_argv, settings};
 use proptest::prelude::*;
 
 fn arg() -> impl Strategy<Value = String> {
@@ -38,11 +38,13 @@ mod round_trip {
     //! parse(to_argv(call)) == call for arbitrary calls, with free text that starts with `-`,
     //! contains `=`, newlines, or is empty: the argv the SDK produces always means what it says.
 
-    use hook_tools::values::{
+    use juju_hook_tools::values::{
         FileArg, PortSpec, Protocol, RotatePolicy, SecretContentArg, SecretOwner, SecretValue,
         SettableStatus,
     };
-    use hook_tools::{Call, Invocation, Parsed, RelationRef, SecretMeta, SecretUri, parse_argv};
+    use juju_hook_tools::{
+        Call, Invocation, Parsed, RelationRef, SecretMeta, SecretUri, parse_argv,
+    };
     use proptest::option::of;
     use proptest::prelude::*;
 

@@ -1,4 +1,4 @@
-use pki::{Csr, CsrError, Error, KeyAlgorithm, RequestAttributes};
+use juju_tls_pki::{Csr, CsrError, Error, KeyAlgorithm, RequestAttributes};
 
 use crate::support::{key, openssl, tempdir, write};
 

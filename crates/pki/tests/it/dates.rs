@@ -1,9 +1,9 @@
 //! Validity ends far away: GeneralizedTime from 2050 on, up to 9999-12-31T23:59:59Z, judged by
 //! `openssl x509` / `openssl verify`, and out-of-range validities refused instead of a panic.
 
-use pki::duration::LAST_REPRESENTABLE;
-use pki::time::{Duration, OffsetDateTime, macros::datetime};
-use pki::{
+use juju_tls_pki::duration::LAST_REPRESENTABLE;
+use juju_tls_pki::time::{Duration, OffsetDateTime, macros::datetime};
+use juju_tls_pki::{
     CertificateAuthority, CertificateError, CertificateKind, Error, IssueRequest, IssuingPolicy,
     KeyAlgorithm, RequestAttributes, ValidityError,
 };
@@ -23,7 +23,7 @@ fn issue(
     ca: &CertificateAuthority,
     validity: Duration,
     at: OffsetDateTime,
-) -> Result<pki::Certificate, Error> {
+) -> Result<juju_tls_pki::Certificate, Error> {
     let csr = RequestAttributes::new("far.example")
         .to_csr(&key(KeyAlgorithm::EcdsaP256, 1))
         .unwrap();

@@ -1,5 +1,5 @@
-use pki::time::Duration;
-use pki::{
+use juju_tls_pki::time::Duration;
+use juju_tls_pki::{
     Certificate, CertificateAuthority, CertificateKind, Csr, Error, IssueRequest, IssuingPolicy,
     KeyAlgorithm, PolicyError, PrivateKey, RequestAttributes, chain,
 };

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use pki::{Csr, CsrError, EcCurve, Error, KeyAlgorithm, KeyPolicyError, PublicKeyKind};
+use juju_tls_pki::{Csr, CsrError, EcCurve, Error, KeyAlgorithm, KeyPolicyError, PublicKeyKind};
 
 use crate::support::{issue_leaf, openssl, root, tempdir, write};
 

@@ -1,4 +1,4 @@
-use pki::{KeyAlgorithm, PrivateKey};
+use juju_tls_pki::{KeyAlgorithm, PrivateKey};
 
 use crate::support::{key, openssl, tempdir, write};
 

@@ -1,6 +1,6 @@
 //! `openssl verify -x509_strict` accepts every chain we issue.
 
-use pki::KeyAlgorithm;
+use juju_tls_pki::KeyAlgorithm;
 
 use crate::support::{intermediate, leaf, openssl, root, tempdir, write};
 

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use pki::{Certificate, Csr, KeyAlgorithm, PrivateKey, RequestAttributes, chain};
+use juju_tls_pki::{Certificate, Csr, KeyAlgorithm, PrivateKey, RequestAttributes, chain};
 use proptest::prelude::*;
 
 use crate::support::{key, leaf, now, root};
@@ -88,9 +88,9 @@ proptest! {
 
     #[test]
     fn mangled_pkcs1_and_sec1_bodies_never_panic(which in 1usize..3, at in any::<usize>(), value in any::<u8>()) {
-        let block = pki::pem::parse_all(&samples().key_pems[which]).unwrap().remove(0);
+        let block = juju_tls_pki::pem::parse_all(&samples().key_pems[which]).unwrap().remove(0);
         let der = mangle(block.der, at, value, false);
-        let text = pki::pem::encode(&block.label, &der);
+        let text = juju_tls_pki::pem::encode(&block.label, &der);
         let _ = PrivateKey::from_pem(&text);
     }
 }

@@ -1,7 +1,7 @@
 //! Python `cryptography` (pinned in the test venv) reads what we write and agrees on every
 //! field; CSRs written by the Python tls-certificates library are read, verified and signed.
 
-use pki::{Csr, KeyAlgorithm, RequestAttributes};
+use juju_tls_pki::{Csr, KeyAlgorithm, RequestAttributes};
 use serde_json::Value;
 
 use crate::support::{issue_leaf, key, openssl, root, run_python, tempdir, write};
@@ -50,16 +50,16 @@ fn describe(kind: &str, pem: &str) -> Value {
     serde_json::from_str(&run_python(DESCRIBE, &[kind, path.to_str().unwrap()])).unwrap()
 }
 
-fn subject_pairs(dn: &pki::DistinguishedName) -> Vec<(String, String)> {
-    let oid = |k: &pki::AttributeType| match k {
-        pki::AttributeType::CommonName => "2.5.4.3".to_owned(),
-        pki::AttributeType::UniqueIdentifier => "2.5.4.45".to_owned(),
-        pki::AttributeType::Organization => "2.5.4.10".to_owned(),
-        pki::AttributeType::OrganizationalUnit => "2.5.4.11".to_owned(),
-        pki::AttributeType::EmailAddress => "1.2.840.113549.1.9.1".to_owned(),
-        pki::AttributeType::Country => "2.5.4.6".to_owned(),
-        pki::AttributeType::StateOrProvince => "2.5.4.8".to_owned(),
-        pki::AttributeType::Locality => "2.5.4.7".to_owned(),
+fn subject_pairs(dn: &juju_tls_pki::DistinguishedName) -> Vec<(String, String)> {
+    let oid = |k: &juju_tls_pki::AttributeType| match k {
+        juju_tls_pki::AttributeType::CommonName => "2.5.4.3".to_owned(),
+        juju_tls_pki::AttributeType::UniqueIdentifier => "2.5.4.45".to_owned(),
+        juju_tls_pki::AttributeType::Organization => "2.5.4.10".to_owned(),
+        juju_tls_pki::AttributeType::OrganizationalUnit => "2.5.4.11".to_owned(),
+        juju_tls_pki::AttributeType::EmailAddress => "1.2.840.113549.1.9.1".to_owned(),
+        juju_tls_pki::AttributeType::Country => "2.5.4.6".to_owned(),
+        juju_tls_pki::AttributeType::StateOrProvince => "2.5.4.8".to_owned(),
+        juju_tls_pki::AttributeType::Locality => "2.5.4.7".to_owned(),
         other => other.short_name().to_owned(),
     };
     dn.attributes()
@@ -204,7 +204,7 @@ fn csrs_from_the_python_library_are_read_verified_and_signed() {
     assert_eq!(attrs.organizational_unit.as_deref(), Some("PyUnit"));
     assert_eq!(attrs.country_name.as_deref(), Some("US"));
     // The key the Python library stores (traditional PEM) is the CSR's key.
-    let key = pki::PrivateKey::from_pem(out["key"].as_str().unwrap()).unwrap();
+    let key = juju_tls_pki::PrivateKey::from_pem(out["key"].as_str().unwrap()).unwrap();
     assert!(
         out["key"]
             .as_str()

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use pki::time::{Duration, OffsetDateTime};
-use pki::{
+use juju_tls_pki::time::{Duration, OffsetDateTime};
+use juju_tls_pki::{
     Certificate, CertificateAuthority, CertificateKind, Csr, IssueRequest, IssuingPolicy,
     KeyAlgorithm, PrivateKey, RequestAttributes,
 };

@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use pki::{Certificate, KeyAlgorithm, PrivateKey};
+use juju_tls_pki::{Certificate, KeyAlgorithm, PrivateKey};
 use rustls::client::ClientConnection;
 use rustls::server::{ServerConnection, WebPkiClientVerifier};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
@@ -19,7 +19,7 @@ fn der(c: &Certificate) -> CertificateDer<'static> {
 }
 
 fn key_der(k: &PrivateKey) -> PrivateKeyDer<'static> {
-    let block = pki::pem::parse_one(&k.to_pkcs8_pem(), &["PRIVATE KEY"]).unwrap();
+    let block = juju_tls_pki::pem::parse_one(&k.to_pkcs8_pem(), &["PRIVATE KEY"]).unwrap();
     PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(block.der.clone()))
 }
 

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use pki::chain::{self, Judge, Usage};
-use pki::time::Duration;
-use pki::{Certificate, ChainError, KeyAlgorithm};
+use juju_tls_pki::chain::{self, Judge, Usage};
+use juju_tls_pki::time::Duration;
+use juju_tls_pki::{Certificate, ChainError, KeyAlgorithm};
 
 use crate::support::{intermediate, leaf, now, openssl, root, tempdir, write};
 

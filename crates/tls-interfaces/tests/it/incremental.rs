@@ -11,11 +11,11 @@ use std::sync::{Arc, OnceLock};
 use charm::event::RelationEvent;
 use charm::testing::{Context, Relation, State};
 use charm::{Charm, Databag, Event, HandlerError, Model, UnitName};
+use juju_tls_interfaces::{Signer, TlsProvider};
 use pki::time::{Duration, OffsetDateTime};
 use pki::{CertificateAuthority, IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use tls_interfaces::{Signer, TlsProvider};
 
 use crate::world::{PROVIDER_META, ca, endpoint};
 

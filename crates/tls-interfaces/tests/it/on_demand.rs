@@ -3,9 +3,9 @@
 
 use charm::Event;
 use charm::event::ActionEvent;
+use juju_tls_interfaces::RequirerEvent;
+use juju_tls_interfaces::labels;
 use pki::{CertificateKind, Csr, IssuingPolicy, PrivateKey};
-use tls_interfaces::RequirerEvent;
-use tls_interfaces::labels;
 
 use crate::world::{World, list};
 
@@ -229,11 +229,11 @@ fn both_sides_log_security_events_in_the_owasp_shape() {
 fn the_leader_moves_a_legacy_app_key_to_the_current_label_and_keeps_it() {
     use charm::testing::{Secret, SecretOwnerEntity};
     let mut w = World::new(
-        tls_interfaces::Mode::App,
+        juju_tls_interfaces::Mode::App,
         &["req/0"],
         "req/0",
         crate::world::Wants(vec![(
-            tls_interfaces::Scope::App,
+            juju_tls_interfaces::Scope::App,
             "app.example".into(),
             false,
         )]),
@@ -269,7 +269,7 @@ fn the_leader_moves_a_legacy_app_key_to_the_current_label_and_keeps_it() {
         "the legacy key is kept"
     );
     let secrets = &w.requirer("req/0").secrets;
-    let current = labels::private_key(tls_interfaces::Scope::App, 0, "certificates");
+    let current = labels::private_key(juju_tls_interfaces::Scope::App, 0, "certificates");
     assert!(
         secrets
             .iter()

@@ -1,6 +1,6 @@
 use charm::Event;
+use juju_tls_interfaces::{Mode, RequirerEvent, Scope};
 use pki::IssuingPolicy;
-use tls_interfaces::{Mode, RequirerEvent, Scope};
 
 use crate::world::{Wants, World, list, unit_wants};
 

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use charm::testing::{Secret, SecretOwnerEntity};
 use charm::{Databag, Event};
+use juju_tls_interfaces::labels::{self, LIBID};
+use juju_tls_interfaces::{Mode, RequirerEvent, Scope};
 use pki::{Certificate, Csr, IssuingPolicy, PrivateKey};
 use serde_json::{Value, json};
-use tls_interfaces::labels::{self, LIBID};
-use tls_interfaces::{Mode, RequirerEvent, Scope};
 
 use crate::world::{RELATION_ID, World, list, unit, unit_wants};
 
@@ -284,7 +284,8 @@ impl charm::Charm for Publisher {
         _e: &Event,
         model: &mut charm::Model<'_>,
     ) -> Result<(), charm::HandlerError> {
-        tls_interfaces::TransferProvider::new("send-ca-cert".parse()?).publish(model, &self.0)?;
+        juju_tls_interfaces::TransferProvider::new("send-ca-cert".parse()?)
+            .publish(model, &self.0)?;
         Ok(())
     }
 }

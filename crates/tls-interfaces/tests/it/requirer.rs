@@ -1,8 +1,8 @@
 use charm::Event;
 use charm::testing::SecretOwnerEntity;
+use juju_tls_interfaces::labels::{self, LIBID};
+use juju_tls_interfaces::{Mode, RequirerEvent, Scope};
 use pki::{Certificate, Csr, IssuingPolicy, PrivateKey};
-use tls_interfaces::labels::{self, LIBID};
-use tls_interfaces::{Mode, RequirerEvent, Scope};
 
 use crate::world::{RELATION_ID, Wants, World, list, unit_wants};
 

@@ -2,9 +2,9 @@
 //! the hook never fails.
 
 use charm::Event;
+use juju_tls_interfaces::Mode;
 use pki::IssuingPolicy;
 use proptest::prelude::*;
-use tls_interfaces::Mode;
 
 use crate::world::{RELATION_ID, World, list, unit, unit_wants};
 

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use charm::testing::{Context, Relation, State};
 use charm::{Charm, Databag, Event, HandlerError, Model};
-use tls_interfaces::{TransferEvent, TransferProvider, TransferRequirer};
+use juju_tls_interfaces::{TransferEvent, TransferProvider, TransferRequirer};
 
 const PROVIDER_META: &str =
     "name: ca\nprovides:\n  send-ca-cert:\n    interface: certificate_transfer\n";

@@ -7,11 +7,11 @@ use std::sync::{Arc, OnceLock};
 
 use charm::testing::{Context, Relation, State};
 use charm::{AppName, Charm, Databag, Endpoint, Event, HandlerError, Model, UnitName};
-use pki::time::{Duration, OffsetDateTime};
-use pki::{CertificateAuthority, IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes};
-use tls_interfaces::{
+use juju_tls_interfaces::{
     Capabilities, CertificateRequest, Mode, RequirerEvent, Scope, Signer, TlsProvider, TlsRequirer,
 };
+use pki::time::{Duration, OffsetDateTime};
+use pki::{CertificateAuthority, IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes};
 
 pub(crate) const REQUIRER_META: &str = "name: req\nrequires:\n  certificates:\n    interface: tls-certificates\nactions:\n  renew: {}\n  regenerate-key: {}\n  import-key: {}\n";
 pub(crate) const PROVIDER_META: &str =
@@ -278,7 +278,7 @@ impl World {
             .retain(|s| {
                 !s.label
                     .as_deref()
-                    .is_some_and(tls_interfaces::labels::is_certificate)
+                    .is_some_and(juju_tls_interfaces::labels::is_certificate)
             });
     }
 
