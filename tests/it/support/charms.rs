@@ -34,11 +34,17 @@ pub(crate) fn stage_rust_charm(dest_root: &Path, name: &str) -> PathBuf {
         "{} is not built: run `cargo build --release --workspace --bins` (./scripts/test does)",
         binary.display()
     );
-    let src = [root().join("charms"), root().join("tests/charms")]
+    let src = [
+        root().join("charms"),
+        root().join("tests/charms"),
+        root().join("examples/migration"),
+    ]
         .into_iter()
         .map(|d| d.join(name))
         .find(|d| d.join("charmcraft.yaml").exists())
-        .unwrap_or_else(|| panic!("no charm source named {name} under charms/ or tests/charms/"));
+        .unwrap_or_else(|| {
+            panic!("no charm source named {name} under charms/, tests/charms/ or examples/migration/")
+        });
     let dest = dest_root.join("charms").join(name);
     if dest.exists() {
         return dest;

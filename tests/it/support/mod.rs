@@ -264,6 +264,20 @@ impl TestModel {
         dest
     }
 
+    /// The Python charm of the migration guide's worked example (`examples/migration/`), with
+    /// `venv/` linked to the shared read-only libs.
+    pub(crate) fn example_python_charm(&self, name: &str) -> PathBuf {
+        let dest = self.data.path().join("py-charms").join(name);
+        if !dest.exists() {
+            charms::stage_python_charm(
+                &root().join("examples/migration").join(name),
+                &dest,
+                &charms::interop_libs(),
+            );
+        }
+        dest
+    }
+
     /// `openssl verify -x509_strict` of PEM texts at the model's virtual time.
     pub(crate) fn verify_pem(
         &self,

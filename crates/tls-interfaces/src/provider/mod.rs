@@ -203,7 +203,7 @@ impl TlsProvider {
     /// ```rust,ignore
     /// provider.handle_with(event, model, |state, _model| {
     ///     state.sign_outstanding(&signer)?;
-    ///     Ok::<_, tls_interfaces::Error>(())
+    ///     Ok::<_, juju_tls_interfaces::Error>(())
     /// })?;
     /// ```
     pub fn handle_with<E: From<Error>>(

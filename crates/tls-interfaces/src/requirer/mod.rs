@@ -104,7 +104,7 @@ impl CertificateRequest {
     /// its constructor refuses the others, and [`TlsRequirer::with_request`] does too).
     ///
     /// ```
-    /// use tls_interfaces::CertificateRequest;
+    /// use juju_tls_interfaces::CertificateRequest;
     /// assert!(CertificateRequest::leaf(pki::RequestAttributes::new("db.example")).is_valid());
     /// assert!(!CertificateRequest::leaf(pki::RequestAttributes::default()).is_valid());
     /// ```
@@ -136,12 +136,17 @@ impl CertificateAvailable {
     /// The chain as one PEM text, certificates separated by a blank line: the Python
     /// library's `chain_as_pem()`, ready for a web server's certificate file.
     pub fn chain_pem(&self) -> String {
-        self.chain
-            .iter()
-            .map(|c| c.trim())
-            .collect::<Vec<_>>()
-            .join("\n\n")
+        join_pem(&self.chain)
     }
+}
+
+/// PEM texts joined by a blank line, as the Python library's `chain_as_pem()` joins them.
+fn join_pem(chain: &[String]) -> String {
+    chain
+        .iter()
+        .map(|c| c.trim())
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// A refusal from the provider for one of our requests.
@@ -191,6 +196,13 @@ pub struct AssignedCertificate {
     pub chain: Vec<String>,
     /// Our CSR (PEM).
     pub csr: String,
+}
+
+impl AssignedCertificate {
+    /// The chain as one PEM text (see [`CertificateAvailable::chain_pem`]).
+    pub fn chain_pem(&self) -> String {
+        join_pem(&self.chain)
+    }
 }
 
 /// The requirer side of one `tls-certificates` endpoint.

@@ -48,7 +48,7 @@ impl CertificateEntry {
     /// actions parse this.
     ///
     /// ```
-    /// # use tls_interfaces::wire::tls_certificates::CertificateEntry;
+    /// # use juju_tls_interfaces::wire::tls_certificates::CertificateEntry;
     /// # let entry = CertificateEntry {
     /// #     ca: "CA".into(), certificate_signing_request: "CSR".into(),
     /// #     certificate: "CERT".into(), chain: Some(vec!["CERT".into(), "CA".into()]),

@@ -7,8 +7,8 @@ use charm::testing::{Context, SecretOwnerEntity};
 use charm::{BagOwner, Charm, Event, HandlerError, Model};
 use pki::time::{Duration, OffsetDateTime};
 use pki::{Certificate, Csr, IssuingPolicy, KeyAlgorithm, PrivateKey};
-use tls_interfaces::labels;
-use tls_interfaces::{
+use juju_tls_interfaces::labels;
+use juju_tls_interfaces::{
     Capabilities, CertificateRequest, Mode, RequirerEvent, Scope, Signer, TlsProvider, TlsRequirer,
 };
 

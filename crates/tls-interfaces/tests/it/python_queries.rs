@@ -16,11 +16,11 @@ use pki::time::Duration;
 use pki::{CertificateKind, Csr, IssueRequest, IssuingPolicy, KeyAlgorithm, PrivateKey};
 use pki::{RequestAttributes, time::OffsetDateTime};
 use serde_json::{Value, json};
-use tls_interfaces::labels;
-use tls_interfaces::wire::tls_certificates::{
+use juju_tls_interfaces::labels;
+use juju_tls_interfaces::wire::tls_certificates::{
     CertificateEntry, ErrorBody, RequestEntry, RequestErrorEntry,
 };
-use tls_interfaces::{CertificateRequest, Mode, Scope, TlsProvider, TlsRequirer};
+use juju_tls_interfaces::{CertificateRequest, Mode, Scope, TlsProvider, TlsRequirer};
 
 use crate::world::{PROVIDER_META, RELATION_ID, ca, endpoint, unit};
 
@@ -109,16 +109,16 @@ fn fixture() -> Fixture {
         csrs,
         requirer_bag: Databag::from([(
             "certificate_signing_requests".to_owned(),
-            tls_interfaces::to_python_json(&requests),
+            juju_tls_interfaces::to_python_json(&requests),
         )]),
         provider_bag: Databag::from([
             (
                 "certificates".to_owned(),
-                tls_interfaces::to_python_json(&certificates),
+                juju_tls_interfaces::to_python_json(&certificates),
             ),
             (
                 "request_errors".to_owned(),
-                tls_interfaces::to_python_json(&errors),
+                juju_tls_interfaces::to_python_json(&errors),
             ),
         ]),
     }
@@ -128,7 +128,7 @@ fn bag_json(bag: &Databag) -> Value {
     serde_json::to_value(bag).unwrap()
 }
 
-fn error_json(e: &tls_interfaces::RequestError) -> Value {
+fn error_json(e: &juju_tls_interfaces::RequestError) -> Value {
     json!({"relation_id": e.relation.id(), "csr": e.csr_pem, "error": e.error})
 }
 
@@ -284,7 +284,7 @@ fn provider_queries_answer_as_the_python_library() {
         let provider = TlsProvider::new(endpoint());
         let mut state = provider.load(model).unwrap();
         let rel: charm::RelationId = format!("certificates:{RELATION_ID}").parse().unwrap();
-        let json_of = |v: Vec<tls_interfaces::IssuedCertificate>| {
+        let json_of = |v: Vec<juju_tls_interfaces::IssuedCertificate>| {
             v.iter().map(|c| c.to_json()).collect::<Vec<_>>()
         };
         let requests = state.requests(Some(&rel));
