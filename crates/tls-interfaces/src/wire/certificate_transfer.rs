@@ -6,6 +6,12 @@
 //! library wrote raw PEM, which we also read), `chain` (JSON list) and `version` = `0` in its
 //! leader's unit bag.
 
+use std::collections::BTreeSet;
+
+use charm::Databag;
+
+use super::{Warning, read_list};
+
 /// App/unit bag key of the version.
 pub const VERSION_KEY: &str = "version";
 /// v1 provider app bag key.
@@ -28,4 +34,33 @@ pub fn read_v0_pem(value: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// Reads the v0 data of one unit bag: every PEM in `chain`, `ca` and `certificate`, trimmed.
+/// A malformed value is skipped with a warning; the others are still read.
+pub(crate) fn read_v0_bag(
+    bag: &Databag,
+    location: &str,
+    warnings: &mut Vec<Warning>,
+) -> BTreeSet<String> {
+    let chain: Vec<String> = read_list(
+        bag.get(V0_CHAIN_KEY),
+        &format!("{location}, key {V0_CHAIN_KEY}"),
+        warnings,
+    );
+    let mut set: BTreeSet<String> = chain.into_iter().map(|p| p.trim().to_owned()).collect();
+    for key in [V0_CA_KEY, V0_CERTIFICATE_KEY] {
+        if let Some(value) = bag.get(key) {
+            match read_v0_pem(value) {
+                Some(pem) => {
+                    set.insert(pem);
+                }
+                None => warnings.push(Warning {
+                    location: format!("{location}, key {key}"),
+                    problem: "neither a JSON string nor a PEM certificate".into(),
+                }),
+            }
+        }
+    }
+    set
 }
