@@ -64,3 +64,23 @@ pub(crate) fn read_v0_bag(
     }
     set
 }
+
+/// Whether `bag` holds any v0 key.
+pub(crate) fn has_v0_data(bag: &Databag) -> bool {
+    [V0_CA_KEY, V0_CERTIFICATE_KEY, V0_CHAIN_KEY]
+        .iter()
+        .any(|k| bag.contains_key(*k))
+}
+
+/// Whether a `version` value is one the Python library's schema accepts: JSON for an integer
+/// (`1`, `1.0`, `"1"`, or a boolean, as pydantic's lax mode reads them).
+pub(crate) fn is_valid_version(value: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Number(n)) => {
+            n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
+        Ok(serde_json::Value::Bool(_)) => true,
+        Ok(serde_json::Value::String(s)) => s.trim().parse::<i64>().is_ok(),
+        _ => false,
+    }
+}

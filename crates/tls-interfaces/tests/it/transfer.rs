@@ -1,5 +1,5 @@
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use charm::testing::{Context, Relation, State};
@@ -201,6 +201,24 @@ pub(crate) fn provide(
     ctx.run(Event::UpdateStatus, state).unwrap()
 }
 
+/// Asks our requirer `query` in one update-status hook of the `client` charm.
+pub(crate) fn ask<T: 'static>(
+    state: State,
+    query: impl Fn(&TransferRequirer, &mut Model<'_>) -> Result<T, tls_interfaces::Error> + 'static,
+) -> T {
+    let answer = Rc::new(RefCell::new(None));
+    let slot = answer.clone();
+    let requirer = TransferRequirer::new("receive-ca-cert".parse().unwrap());
+    let script: Script = Rc::new(move |model| {
+        *slot.borrow_mut() = Some(query(&requirer, model)?);
+        Ok(())
+    });
+    let ctx =
+        Context::from_charmcraft_yaml(REQUIRER_META, move || Scripted(script.clone())).unwrap();
+    ctx.run(Event::UpdateStatus, state).unwrap();
+    answer.borrow_mut().take().unwrap()
+}
+
 /// A fake PEM: the provider never parses what it publishes.
 pub(crate) fn pem(name: &str) -> String {
     format!("-----BEGIN CERTIFICATE-----\n{name}\n-----END CERTIFICATE-----")
@@ -366,4 +384,134 @@ fn non_leaders_and_gone_relations_write_nothing_and_another_endpoint_is_refused(
         );
         Ok(())
     });
+}
+
+/// The `client` unit related to: a v1 provider (4), a v0 provider (6), a provider that has
+/// published nothing (8).
+fn three_providers() -> State {
+    let ep = || "receive-ca-cert".parse().unwrap();
+    let v1 = Relation::new(ep(), 4, "ca".parse().unwrap()).with_remote_app_data(Databag::from([
+        ("certificates".into(), to_python_json(&set(&["b", "a"]))),
+        ("version".into(), "1".into()),
+    ]));
+    let v0 = Relation::new(ep(), 6, "old".parse().unwrap()).with_remote_unit(
+        "old/0".parse().unwrap(),
+        Databag::from([
+            ("ca".into(), to_python_json(&pem("c"))),
+            ("certificate".into(), to_python_json(&pem("c"))),
+            ("chain".into(), to_python_json(&[pem("c")])),
+            ("version".into(), "0".into()),
+        ]),
+    );
+    let silent = Relation::new(ep(), 8, "quiet".parse().unwrap());
+    State::new("client/0".parse().unwrap())
+        .with_relation(v1)
+        .with_relation(v0)
+        .with_relation(silent)
+}
+
+#[test]
+fn certificates_are_read_per_relation_and_by_relation() {
+    let on = |id: &'static str| {
+        ask(three_providers(), move |t, m| {
+            t.certificates_on(m, &rid(id))
+        })
+    };
+    assert_eq!(on("receive-ca-cert:4"), set(&["a", "b"]));
+    assert_eq!(on("receive-ca-cert:6"), set(&["c"]));
+    assert_eq!(on("receive-ca-cert:8"), set(&[]));
+    assert_eq!(on("receive-ca-cert:99"), set(&[]), "a gone relation");
+
+    let by_relation = ask(three_providers(), |t, m| t.certificates_by_relation(m));
+    assert_eq!(
+        by_relation,
+        BTreeMap::from([
+            (rid("receive-ca-cert:4"), set(&["a", "b"])),
+            (rid("receive-ca-cert:6"), set(&["c"])),
+            (rid("receive-ca-cert:8"), set(&[])),
+        ])
+    );
+    let all = ask(three_providers(), |t, m| t.certificates(m));
+    assert_eq!(all, set(&["a", "b", "c"]));
+
+    let refused = ask(three_providers(), |t, m| {
+        Ok(matches!(
+            t.certificates_on(m, &rid("send-ca-cert:4")),
+            Err(tls_interfaces::Error::Misuse(Misuse::UnknownRelation(_)))
+        ))
+    });
+    assert!(
+        refused,
+        "a relation of another endpoint is the caller's bug"
+    );
+}
+
+#[test]
+fn a_relation_is_ready_once_the_provider_published_well_formed_data() {
+    let ready = |id: &'static str, state: State| ask(state, move |t, m| t.is_ready(m, &rid(id)));
+    assert!(ready("receive-ca-cert:4", three_providers()), "v1");
+    assert!(ready("receive-ca-cert:6", three_providers()), "v0");
+    assert!(
+        !ready("receive-ca-cert:8", three_providers()),
+        "nothing yet"
+    );
+    assert!(!ready("receive-ca-cert:99", three_providers()), "gone");
+
+    let with_app = |bag: &[(&str, &str)]| {
+        let mut state = three_providers();
+        state.relations[2].remote_app_data = bag
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ready("receive-ca-cert:8", state)
+    };
+    assert!(
+        with_app(&[("certificates", "[]"), ("version", "1")]),
+        "an empty set, published"
+    );
+    assert!(
+        !with_app(&[("version", "1")]),
+        "v1 announced, nothing published"
+    );
+    assert!(!with_app(&[("certificates", "not json")]));
+    assert!(!with_app(&[("certificates", "\"a string\"")]));
+    assert!(
+        !with_app(&[("certificates", "[\"a\", 1]")]),
+        "one bad entry"
+    );
+    assert!(!with_app(&[("certificates", "[\"a\"]"), ("version", "x")]));
+    assert!(with_app(&[
+        ("certificates", "[\"a\"]"),
+        ("version", "\"1\"")
+    ]));
+
+    let with_unit = |bag: &[(&str, String)]| {
+        let mut state = three_providers();
+        state.relations[2].remote_units.insert(
+            "quiet/0".parse().unwrap(),
+            bag.iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        );
+        ready("receive-ca-cert:8", state)
+    };
+    assert!(
+        with_unit(&[("ca", pem("r")), ("certificate", pem("r"))]),
+        "raw v0 PEM"
+    );
+    assert!(!with_unit(&[
+        ("ca", to_python_json(&pem("r"))),
+        ("chain", "nope".into())
+    ]));
+
+    // One bad entry makes the relation not ready, yet the good ones are still read.
+    let mut state = three_providers();
+    state.relations[2].remote_app_data = Databag::from([(
+        "certificates".into(),
+        format!("[{}, 1]", to_python_json(&pem("a"))),
+    )]);
+    let read = ask(state, |t, m| {
+        t.certificates_on(m, &rid("receive-ca-cert:8"))
+    });
+    assert_eq!(read, set(&["a"]));
 }
