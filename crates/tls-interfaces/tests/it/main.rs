@@ -8,6 +8,7 @@ mod incremental;
 mod on_demand;
 mod provider;
 mod python;
+mod python_transfer;
 mod requirer;
 mod robustness;
 mod transfer;

@@ -15,7 +15,7 @@ use tls_interfaces::{Mode, RequirerEvent, Scope};
 use crate::world::{RELATION_ID, World, list, unit, unit_wants};
 
 #[path = "../../../../tests/python/venv.rs"]
-mod venv;
+pub(crate) mod venv;
 
 /// Runs the oracle with `input`; returns its JSON output.
 pub(crate) fn oracle(input: &Value) -> Value {
