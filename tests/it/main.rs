@@ -22,6 +22,7 @@ mod interop;
 mod interop_pypi;
 mod interop_upstream;
 mod lifecycle;
+mod migration;
 mod ops_charms;
 mod pack;
 mod pki_cli;

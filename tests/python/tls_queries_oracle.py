@@ -14,7 +14,7 @@ input:
   provider: leader, remote_units_data {id: bag}, remote_app_data, local_app_data
 output (requirer): request_errors, request_error, assigned, provider_certificates, csrs_sent,
         has_private_key_secret_id
-output (provider): requests, certificates, errors, unsolicited, issued
+output (provider): requests, certificates, errors, unsolicited, issued, outstanding
 """
 
 import json
@@ -94,6 +94,8 @@ class Provider(ops.CharmBase):
         OUT["errors"] = [error_json(e) for e in self.tls.get_provider_certificate_errors(relation_id=7)]
         OUT["unsolicited"] = [c.to_json() for c in self.tls.get_unsolicited_certificates(relation_id=7)]
         OUT["issued"] = [c.to_json() for c in self.tls.get_issued_certificates(relation_id=7)]
+        OUT["outstanding"] = [str(r.certificate_signing_request)
+                              for r in self.tls.get_outstanding_certificate_requests(relation_id=7)]
 
 
 def secrets_in(specs):

@@ -30,7 +30,7 @@ mod security_log;
 mod time_fmt;
 mod transfer;
 
-pub use error::Error;
+pub use error::{Error, Misuse};
 pub use json::to_python_json;
 pub use provider::{
     BadRequest, DEFAULT_MAX_CSR_BYTES, DEFAULT_MAX_REQUESTS_PER_BAG, DEFAULT_MAX_SANS,

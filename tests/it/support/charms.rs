@@ -39,12 +39,12 @@ pub(crate) fn stage_rust_charm(dest_root: &Path, name: &str) -> PathBuf {
         root().join("tests/charms"),
         root().join("examples/migration"),
     ]
-        .into_iter()
-        .map(|d| d.join(name))
-        .find(|d| d.join("charmcraft.yaml").exists())
-        .unwrap_or_else(|| {
-            panic!("no charm source named {name} under charms/, tests/charms/ or examples/migration/")
-        });
+    .into_iter()
+    .map(|d| d.join(name))
+    .find(|d| d.join("charmcraft.yaml").exists())
+    .unwrap_or_else(|| {
+        panic!("no charm source named {name} under charms/, tests/charms/ or examples/migration/")
+    });
     let dest = dest_root.join("charms").join(name);
     if dest.exists() {
         return dest;

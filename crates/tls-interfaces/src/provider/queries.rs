@@ -59,6 +59,24 @@ impl ProviderState {
         out
     }
 
+    /// The well-formed requests of `relation` (every relation when `None`) without a valid
+    /// certificate: none published, or the one published revoked. The Python library's
+    /// `get_outstanding_certificate_requests`; requests answered with an error are included, as
+    /// there. [`Self::sign_outstanding`] answers them all.
+    pub fn outstanding(&mut self, relation: Option<&RelationId>) -> Vec<RequirerRequest> {
+        let requests = self.requests(relation);
+        requests
+            .into_iter()
+            .filter(|r| {
+                let key = sha256(r.csr.der());
+                !self
+                    .relations
+                    .iter()
+                    .any(|s| s.id == r.relation && s.has_valid_certificate(&key))
+            })
+            .collect()
+    }
+
     /// Every certificate published on `relation` (every relation when `None`), revoked ones
     /// included, in the order they were published: the Python library's
     /// `get_provider_certificates`. [`Self::issued`] leaves revoked ones out.

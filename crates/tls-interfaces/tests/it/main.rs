@@ -10,6 +10,7 @@ mod parity;
 mod provider;
 mod python;
 mod python_queries;
+mod python_transfer;
 mod requirer;
 mod robustness;
 mod transfer;

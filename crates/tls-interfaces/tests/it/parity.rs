@@ -5,12 +5,12 @@
 use charm::event::ActionEvent;
 use charm::testing::{Context, SecretOwnerEntity};
 use charm::{BagOwner, Charm, Event, HandlerError, Model};
-use pki::time::{Duration, OffsetDateTime};
-use pki::{Certificate, Csr, IssuingPolicy, KeyAlgorithm, PrivateKey};
 use juju_tls_interfaces::labels;
 use juju_tls_interfaces::{
     Capabilities, CertificateRequest, Mode, RequirerEvent, Scope, Signer, TlsProvider, TlsRequirer,
 };
+use pki::time::{Duration, OffsetDateTime};
+use pki::{Certificate, Csr, IssuingPolicy, KeyAlgorithm, PrivateKey};
 
 use crate::world::{PROVIDER_META, Wants, World, attributes, ca, endpoint, list, unit, unit_wants};
 

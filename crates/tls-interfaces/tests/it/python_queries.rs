@@ -12,15 +12,15 @@ use std::sync::{Arc, Mutex};
 
 use charm::testing::{Context, Relation, Secret, SecretOwnerEntity, State};
 use charm::{BagOwner, Charm, Databag, Event, HandlerError, Model};
-use pki::time::Duration;
-use pki::{CertificateKind, Csr, IssueRequest, IssuingPolicy, KeyAlgorithm, PrivateKey};
-use pki::{RequestAttributes, time::OffsetDateTime};
-use serde_json::{Value, json};
 use juju_tls_interfaces::labels;
 use juju_tls_interfaces::wire::tls_certificates::{
     CertificateEntry, ErrorBody, RequestEntry, RequestErrorEntry,
 };
 use juju_tls_interfaces::{CertificateRequest, Mode, Scope, TlsProvider, TlsRequirer};
+use pki::time::Duration;
+use pki::{CertificateKind, Csr, IssueRequest, IssuingPolicy, KeyAlgorithm, PrivateKey};
+use pki::{RequestAttributes, time::OffsetDateTime};
+use serde_json::{Value, json};
 
 use crate::world::{PROVIDER_META, RELATION_ID, ca, endpoint, unit};
 
@@ -301,6 +301,7 @@ fn provider_queries_answer_as_the_python_library() {
             "errors": state.errors(Some(&rel)).iter().map(error_json).collect::<Vec<_>>(),
             "unsolicited": json_of(state.unsolicited(Some(&rel))),
             "issued": json_of(state.issued()),
+            "outstanding": state.outstanding(Some(&rel)).iter().map(|r| r.csr.pem().trim().to_owned()).collect::<Vec<_>>(),
         })
     });
 
@@ -317,4 +318,9 @@ fn provider_queries_answer_as_the_python_library() {
     assert_eq!(ours["certificates"].as_array().unwrap().len(), 3);
     assert_eq!(ours["unsolicited"].as_array().unwrap().len(), 1);
     assert_eq!(ours["issued"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        ours["outstanding"].as_array().unwrap().len(),
+        3,
+        "B, C and D"
+    );
 }

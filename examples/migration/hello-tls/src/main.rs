@@ -35,7 +35,10 @@ impl Charm for HelloTls {
             match &assigned {
                 None => model.action_fail("no certificate yet")?,
                 Some((a, _key)) => model.set_action_results(&BTreeMap::from([
-                    ("certificate".to_owned(), a.certificate.pem().trim().to_owned()),
+                    (
+                        "certificate".to_owned(),
+                        a.certificate.pem().trim().to_owned(),
+                    ),
                     ("ca".to_owned(), a.ca.trim().to_owned()),
                     ("chain".to_owned(), a.chain_pem()),
                 ]))?,
