@@ -253,24 +253,22 @@ impl TestModel {
 
     /// A Python charm of `tests/interop/`, with `venv/` linked to the shared read-only libs.
     pub(crate) fn interop_charm(&self, name: &str) -> PathBuf {
-        let dest = self.data.path().join("py-charms").join(name);
-        if !dest.exists() {
-            charms::stage_python_charm(
-                &root().join("tests/interop").join(name),
-                &dest,
-                &charms::interop_libs(),
-            );
-        }
-        dest
+        self.python_charm_from("tests/interop", name)
     }
 
     /// The Python charm of the migration guide's worked example (`examples/migration/`), with
     /// `venv/` linked to the shared read-only libs.
     pub(crate) fn example_python_charm(&self, name: &str) -> PathBuf {
+        self.python_charm_from("examples/migration", name)
+    }
+
+    /// The Python charm `dir/name` of the repository, staged once per model with `venv/` linked
+    /// to the pinned libraries.
+    fn python_charm_from(&self, dir: &str, name: &str) -> PathBuf {
         let dest = self.data.path().join("py-charms").join(name);
         if !dest.exists() {
             charms::stage_python_charm(
-                &root().join("examples/migration").join(name),
+                &root().join(dir).join(name),
                 &dest,
                 &charms::interop_libs(),
             );

@@ -390,3 +390,35 @@ fn issuance_logs_the_certificate_generated_security_event() {
         .sum::<usize>();
     assert_eq!(generated, 2, "{:?}", w.provider.logs);
 }
+
+/// A provider that records the CA it made (as the self-signed charm does when it creates one).
+struct CaMaker;
+
+impl Charm for CaMaker {
+    fn handle(&mut self, _: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+        let provider = TlsProvider::new(endpoint());
+        let mut state = provider.load(model)?;
+        state.ca_generated(ca().certificate());
+        provider.commit(model, state)?;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_generated_ca_logs_the_ca_certificate_generated_security_event() {
+    let ctx = Context::from_charmcraft_yaml(PROVIDER_META, || CaMaker).unwrap();
+    let state = ctx
+        .run(
+            Event::UpdateStatus,
+            charm::testing::State::new(unit("ca/0")).with_leader(true),
+        )
+        .unwrap();
+    let line = state
+        .logs
+        .iter()
+        .map(|(_, l)| l)
+        .find(|l| l.contains("\"event\":\"ca_certificate_generated\""))
+        .unwrap_or_else(|| panic!("{:?}", state.logs));
+    assert!(line.contains("\"common_name\":\"Test CA\""), "{line}");
+    assert!(line.contains("\"validity_days\":\"3650\""), "{line}");
+}
