@@ -24,7 +24,7 @@ same requests (same keys) were issued at once";
 struct Params {
     unit: Option<String>,
     application: Option<String>,
-    /// A string; an integer too, since `juju run ... serial=1234` reads it as a YAML number.
+    /// Hex text; a bare all-digit value arrives as a YAML number and is refused (quote it).
     serial: Option<serde_json::Value>,
 }
 
@@ -56,9 +56,13 @@ impl Selector {
                 .map(Selector::Application)
                 .map_err(|e| format!("invalid application name '{a}': {e}")),
             (None, None, Some(s)) => {
-                let text = match &s {
-                    serde_json::Value::String(t) => t.clone(),
-                    other => other.to_string(),
+                // Juju's schema (type: string) refuses a bare number before the charm runs; the
+                // local model passes it on: refuse it here, as a YAML number is not the hex text
+                // the operator typed (0x1A would arrive as 26).
+                let serde_json::Value::String(text) = s else {
+                    return Err(format!(
+                        "serial must be a string, got {s}: quote it, e.g. serial=\"'01AB'\""
+                    ));
                 };
                 normalize_serial(&text).map(Selector::Serial).ok_or_else(|| {
                     format!(
@@ -178,5 +182,11 @@ mod tests {
                 .contains("xyz")
         );
         assert!(selector(json!({"serial": ""})).is_err());
+        // `serial=1234` on the command line arrives as a YAML number: refused, quote it.
+        assert!(
+            selector(json!({ "serial": 1234 }))
+                .unwrap_err()
+                .contains("quote")
+        );
     }
 }

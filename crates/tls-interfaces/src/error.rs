@@ -46,6 +46,9 @@ pub enum Misuse {
     /// supplies.
     #[error("the private key is supplied by the charm; it cannot be regenerated or imported")]
     SuppliedKeyCannotBeReplaced,
+    /// `import_private_key` before the endpoint has a relation.
+    #[error("no relation on '{0}' yet: a key can be imported once the relation exists")]
+    NoRelationYet(charm::Endpoint),
     /// A request with neither a common name nor a DNS, IP or OID subject alternative name.
     #[error("a certificate request needs a common name or a DNS, IP or OID SAN")]
     EmptyRequest,

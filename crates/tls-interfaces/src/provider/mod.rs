@@ -223,9 +223,10 @@ impl TlsProvider {
             return Ok(false);
         }
         let mut state = self.load(model)?;
+        // Before the charm's work, so capabilities it sets itself win.
+        state.set_capabilities(self.capabilities.as_ref());
         work(&mut state, model)?;
         state.drop_certificates_without_csr();
-        state.set_capabilities(self.capabilities.as_ref());
         self.commit(model, state)?;
         Ok(true)
     }

@@ -9,7 +9,7 @@ use pki::Csr;
 
 use super::memory::sha256;
 use super::relation::{Candidate, RelationState};
-use super::{IssuedCertificate, Key, ProviderState};
+use super::{IssuedCertificate, Key, ProviderState, key_of_text};
 use crate::request_error::RequestError;
 use crate::security_log::SecurityEvent;
 
@@ -28,8 +28,9 @@ pub struct RequirerRequest {
 
 impl ProviderState {
     /// Every well-formed request of `relation` (every relation when `None`), unit bags first
-    /// (by unit name), then the application bag, each in bag order. Text that is not a CSR is
-    /// left out: it is answered with a request error, and listed by [`Self::refused_on_read`].
+    /// (by unit name), then the application bag, each in bag order, also those refused on read
+    /// for a cap. Text that is not a CSR is left out: it is answered with a request error, and
+    /// listed by [`Self::refused_on_read`].
     ///
     /// ```rust,ignore
     /// let mut state = provider.load(model)?;
@@ -305,5 +306,11 @@ fn request_text<'r>(r: &'r RelationState, key: &Key) -> Option<&'r str> {
                 .iter()
                 .find(|c| &c.key == key)
                 .map(|c| c.text.as_str())
+        })
+        .or_else(|| {
+            r.refused
+                .iter()
+                .find(|b| key_of_text(&b.csr_text) == *key)
+                .map(|b| b.csr_text.as_str())
         })
 }

@@ -308,7 +308,9 @@ impl TlsRequirer {
     /// the CSRs made with the old key: the Python library's `import_private_key`. From then on
     /// the key is managed as a generated one (kept across hooks and leader changes, removed
     /// when the relation goes). Unlike the Python library, a key is imported also before the
-    /// library made one (there it is silently ignored).
+    /// library made one (there it is silently ignored); it needs the relation, though (the key
+    /// secret belongs to it): without one, or for the APP key on a non-leader, it is an error,
+    /// not a silent no-op.
     ///
     /// ```rust,ignore
     /// let key = pki::PrivateKey::from_pem(&pem_from_operator)?;
@@ -420,19 +422,30 @@ impl TlsRequirer {
             .into());
         }
         let Some(cx) = Context::open(self, model)? else {
-            return Ok(Vec::new());
+            // An imported key must not be lost silently (the library would make its own).
+            return match key {
+                Some(_) => Err(Misuse::NoRelationYet(self.endpoint.clone()).into()),
+                None => Ok(Vec::new()),
+            };
         };
-        for s in cx.scopes(self.mode) {
+        let managed = cx.scopes(self.mode);
+        if key.is_some() && scope.is_some_and(|s| !managed.contains(&s)) {
+            return Err(Error::NotLeader("import the APP private key"));
+        }
+        for s in managed {
             if scope.is_none_or(|wanted| wanted == s) {
-                let generated;
-                let key = match key {
-                    Some(k) => k,
+                match key {
+                    Some(k) => keys::store(cx.model, s, cx.unit, self.endpoint.as_str(), k)?,
                     None => {
-                        generated = PrivateKey::generate(self.key_algorithm)?;
-                        &generated
+                        keys::generate(
+                            cx.model,
+                            s,
+                            cx.unit,
+                            self.endpoint.as_str(),
+                            self.key_algorithm,
+                        )?;
                     }
-                };
-                keys::store(cx.model, s, cx.unit, self.endpoint.as_str(), key)?;
+                }
             }
         }
         drop(cx);

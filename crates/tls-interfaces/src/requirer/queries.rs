@@ -36,10 +36,11 @@ impl TlsRequirer {
     /// `get_private_key_secret_id`. Treat the id as sensitive metadata (do not log it), and
     /// never change the secret: the library owns it.
     ///
+    /// Never grant this secret to another application: that hands it the private key.
+    ///
     /// ```rust,ignore
-    /// if let Some(id) = tls.private_key_secret_id(model, Scope::Unit)? {
-    ///     model.grant_secret(&id, &relation, None)?; // e.g. let a sidecar read the key
-    /// }
+    /// // e.g. tell the workload which secret to watch for key rotations (same unit only)
+    /// let watched = tls.private_key_secret_id(model, Scope::Unit)?;
     /// ```
     pub fn private_key_secret_id(
         &self,

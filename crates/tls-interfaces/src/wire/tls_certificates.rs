@@ -44,8 +44,9 @@ pub struct CertificateEntry {
 impl CertificateEntry {
     /// The Python library's `ProviderCertificate.to_json()`: `json.dumps` of `{"csr",
     /// "certificate", "ca", "chain", "revoked"}` in that order, with Python's separators and
-    /// `revoked` `null` when the entry has none. Scripts written against the published charms'
-    /// actions parse this.
+    /// `revoked` `null` when the entry has none, each PEM re-encoded from its DER as Python's
+    /// `str()` prints it (so a provider's CRLF or other line wrapping does not show). Scripts
+    /// written against the published charms' actions parse this.
     ///
     /// ```
     /// # use juju_tls_interfaces::wire::tls_certificates::CertificateEntry;
@@ -69,13 +70,26 @@ impl CertificateEntry {
             revoked: Option<bool>,
         }
         let e = self;
+        let csr = canonical(&e.certificate_signing_request);
+        let certificate = canonical(&e.certificate);
+        let ca = canonical(&e.ca);
+        let chain: Vec<String> = e.chain.iter().flatten().map(|c| canonical(c)).collect();
         crate::json::to_python_json(&Python {
-            csr: e.certificate_signing_request.trim(),
-            certificate: e.certificate.trim(),
-            ca: e.ca.trim(),
-            chain: e.chain.iter().flatten().map(|c| c.trim()).collect(),
+            csr: &csr,
+            certificate: &certificate,
+            ca: &ca,
+            chain: chain.iter().map(String::as_str).collect(),
             revoked: e.revoked,
         })
+    }
+}
+
+/// `text` as Python's `str()` of the parsed object prints it: the PEM block re-encoded from its
+/// DER (64-character lines, `\n`), stripped; text that is not one PEM block, trimmed as it is.
+fn canonical(text: &str) -> String {
+    match pki::pem::parse_all(text).as_deref() {
+        Ok([block]) => pki::pem::encode(&block.label, &block.der).trim().to_owned(),
+        _ => text.trim().to_owned(),
     }
 }
 

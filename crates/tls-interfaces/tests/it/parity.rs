@@ -422,3 +422,57 @@ fn a_generated_ca_logs_the_ca_certificate_generated_security_event() {
     assert!(line.contains("\"common_name\":\"Test CA\""), "{line}");
     assert!(line.contains("\"validity_days\":\"3650\""), "{line}");
 }
+
+/// Imports a key and records the library's answer.
+struct Importer(std::rc::Rc<std::cell::RefCell<Option<String>>>);
+
+impl Charm for Importer {
+    fn handle(&mut self, _: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)?;
+        let answer = TlsRequirer::new(endpoint(), Mode::App)
+            .import_private_key(model, &key, Some(Scope::App))
+            .err()
+            .map(|e| e.to_string());
+        *self.0.borrow_mut() = answer;
+        Ok(())
+    }
+}
+
+#[test]
+fn an_import_that_cannot_be_kept_is_an_error_not_a_silent_no_op() {
+    let answer = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let a = answer.clone();
+    let ctx =
+        Context::from_charmcraft_yaml(crate::world::REQUIRER_META, move || Importer(a.clone()))
+            .unwrap();
+    // No relation yet.
+    ctx.run(
+        Event::Install,
+        charm::testing::State::new(unit("req/0")).with_leader(true),
+    )
+    .unwrap();
+    assert!(
+        answer
+            .borrow()
+            .as_deref()
+            .is_some_and(|e| e.contains("no relation")),
+        "{answer:?}"
+    );
+    // The APP key on a non-leader.
+    let relation =
+        charm::testing::Relation::new(endpoint(), crate::world::RELATION_ID, "ca".parse().unwrap());
+    ctx.run(
+        Event::UpdateStatus,
+        charm::testing::State::new(unit("req/1"))
+            .with_leader(false)
+            .with_relation(relation),
+    )
+    .unwrap();
+    assert!(
+        answer
+            .borrow()
+            .as_deref()
+            .is_some_and(|e| e.contains("leader")),
+        "{answer:?}"
+    );
+}

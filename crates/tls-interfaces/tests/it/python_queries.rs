@@ -311,6 +311,7 @@ fn provider_queries_answer_as_the_python_library() {
         "errors",
         "unsolicited",
         "issued",
+        "outstanding",
     ] {
         assert_eq!(ours[key], python[key], "{key}");
     }
