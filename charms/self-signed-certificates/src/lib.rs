@@ -119,6 +119,17 @@ fn reconcile(
     if !model.is_leader()? {
         // What this unit published as leader says nothing once another unit leads.
         model.unstore(PUBLISHED_CAS);
+        // A former leader withdraws the v0 keys it wrote on send-ca-cert (v0 requirers read any
+        // provider unit's bag); on a follower `publish` does only that. Not in the busy
+        // `certificates` hooks.
+        let busy_hook = model
+            .context()
+            .relation
+            .as_ref()
+            .is_some_and(|r| r.id.endpoint().as_str() == CERTIFICATES);
+        if !busy_hook {
+            TransferProvider::new(endpoint(SEND_CA_CERT)?).publish(model, &BTreeSet::new())?;
+        }
         let status = match authority::load(model)? {
             Some(stored) => Status::active(format!(
                 "standby, the leader signs; CA '{}'",

@@ -18,8 +18,9 @@ use crate::wire::read_list;
 
 /// The provider side of a `certificate_transfer` endpoint.
 ///
-/// Every write is the leader's: on other units each call does nothing (as in the Python
-/// library), so a charm may call it on every unit. PEMs are trimmed of surrounding whitespace
+/// Every write is the leader's: on other units each call only withdraws the v0 keys the unit
+/// wrote while it led (the Python library does nothing there and leaves them), so a charm may
+/// call it on every unit. PEMs are trimmed of surrounding whitespace
 /// before they are compared or written (the Python library keeps them as given). Only keys
 /// whose value differs are written, and no other key of a bag is touched (the Python library
 /// clears the whole bag, Juju's address keys in the unit bag included).
@@ -49,7 +50,7 @@ impl TransferProvider {
         certificates: &BTreeSet<String>,
     ) -> Result<(), Error> {
         if !is_leader(model)? {
-            return Ok(());
+            return self.withdraw_former_v0(model);
         }
         let set = trimmed(certificates);
         for relation in model.relations(&self.endpoint)? {
@@ -124,6 +125,21 @@ impl TransferProvider {
         self.update(model, relation, BTreeSet::clear)
     }
 
+    /// On a unit that no longer leads: removes the v0 keys it wrote as leader from its own unit
+    /// bag, so v0 requirers (which read any provider unit's bag) stop trusting a set only the
+    /// new leader now keeps up to date. The Python library leaves them.
+    fn withdraw_former_v0(&self, model: &mut Model<'_>) -> Result<(), Error> {
+        let own = model.own_unit_bag();
+        for relation in model.relations(&self.endpoint)? {
+            let clear: Databag = [V0_CA_KEY, V0_CERTIFICATE_KEY, V0_CHAIN_KEY, VERSION_KEY]
+                .into_iter()
+                .map(|k| (k.to_owned(), String::new()))
+                .collect();
+            write_if_changed(model, &relation.id, &own, clear)?;
+        }
+        Ok(())
+    }
+
     /// Applies `change` to the set each target relation holds, and writes the result.
     fn update(
         &self,
@@ -132,7 +148,7 @@ impl TransferProvider {
         change: impl Fn(&mut BTreeSet<String>),
     ) -> Result<(), Error> {
         if !is_leader(model)? {
-            return Ok(());
+            return self.withdraw_former_v0(model);
         }
         let targets = match relation {
             None => model.relations(&self.endpoint)?,
@@ -162,7 +178,7 @@ fn is_leader(model: &mut Model<'_>) -> Result<bool, Error> {
     if !leader {
         let _ = model.log(
             LogLevel::Debug,
-            "certificate_transfer: only the leader publishes certificates; nothing written",
+            "certificate_transfer: only the leader publishes certificates; withdrawing any v0 keys this unit wrote as leader",
         );
     }
     Ok(leader)

@@ -521,3 +521,25 @@ fn a_relation_is_ready_once_the_provider_published_well_formed_data() {
     });
     assert_eq!(read, set(&["a"]));
 }
+
+/// A unit that published v0 data as leader withdraws it once it no longer leads (the new
+/// leader's bag carries the set), and touches nothing else; Python leaves it.
+#[test]
+fn a_former_leader_withdraws_the_v0_keys_it_wrote() {
+    let led = provide(two_requirers(true), |t, m| t.publish(m, &set(&["a"])));
+    let v0_bag = &led.relation(5).unwrap().local_unit_data;
+    assert!(v0_bag.contains_key("ca") && v0_bag.contains_key("chain"));
+    let mut follower = led.clone();
+    follower.leader = false;
+    let out = provide(follower, |t, m| t.publish(m, &set(&["a"])));
+    let bag = &out.relation(5).unwrap().local_unit_data;
+    for key in ["ca", "certificate", "chain", "version"] {
+        assert!(!bag.contains_key(key), "{key} left in {bag:?}");
+    }
+    assert!(bag.contains_key("ingress-address"), "Juju's keys stay");
+    assert_eq!(
+        out.relation(5).unwrap().local_app_data,
+        led.relation(5).unwrap().local_app_data,
+        "the app bag is the leader's"
+    );
+}
