@@ -31,6 +31,7 @@ impl Charm for ProviderCharm {
             ca: &self.0,
             issuers: &[],
             policy: &policy,
+            names: None,
             validity: Duration::days(90),
             now,
             provider_name: "bench",

@@ -22,6 +22,9 @@ use crate::config::Config;
 pub const ACTIVE_LABEL: &str = "active-ca-certificates";
 /// Label of the secret where the published charm keeps its previous CA after a renewal.
 pub const EXPIRING_LABEL: &str = "expiring-ca-certificates";
+/// Label of the secret of the next CA: made `ca-renewal-notice` before the renewal and
+/// published at once, so clients trust it before anything is issued under it.
+pub const NEXT_LABEL: &str = "next-ca-certificates";
 const KEY: &str = "private-key";
 const CERTIFICATE: &str = "ca-certificate";
 
@@ -39,6 +42,15 @@ impl StoredCa {
     /// published charm does, so every leaf it signed expires before it does.
     pub fn renew_at(&self, config: &Config) -> OffsetDateTime {
         self.ca.certificate().info().not_after - config.certificate_validity
+    }
+
+    /// When the next CA is made and published: `ca-renewal-notice` before the renewal, but not
+    /// before half the time from this CA's start to its renewal (a notice longer than the CA's
+    /// life would make a next CA at once, every time).
+    pub fn publish_next_at(&self, config: &Config) -> OffsetDateTime {
+        let renew_at = self.renew_at(config);
+        let span = renew_at - self.ca.certificate().info().not_before;
+        renew_at - config.renewal_notice.min(span / 2)
     }
 
     /// Whether the CA is what the configuration asks for (subject, key algorithm, root validity).
@@ -93,10 +105,16 @@ pub enum AuthorityError {
 /// Every unit reads by label (one `secret-get`); the secret's id, which only the leader can
 /// see, is looked up when the CA is replaced.
 pub fn load(model: &mut Model<'_>) -> Result<Option<StoredCa>, AuthorityError> {
-    let content = match model.secret(
-        &SecretLookup::Label(ACTIVE_LABEL.into()),
-        SecretRead::Refresh,
-    ) {
+    load_label(model, ACTIVE_LABEL)
+}
+
+/// Reads the next CA, if one was made. Leader only (it is only needed there).
+pub fn load_next(model: &mut Model<'_>) -> Result<Option<StoredCa>, AuthorityError> {
+    load_label(model, NEXT_LABEL)
+}
+
+fn load_label(model: &mut Model<'_>, label: &str) -> Result<Option<StoredCa>, AuthorityError> {
+    let content = match model.secret(&SecretLookup::Label(label.into()), SecretRead::Refresh) {
         Ok(c) => c,
         Err(ModelError::Backend(BackendError::SecretNotFound(_))) => return Ok(None),
         Err(e) => return Err(e.into()),
@@ -149,19 +167,100 @@ pub fn remove_expiring(model: &mut Model<'_>) -> Result<(), AuthorityError> {
     Ok(())
 }
 
-/// Makes a new CA for `config` and stores it (replacing the content of `existing`, or adding the
-/// secret). Leader only.
+/// Makes a new CA for `config` now.
+fn make(model: &Model<'_>, config: &Config) -> Result<CertificateAuthority, AuthorityError> {
+    let now = OffsetDateTime::from_unix_timestamp(model.now())
+        .map_err(|e| AuthorityError::Corrupt(e.to_string()))?;
+    let key = PrivateKey::generate(config.key_algorithm).map_err(pki::Error::from)?;
+    Ok(CertificateAuthority::self_signed_root(
+        &config.subject,
+        key,
+        config.root_validity,
+        now,
+    )?)
+}
+
+/// Makes a new CA for `config` and stores it as the active one (replacing the content of
+/// `existing`, or adding the secret). Leader only.
 pub fn create(
     model: &mut Model<'_>,
     config: &Config,
     existing: Option<&SecretId>,
 ) -> Result<StoredCa, AuthorityError> {
-    let now = OffsetDateTime::from_unix_timestamp(model.now())
-        .map_err(|e| AuthorityError::Corrupt(e.to_string()))?;
-    let key = PrivateKey::generate(config.key_algorithm).map_err(pki::Error::from)?;
-    let ca =
-        CertificateAuthority::self_signed_root(&config.subject, key, config.root_validity, now)?;
-    let content = BTreeMap::from([
+    let ca = make(model, config)?;
+    activate(model, config, ca, existing)
+}
+
+/// Makes the next CA and stores it under [`NEXT_LABEL`]; the active CA's secret then expires at
+/// the renewal, when the next CA takes over. Leader only.
+pub fn create_next(
+    model: &mut Model<'_>,
+    config: &Config,
+    active: &StoredCa,
+) -> Result<StoredCa, AuthorityError> {
+    let ca = make(model, config)?;
+    let secret = model.add_secret(&NewSecret {
+        content: content(&ca)?,
+        label: Some(NEXT_LABEL.into()),
+        description: Some(
+            "the next self-signed CA, published ahead of its use: private key and certificate"
+                .into(),
+        ),
+        expire: None,
+        rotate: None,
+        owner: SecretOwner::Application,
+    })?;
+    if let Some(id) = active_id(model, active)? {
+        model.update_secret(
+            &id,
+            &SecretUpdate {
+                expire: Some(rfc3339(active.renew_at(config))?),
+                ..SecretUpdate::default()
+            },
+        )?;
+    }
+    Ok(StoredCa {
+        ca,
+        secret: Some(secret),
+    })
+}
+
+/// Makes `next` the active CA (its content moves to the active secret) and removes the next
+/// CA's secret. Leader only.
+pub fn promote(
+    model: &mut Model<'_>,
+    config: &Config,
+    next: StoredCa,
+    active: &StoredCa,
+) -> Result<StoredCa, AuthorityError> {
+    let existing = active_id(model, active)?;
+    let stored = activate(model, config, next.ca, existing.as_ref())?;
+    discard_next(model)?;
+    Ok(stored)
+}
+
+/// Removes the next CA's secret, if there is one (a new CA was made another way). Leader only.
+pub fn discard_next(model: &mut Model<'_>) -> Result<(), AuthorityError> {
+    if let Some(id) = secret_id(model, NEXT_LABEL)? {
+        model.remove_secret(&id, None)?;
+    }
+    Ok(())
+}
+
+fn active_id(model: &mut Model<'_>, active: &StoredCa) -> Result<Option<SecretId>, AuthorityError> {
+    match &active.secret {
+        Some(id) => Ok(Some(id.clone())),
+        None => secret_id(model, ACTIVE_LABEL),
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> Result<String, AuthorityError> {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| AuthorityError::Corrupt(e.to_string()))
+}
+
+fn content(ca: &CertificateAuthority) -> Result<BTreeMap<String, String>, AuthorityError> {
+    Ok(BTreeMap::from([
         (
             KEY.to_owned(),
             ca.key()
@@ -173,11 +272,20 @@ pub fn create(
             CERTIFICATE.to_owned(),
             ca.certificate().pem().trim().to_owned(),
         ),
-    ]);
-    let renew_at = ca.certificate().info().not_after - config.certificate_validity;
-    let expire = renew_at
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| AuthorityError::Corrupt(e.to_string()))?;
+    ]))
+}
+
+/// Stores `ca` in the active secret, which expires when the next CA is due to be published (Juju
+/// then wakes the leader with `secret-expired`).
+fn activate(
+    model: &mut Model<'_>,
+    config: &Config,
+    ca: CertificateAuthority,
+    existing: Option<&SecretId>,
+) -> Result<StoredCa, AuthorityError> {
+    let mut stored = StoredCa { ca, secret: None };
+    let expire = rfc3339(stored.publish_next_at(config))?;
+    let content = content(&stored.ca)?;
     let existing = match existing {
         Some(id) => Some(id.clone()),
         None => secret_id(model, ACTIVE_LABEL)?,
@@ -203,8 +311,6 @@ pub fn create(
             owner: SecretOwner::Application,
         })?,
     };
-    Ok(StoredCa {
-        ca,
-        secret: Some(secret),
-    })
+    stored.secret = Some(secret);
+    Ok(stored)
 }

@@ -1,7 +1,8 @@
 //! The charm's configuration, read and checked as a whole: every bad option is named with what
 //! would be valid, so one look at the status tells the operator everything to fix.
 
-use charm::duration::{format_config as format_duration, parse_config};
+use ca_options::Options;
+use charm::duration::format_config as format_duration;
 use pki::{KeyAlgorithm, RequestAttributes};
 use serde_json::{Map, Value};
 use time::Duration;
@@ -14,6 +15,8 @@ pub struct Config {
     pub subject: RequestAttributes,
     /// Validity of the root CA.
     pub root_validity: Duration,
+    /// How long before the CA's renewal the next CA is published (`ca-renewal-notice`).
+    pub renewal_notice: Duration,
     /// Validity of issued certificates.
     pub certificate_validity: Duration,
     /// Most certificates per requirer relation (`None`: unlimited).
@@ -28,127 +31,35 @@ pub struct Config {
 
 /// Reads the configuration; `Err` lists every problem, one per bad option.
 pub fn read(map: &Map<String, Value>) -> Result<Config, Vec<String>> {
-    let mut problems = Vec::new();
-    let text = |key: &str| -> Option<String> {
-        match map.get(key) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-            _ => None,
-        }
-    };
-    let common_name = text("ca-common-name");
-    if common_name.is_none() {
-        problems.push("ca-common-name is empty (give the CA a name)".to_owned());
-    }
-    let country = text("ca-country-name");
-    if let Some(c) = &country
-        && !(c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()))
+    let mut o = Options::new(map);
+    let ca = o.ca("90d");
+    let root_validity = o.duration("root-ca-validity", "365d");
+    let renewal_notice = o.duration("ca-renewal-notice", "7d");
+    if let (Some(root), Some(ca)) = (root_validity, &ca)
+        && ca.certificate_validity * 2 > root
     {
-        problems.push(format!(
-            "ca-country-name '{c}' is not a two-letter country code (e.g. US, FR)"
-        ));
-    }
-    let mut duration = |key: &str, default: &str| -> Option<Duration> {
-        let raw = text(key).unwrap_or_else(|| default.to_owned());
-        // The charm-config dialect: a bare number means days, as in the published charm.
-        match parse_config(&raw) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                problems.push(format!("{key} '{raw}' {}", e.problem()));
-                None
-            }
-        }
-    };
-    let root_validity = duration("root-ca-validity", "365d");
-    let certificate_validity = duration("certificate-validity", "90d");
-    if let (Some(root), Some(cert)) = (root_validity, certificate_validity)
-        && cert * 2 > root
-    {
-        problems.push(format!(
+        let cert = ca.certificate_validity;
+        o.problem(format!(
             "certificate-validity {} is more than half of root-ca-validity {} (raise root-ca-validity to at least {} or lower certificate-validity)",
             format_duration(cert),
             format_duration(root),
             format_duration(cert * 2)
         ));
     }
-    let certificate_limit = match map.get("certificate-limit") {
-        None => Some(99),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(-1 | 0) => None,
-            Some(n) if n > 0 => Some(n as usize),
-            _ => {
-                problems.push(format!("certificate-limit {n} is not valid (a positive number, or -1 or 0 for unlimited)"));
-                None
-            }
-        },
-        Some(other) => {
-            problems.push(format!("certificate-limit {other} is not an integer"));
-            None
-        }
+    let config = match (ca, root_validity, renewal_notice) {
+        (Some(ca), Some(root_validity), Some(renewal_notice)) => Some(Config {
+            subject: ca.subject,
+            root_validity,
+            renewal_notice,
+            certificate_validity: ca.certificate_validity,
+            certificate_limit: ca.certificate_limit,
+            key_algorithm: ca.key_algorithm,
+            allow_ca_requests: ca.allow_ca_requests,
+            limits: ca.limits,
+        }),
+        _ => None,
     };
-    let algorithm_name = text("ca-key-algorithm").unwrap_or_else(|| "rsa2048".to_owned());
-    let key_algorithm = match algorithm_name.parse::<KeyAlgorithm>() {
-        Ok(a) if a != KeyAlgorithm::Ed25519 => Some(a),
-        _ => {
-            problems.push(format!("ca-key-algorithm '{algorithm_name}' is not one of rsa2048, rsa3072, rsa4096, p256, p384"));
-            None
-        }
-    };
-    let allow_ca_requests = matches!(map.get("allow-ca-requests"), Some(Value::Bool(true)));
-    let defaults = Limits::default();
-    let mut cap = |key: &str, default: usize| -> usize {
-        match map.get(key) {
-            None | Some(Value::Null) => default,
-            Some(Value::Number(n)) => match n.as_u64().and_then(|n| usize::try_from(n).ok()) {
-                Some(n) if n > 0 => n,
-                _ => {
-                    problems.push(format!("{key} {n} is not valid (a positive number)"));
-                    default
-                }
-            },
-            Some(other) => {
-                problems.push(format!("{key} {other} is not an integer"));
-                default
-            }
-        }
-    };
-    let limits = Limits {
-        max_value_bytes: cap("max-databag-value-bytes", defaults.max_value_bytes),
-        max_requests_per_bag: cap("max-requests-per-bag", defaults.max_requests_per_bag),
-        max_csr_bytes: cap("max-csr-bytes", defaults.max_csr_bytes),
-        max_sans: cap("max-sans-per-csr", defaults.max_sans),
-    };
-
-    match (
-        common_name,
-        root_validity,
-        certificate_validity,
-        key_algorithm,
-    ) {
-        (Some(cn), Some(root_validity), Some(certificate_validity), Some(key_algorithm))
-            if problems.is_empty() =>
-        {
-            let subject = RequestAttributes {
-                common_name: Some(cn),
-                organization: text("ca-organization"),
-                organizational_unit: text("ca-organizational-unit"),
-                email_address: text("ca-email-address"),
-                country_name: country,
-                state_or_province_name: text("ca-state-or-province-name"),
-                locality_name: text("ca-locality-name"),
-                ..RequestAttributes::default()
-            };
-            Ok(Config {
-                subject,
-                root_validity,
-                certificate_validity,
-                certificate_limit,
-                key_algorithm,
-                allow_ca_requests,
-                limits,
-            })
-        }
-        _ => Err(problems),
-    }
+    o.finish(config)
 }
 
 #[cfg(test)]

@@ -163,6 +163,9 @@ fn reconcile(
         .map(|s| s.ca.certificate().pem().trim().to_owned());
     let mut published = state.trusted_cas(current.as_deref(), at);
 
+    // The next CA, when one was made ahead of the renewal (only its certificate is needed
+    // here; its key is read when it takes over).
+    let mut next = known_next_ca(model)?;
     let (stored, revoke_all, created) = match (stored, change) {
         (None, _) => {
             log(model, "creating the CA");
@@ -173,6 +176,7 @@ fn reconcile(
                 model,
                 "rotating the CA key: new CA, every certificate re-issued under it",
             );
+            forget_next(model, &mut next)?;
             (
                 authority::create(model, &config, s.secret.as_ref())?,
                 true,
@@ -184,6 +188,7 @@ fn reconcile(
                 model,
                 "the CA no longer matches the configuration: new CA, every certificate re-issued under it",
             );
+            forget_next(model, &mut next)?;
             (
                 authority::create(model, &config, s.secret.as_ref())?,
                 true,
@@ -191,19 +196,46 @@ fn reconcile(
             )
         }
         (Some(s), CaChange::IfNeeded) if at >= s.renew_at(&config) => {
-            log(
-                model,
-                "renewing the CA before it expires; certificates issued under the old one stay valid",
-            );
             published.insert(s.ca.certificate().pem().trim().to_owned());
-            (
-                authority::create(model, &config, s.secret.as_ref())?,
-                false,
-                true,
-            )
+            let renewed = match authority::load_next(model)? {
+                Some(n) if n.matches(&config) => {
+                    log(
+                        model,
+                        "renewing the CA: the next CA, published since its notice, takes over; certificates issued under the old one stay valid",
+                    );
+                    authority::promote(model, &config, n, &s)?
+                }
+                _ => {
+                    log(
+                        model,
+                        "renewing the CA before it expires; certificates issued under the old one stay valid",
+                    );
+                    authority::discard_next(model)?;
+                    authority::create(model, &config, s.secret.as_ref())?
+                }
+            };
+            model.store(NEXT_CA_KEY, &None::<String>)?;
+            next = None;
+            (renewed, false, true)
         }
         (Some(s), CaChange::IfNeeded) => (s, false, false),
     };
+    if next.is_none() && !created && at >= stored.publish_next_at(&config) {
+        log(
+            model,
+            &format!(
+                "publishing the next CA ahead of the renewal on {}: clients trust it before anything is issued under it",
+                date(stored.renew_at(&config))
+            ),
+        );
+        let made = authority::create_next(model, &config, &stored)?;
+        let pem = made.ca.certificate().pem().trim().to_owned();
+        model.store(NEXT_CA_KEY, &Some(&pem))?;
+        next = Some(pem);
+    }
+    if let Some(pem) = &next {
+        published.insert(pem.clone());
+    }
     if created {
         state.ca_generated(stored.ca.certificate());
     }
@@ -227,6 +259,7 @@ fn reconcile(
         ca: &stored.ca,
         issuers: &[],
         policy: &policy,
+        names: None,
         validity: config.certificate_validity,
         now: at,
         provider_name: &provider_name,
@@ -253,11 +286,26 @@ fn reconcile(
     retire_expiring_ca(model, &published)?;
 
     let info = stored.ca.certificate().info();
+    let renewal = date(stored.renew_at(&config).min(info.not_after));
+    let sequence = if next.is_some() {
+        format!("next CA published, in use from {renewal}")
+    } else {
+        format!(
+            "CA renewal {renewal}, next CA published from {}",
+            date(stored.publish_next_at(&config))
+        )
+    };
+    let previous = published
+        .len()
+        .saturating_sub(1 + usize::from(next.is_some()));
+    let previous = match previous {
+        0 => String::new(),
+        n => format!("; {n} previous CA(s) published until their certificates expire"),
+    };
     model.set_unit_status(Status::active(format!(
-        "CA '{}': {issued} certificates issued ({} validity); CA renewal {}",
+        "CA '{}': {issued} certificates issued ({} validity); {sequence}{previous}",
         common_name(stored.ca.certificate()),
         format_duration(config.certificate_validity),
-        date(stored.renew_at(&config).min(info.not_after)),
     )))?;
     Ok(Some(Reconciled { stored, revoked }))
 }
@@ -308,6 +356,28 @@ fn publish_cas(model: &mut Model<'_>, cas: &BTreeSet<String>) -> Result<(), Hand
     TransferProvider::new(endpoint(SEND_CA_CERT)?).publish(model, cas)?;
     model.store(PUBLISHED_CAS, cas)?;
     Ok(())
+}
+
+/// Charm-state key: the certificate of the next CA (`null`: none; absent: not looked at yet).
+const NEXT_CA_KEY: &str = "next-ca";
+
+/// The next CA's certificate, if one was made: from charm state, else (first look after an
+/// upgrade) from its secret. Leader only.
+fn known_next_ca(model: &mut Model<'_>) -> Result<Option<String>, HandlerError> {
+    if let Some(known) = model.stored::<Option<String>>(NEXT_CA_KEY)? {
+        return Ok(known);
+    }
+    let pem = authority::load_next(model)?.map(|n| n.ca.certificate().pem().trim().to_owned());
+    model.store(NEXT_CA_KEY, &pem)?;
+    Ok(pem)
+}
+
+/// Drops the next CA (a new CA is made at once instead).
+fn forget_next(model: &mut Model<'_>, next: &mut Option<String>) -> Result<(), HandlerError> {
+    if next.take().is_some() {
+        authority::discard_next(model)?;
+    }
+    Ok(model.store(NEXT_CA_KEY, &None::<String>)?)
 }
 
 /// Charm-state key: what we know of `expiring-ca-certificates` (absent: not looked at since the
@@ -401,6 +471,10 @@ fn rotate_private_key(model: &mut Model<'_>) -> Result<(), HandlerError> {
                     "New private key and CA certificate generated and stored.".to_owned(),
                 ),
                 ("ca-serial".to_owned(), info.serial.clone()),
+                (
+                    "note".to_owned(),
+                    "Trust may break at once: the new CA was not published ahead (a rotation is for a compromised key), every certificate was revoked and re-issued under it, and a client that trusts only the old CA rejects the new certificates until it receives the new CA over send-ca-cert.".to_owned(),
+                ),
             ]))?;
         }
         None => model.action_fail(

@@ -34,8 +34,8 @@ pub use error::{Error, Misuse};
 pub use json::to_python_json;
 pub use provider::{
     BadRequest, DEFAULT_MAX_CSR_BYTES, DEFAULT_MAX_REQUESTS_PER_BAG, DEFAULT_MAX_SANS,
-    DEFAULT_MAX_VALUE_BYTES, IssuedCertificate, Limits, ProviderState, RequirerRequest, SignReport,
-    Signer, TlsProvider,
+    DEFAULT_MAX_VALUE_BYTES, IssuedCertificate, Limits, NAME_POLICY_REASON, ProviderState,
+    RequirerRequest, SignReport, Signer, TlsProvider,
 };
 pub use request_error::RequestError;
 pub use requirer::{

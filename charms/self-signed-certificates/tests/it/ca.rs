@@ -138,6 +138,77 @@ fn the_ca_is_renewed_before_it_expires_without_revoking() {
     );
 }
 
+/// The next CA is published `ca-renewal-notice` before the renewal, takes over at the renewal,
+/// and the old one stays published while a valid certificate chains to it.
+#[test]
+fn the_next_ca_is_published_ahead_then_takes_over() {
+    let a = csr("notice.example");
+    let mut s = leader_asked(&[(&a, false)]);
+    s.config.insert("root-ca-validity".into(), json!("20d"));
+    s.config.insert("certificate-validity".into(), json!("5d"));
+    s.config.insert("ca-renewal-notice".into(), json!("3d"));
+    let first = run(Event::ConfigChanged, s);
+    let old_ca = ca_pem(&first);
+    assert!(first.secret_by_label(NEXT_LABEL).is_none());
+    assert!(
+        first.unit_status.message.contains("next CA published from"),
+        "{}",
+        first.unit_status.message
+    );
+    let expiry = |s: &State| s.secret_by_label(ACTIVE_LABEL).unwrap().expire.clone();
+    let publish_due = expiry(&first);
+
+    // Day 13 (renewal on day 15, notice 3 days): the next CA is made and published, not used.
+    let mut day13 = first.clone();
+    day13.now += 13 * 86_400;
+    let out = run(Event::UpdateStatus, day13);
+    let next = out.secret_by_label(NEXT_LABEL).expect("next CA secret");
+    let next_pem = next.content().unwrap()["ca-certificate"].clone();
+    assert_eq!(ca_pem(&out), old_ca, "still signing with the current CA");
+    let cas = published_cas(&out);
+    assert!(cas.contains(&old_ca) && cas.contains(&next_pem), "{cas:?}");
+    assert_ne!(
+        expiry(&out),
+        publish_due,
+        "the CA secret now expires at the renewal"
+    );
+    assert!(
+        out.unit_status
+            .message
+            .contains("next CA published, in use from")
+    );
+    // Another hook makes no other next CA.
+    let again = run(Event::UpdateStatus, out.clone());
+    assert_eq!(
+        again
+            .secret_by_label(NEXT_LABEL)
+            .unwrap()
+            .content()
+            .unwrap()["ca-certificate"],
+        next_pem
+    );
+
+    // Day 16: the next CA is the CA; the old one is published in this hook too (pruned once
+    // nothing valid chains to it).
+    let mut day16 = again;
+    day16.now += 3 * 86_400;
+    let out = run(Event::UpdateStatus, day16);
+    assert_eq!(ca_pem(&out), next_pem, "the published next CA took over");
+    assert!(
+        out.secret_by_label(NEXT_LABEL).is_none(),
+        "its secret is gone"
+    );
+    let cas = published_cas(&out);
+    assert!(cas.contains(&old_ca) && cas.contains(&next_pem), "{cas:?}");
+    assert!(
+        out.unit_status
+            .message
+            .contains("1 previous CA(s) published"),
+        "{}",
+        out.unit_status.message
+    );
+}
+
 #[test]
 fn ca_requests_need_the_option() {
     let sub = csr("sub.example");

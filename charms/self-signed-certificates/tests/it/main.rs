@@ -18,7 +18,7 @@ use charm::testing::{Context, Relation, SecretOwnerEntity, State};
 use charm::{Databag, Event, RelationId};
 use pki::{Certificate, Csr, KeyAlgorithm, PrivateKey, RequestAttributes};
 use self_signed_certificates::SelfSignedCertificates;
-use self_signed_certificates::authority::ACTIVE_LABEL;
+use self_signed_certificates::authority::{ACTIVE_LABEL, NEXT_LABEL};
 use serde_json::{Value, json};
 
 const CERTS: u32 = 1;

@@ -49,7 +49,7 @@ use self::load::Loader;
 use self::memory::{Memory, published_digest, sha256, value_digest};
 pub use self::queries::RequirerRequest;
 use self::relation::RelationState;
-pub use self::sign::Signer;
+pub use self::sign::{NAME_POLICY_REASON, Signer};
 use crate::error::Error;
 use crate::json::to_python_json;
 use crate::security_log::SecurityEvent;

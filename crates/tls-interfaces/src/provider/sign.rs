@@ -4,7 +4,10 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use charm::{LogLevel, RelationId};
-use pki::{Certificate, CertificateAuthority, CertificateKind, Csr, IssueRequest, IssuingPolicy};
+use pki::{
+    Certificate, CertificateAuthority, CertificateKind, Csr, IssueRequest, IssuingPolicy,
+    NamePolicy, NameRule,
+};
 use time::{Duration, OffsetDateTime};
 
 use super::limits::Cap;
@@ -25,6 +28,9 @@ pub struct Signer<'a> {
     pub issuers: &'a [Certificate],
     /// What the certificates may contain.
     pub policy: &'a IssuingPolicy,
+    /// Which names may be certified (`None`: any). A refused request is answered with the
+    /// library's code for the rule: 101 IP, 102 domain, 103 wildcard.
+    pub names: Option<&'a NamePolicy>,
     /// Validity of issued certificates.
     pub validity: Duration,
     /// The time of issuance (the virtual clock under the local model).
@@ -48,8 +54,9 @@ impl Signer<'_> {
         }
         text.extend_from_slice(
             format!(
-                "|{:?}|{}|{:?}|{}",
+                "|{:?}|{:?}|{}|{:?}|{}",
                 self.policy,
+                self.names,
                 self.validity.whole_seconds(),
                 self.limit_per_relation,
                 self.provider_name
@@ -182,6 +189,18 @@ impl ProviderState {
                     ));
                     continue;
                 }
+                if let Some(refused) = signer.names.and_then(|p| p.check_csr(&csr).err()) {
+                    let code = match refused.rule {
+                        NameRule::IpSans => ErrorCode::IpNotAllowed,
+                        NameRule::Domains => ErrorCode::DomainNotAllowed,
+                        NameRule::Wildcards => ErrorCode::WildcardNotAllowed,
+                    };
+                    let mut body = code.body(refused.to_string());
+                    body.provider = Some(signer.provider_name.to_owned());
+                    body.reason = Some(NAME_POLICY_REASON.to_owned());
+                    answers.push((r.id.clone(), c.text.clone(), body));
+                    continue;
+                }
                 if let Some(n) = &mut room {
                     *n -= 1;
                 }
@@ -220,6 +239,9 @@ impl ProviderState {
         Ok(report)
     }
 }
+
+/// `reason` of a request refused by the signer's [`NamePolicy`].
+pub const NAME_POLICY_REASON: &str = "signing policy";
 
 /// The Python library's `certificate_generated` event (its `generate_certificate` logs it).
 fn certificate_generated(csr: &Csr, is_ca: bool, validity: Duration) -> SecurityEvent {

@@ -107,19 +107,71 @@ pub(super) fn chain_defects(
     out
 }
 
-/// When the certificate secret expires, so that `secret-expired` renews: `fraction` of the
-/// time left until `not_after`.
-pub(super) fn renewal_time(now: i64, not_after: i64, fraction: f64) -> i64 {
-    now + ((not_after - now).max(0) as f64 * fraction) as i64
+/// When certificates are renewed: a fraction of the time left when the certificate is stored
+/// (the Python library's `renewal_relative_time`), or earlier when the charm asks for a fixed
+/// margin before expiry (a CA whose remaining validity must exceed what it issues).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Renewal {
+    /// In (0.5, 1.0].
+    pub(crate) fraction: f64,
+    /// Seconds before `not_after` by which renewal happens at the latest.
+    pub(crate) before_expiry: Option<i64>,
 }
 
-/// Whether the safety net renews `cert` at `now`: a little after the renewal time (in case the
-/// `secret-expired` event was missed), and before the end.
-pub(super) fn safety_net_due(cert: &Certificate, now: i64, fraction: f64) -> bool {
-    let info = cert.info();
-    let start = info.not_before.unix_timestamp();
-    let end = info.not_after.unix_timestamp();
-    let threshold = (fraction + 0.05).min(0.99);
-    let due = start + ((end - start) as f64 * threshold) as i64;
-    now >= due && now < end
+impl Default for Renewal {
+    fn default() -> Self {
+        Self {
+            fraction: 0.9,
+            before_expiry: None,
+        }
+    }
+}
+
+impl Renewal {
+    /// When the certificate secret expires, so that `secret-expired` renews: the earlier of
+    /// `fraction` of the time left and the margin before `not_after`, never before `now`.
+    pub(super) fn time(&self, now: i64, not_after: i64) -> i64 {
+        let by_fraction = now + ((not_after - now).max(0) as f64 * self.fraction) as i64;
+        match self.before_expiry {
+            Some(margin) => by_fraction.min(not_after - margin).max(now),
+            None => by_fraction,
+        }
+    }
+
+    /// Whether the safety net renews `cert` at `now`: a little after the renewal time (in case
+    /// the `secret-expired` event was missed), and before the end.
+    pub(super) fn safety_net_due(&self, cert: &Certificate, now: i64) -> bool {
+        let info = cert.info();
+        let start = info.not_before.unix_timestamp();
+        let end = info.not_after.unix_timestamp();
+        let threshold = (self.fraction + 0.05).min(0.99);
+        let mut due = start + ((end - start) as f64 * threshold) as i64;
+        if let Some(margin) = self.before_expiry {
+            // A twentieth of the margin late, as the fraction's safety net is 5% late.
+            due = due.min(end - margin + margin / 20);
+        }
+        now >= due && now < end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Renewal;
+
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn a_margin_before_expiry_renews_earlier_than_the_fraction() {
+        let fraction = Renewal::default();
+        assert_eq!(fraction.time(0, 30 * DAY), 27 * DAY);
+        let margin = Renewal {
+            before_expiry: Some(8 * DAY),
+            ..Renewal::default()
+        };
+        assert_eq!(margin.time(0, 30 * DAY), 22 * DAY);
+        // The fraction still wins when it comes first.
+        assert_eq!(margin.time(0, 100 * DAY), 90 * DAY);
+        // Never in the past.
+        assert_eq!(margin.time(5 * DAY, 10 * DAY), 5 * DAY);
+    }
 }

@@ -212,7 +212,7 @@ pub struct TlsRequirer {
     mode: Mode,
     requests: Vec<(Scope, CertificateRequest)>,
     key_algorithm: KeyAlgorithm,
-    renewal_relative_time: f64,
+    renewal: accept::Renewal,
     supplied_key: Option<String>,
     requests_from: Option<RequestsFn>,
 }
@@ -226,7 +226,7 @@ impl TlsRequirer {
             mode,
             requests: Vec::new(),
             key_algorithm: KeyAlgorithm::Rsa2048,
-            renewal_relative_time: 0.9,
+            renewal: accept::Renewal::default(),
             supplied_key: None,
             requests_from: None,
         }
@@ -299,8 +299,18 @@ impl TlsRequirer {
         if !(fraction > 0.5 && fraction <= 1.0) {
             return Err(Misuse::RenewalRelativeTime(fraction).into());
         }
-        self.renewal_relative_time = fraction;
+        self.renewal.fraction = fraction;
         Ok(self)
+    }
+
+    /// Renews at the latest `margin` before a certificate expires (and at the fraction of
+    /// [`TlsRequirer::with_renewal_relative_time`] if that comes first). For a CA that must
+    /// renew while its remaining validity still exceeds that of what it signs; the Python
+    /// library has no equivalent. A margin longer than the certificate's life renews as soon
+    /// as the certificate arrives, so keep it below the provider's validity.
+    pub fn with_renewal_before_expiry(mut self, margin: time::Duration) -> Self {
+        self.renewal.before_expiry = Some(margin.whole_seconds().max(0));
+        self
     }
 
     /// Stores `key` as the key of `scope` (every scope this unit manages when `None`: the APP

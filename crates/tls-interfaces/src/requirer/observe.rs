@@ -169,7 +169,7 @@ impl<'m, 'a> Context<'m, 'a> {
             now,
             unit: self.unit,
             endpoint: self.endpoint.clone(),
-            renewal_relative_time: requirer.renewal_relative_time,
+            renewal: requirer.renewal,
             renew: renew.clone(),
             provider,
             scopes,

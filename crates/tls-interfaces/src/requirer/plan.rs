@@ -31,8 +31,8 @@ pub(crate) struct Observation {
     pub(crate) unit: u32,
     /// Our endpoint's name (labels carry it).
     pub(crate) endpoint: String,
-    /// When to renew, as a fraction of the time left when a certificate is stored.
-    pub(crate) renewal_relative_time: f64,
+    /// When to renew.
+    pub(crate) renewal: accept::Renewal,
     /// DER of the CSRs this hook was asked to renew (secret expired, or `renew`).
     pub(crate) renew: BTreeSet<Vec<u8>>,
     /// The provider's app bag.
@@ -258,7 +258,7 @@ fn plan_scope(o: &Observation, s: &ScopeObservation) -> ScopePlan {
                 revoked = true;
             } else if let Ok(c) = Certificate::from_pem(&cert.certificate)
                 && key.is_some_and(|k| c.matches_key(k))
-                && accept::safety_net_due(&c, o.now, o.renewal_relative_time)
+                && o.renewal.safety_net_due(&c, o.now)
             {
                 steps.push(Step::Log(
                     LogLevel::Warning,
@@ -395,7 +395,7 @@ fn accept_steps(
     }
     let info = certificate.info();
     let not_after = info.not_after.unix_timestamp();
-    let expire = accept::renewal_time(o.now, not_after, o.renewal_relative_time);
+    let expire = o.renewal.time(o.now, not_after);
     let canonical = canonical_pem(csr);
     let sha = labels::csr_sha256(&canonical);
     steps.push(Step::StoreCertificate(StoreCertificate {

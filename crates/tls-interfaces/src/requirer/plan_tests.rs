@@ -14,6 +14,7 @@ use pki::{
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use super::accept;
 use super::observe::ProviderData;
 use super::plan::{
     BagEntry, CertificateSecret, KeySource, KeyStep, Observation, Plan, RequestState,
@@ -168,7 +169,7 @@ fn observe(
         now: T0,
         unit: 0,
         endpoint: "certificates".into(),
-        renewal_relative_time: 0.9,
+        renewal: accept::Renewal::default(),
         renew: BTreeSet::new(),
         provider,
         scopes: vec![ScopeObservation {
@@ -588,7 +589,7 @@ fn world(key: usize, wanted: &[usize], entries: &[Arranged], late: bool) -> Obse
         now: if late { NEAR_EXPIRY } else { T0 },
         unit: 0,
         endpoint: "certificates".into(),
-        renewal_relative_time: 0.9,
+        renewal: accept::Renewal::default(),
         renew,
         provider: provider(&certificates, &errors),
         scopes: vec![ScopeObservation {

@@ -87,6 +87,7 @@ impl Charm for Provider {
             ca: &ca,
             issuers: &[],
             policy: &policy,
+            names: None,
             validity: Duration::days(90),
             now: OffsetDateTime::from_unix_timestamp(model.now())?,
             provider_name: "ca",

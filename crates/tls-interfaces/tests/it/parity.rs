@@ -58,6 +58,7 @@ impl Charm for Revoker {
                 ca: &ca,
                 issuers: &[],
                 policy: &IssuingPolicy::default(),
+                names: None,
                 validity: Duration::days(90),
                 now: OffsetDateTime::from_unix_timestamp(model.now())?,
                 provider_name: "ca",

@@ -140,6 +140,7 @@ impl Charm for ProviderCharm {
             ca: &ca,
             issuers: &[],
             policy: &self.policy,
+            names: None,
             validity: Duration::days(90),
             now,
             provider_name: "ca",
