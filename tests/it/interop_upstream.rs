@@ -2,6 +2,7 @@
 //! libraries of `tests/interop/`) refreshed in place to ours, under the local model. The model
 //! is destroyed (every workload with it) when the test ends, pass or fail.
 
+use std::collections::BTreeSet;
 use std::process::Command;
 
 use serde_json::Value;
@@ -192,17 +193,22 @@ fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
     m.ok(&["advance", "8d1h"]);
     m.ok(&["advance", "5m"]);
     assert_eq!(ca_pem(), ca_before, "renewal replaced the CA");
+    // The next CA is already published (ca-renewal-notice, capped at half the time to the
+    // renewal on day 20), beside the active one; the old one is gone.
     let mut demo_renewed = Vec::new();
+    let mut next_published = BTreeSet::new();
     for (u, before) in demo_units.iter().zip(&demo_before) {
         let now = m.verify_demo(u, "unit");
         assert_ne!(&now, before, "{u} was not renewed");
-        assert_eq!(
-            trusted(u),
-            vec![ca_before.clone()],
-            "{u} still trusts the old CA"
+        let cas = trusted(u);
+        assert!(
+            cas.contains(&ca_before) && !cas.contains(&old_ca) && cas.len() == 2,
+            "{u} trusts {cas:#?}"
         );
+        next_published.extend(cas.into_iter().filter(|c| *c != ca_before));
         demo_renewed.push(now);
     }
+    assert_eq!(next_published.len(), 1, "one next CA: {next_published:#?}");
     let renewed = m.verify_held("pyreq/0", 1);
     assert_ne!(certs(&renewed), py_before, "pyreq/0 was not renewed");
     assert_eq!(
@@ -220,6 +226,10 @@ fn upstream_ca_refreshed_to_ours_keeps_its_ca_and_every_certificate() {
     m.ok(&["advance", "2d"]);
     let ca_after = ca_pem();
     assert_ne!(ca_after, ca_before, "ours did not renew the CA");
+    assert!(
+        next_published.contains(&ca_after),
+        "the CA published ahead is not the one that took over"
+    );
     for (u, before) in demo_units.iter().zip(&demo_renewed) {
         assert_eq!(&m.verify_demo(u, "unit"), before, "{u} was re-issued");
         assert_eq!(

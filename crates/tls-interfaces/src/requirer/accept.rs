@@ -129,11 +129,14 @@ impl Default for Renewal {
 
 impl Renewal {
     /// When the certificate secret expires, so that `secret-expired` renews: the earlier of
-    /// `fraction` of the time left and the margin before `not_after`, never before `now`.
+    /// `fraction` of the time left and the margin before `not_after`. The margin is capped at
+    /// half the time left: a margin longer than the certificate's life would renew at once,
+    /// every time.
     pub(super) fn time(&self, now: i64, not_after: i64) -> i64 {
-        let by_fraction = now + ((not_after - now).max(0) as f64 * self.fraction) as i64;
+        let left = (not_after - now).max(0);
+        let by_fraction = now + (left as f64 * self.fraction) as i64;
         match self.before_expiry {
-            Some(margin) => by_fraction.min(not_after - margin).max(now),
+            Some(margin) => by_fraction.min(not_after - margin.min(left / 2)),
             None => by_fraction,
         }
     }
@@ -148,6 +151,7 @@ impl Renewal {
         let mut due = start + ((end - start) as f64 * threshold) as i64;
         if let Some(margin) = self.before_expiry {
             // A twentieth of the margin late, as the fraction's safety net is 5% late.
+            let margin = margin.min((end - start) / 2);
             due = due.min(end - margin + margin / 20);
         }
         now >= due && now < end
@@ -171,7 +175,7 @@ mod tests {
         assert_eq!(margin.time(0, 30 * DAY), 22 * DAY);
         // The fraction still wins when it comes first.
         assert_eq!(margin.time(0, 100 * DAY), 90 * DAY);
-        // Never in the past.
-        assert_eq!(margin.time(5 * DAY, 10 * DAY), 5 * DAY);
+        // A margin longer than the life left is capped at half of it: never at once.
+        assert_eq!(margin.time(5 * DAY, 10 * DAY), 7 * DAY + DAY / 2);
     }
 }

@@ -306,8 +306,8 @@ impl TlsRequirer {
     /// Renews at the latest `margin` before a certificate expires (and at the fraction of
     /// [`TlsRequirer::with_renewal_relative_time`] if that comes first). For a CA that must
     /// renew while its remaining validity still exceeds that of what it signs; the Python
-    /// library has no equivalent. A margin longer than the certificate's life renews as soon
-    /// as the certificate arrives, so keep it below the provider's validity.
+    /// library has no equivalent. The margin is capped at half the time the certificate has
+    /// left when it arrives, so a margin longer than its life never renews at once.
     pub fn with_renewal_before_expiry(mut self, margin: time::Duration) -> Self {
         self.renewal.before_expiry = Some(margin.whole_seconds().max(0));
         self

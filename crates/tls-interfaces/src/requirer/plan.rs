@@ -272,6 +272,13 @@ fn plan_scope(o: &Observation, s: &ScopeObservation) -> ScopePlan {
         }
         let wanted = s.wanted.contains(&entry.request(csr));
         let ours = key.is_some_and(|k| csr.matches_key(k));
+        // A withdrawn CSR's certificate is not ours to serve any more: its secret goes with it
+        // (else it would linger, and its expiry would wake the charm for nothing).
+        if !(revoked || renewal_due || wanted && ours)
+            && let Some(secret) = s.secrets.get(csr.der())
+        {
+            steps.push(Step::RemoveSecret(secret.id.clone()));
+        }
         verdicts.push(if revoked {
             Verdict::Revoked
         } else if renewal_due {

@@ -96,3 +96,59 @@ fn a_removed_unit_loses_its_certificate() {
     w.run_provider(Event::UpdateStatus);
     assert_eq!(list(&w.provider_bag()["certificates"]).len(), 1);
 }
+
+/// A signing policy refusal carries the library's code for its rule (101 IP, 102 domain, 103
+/// wildcard), a message naming the rule, and the reason `signing policy`; what it allows is
+/// signed in the same hook.
+#[test]
+fn the_name_policy_refuses_with_the_code_of_its_rule() {
+    let wants = unit_wants(&["web.example.com", "*.example.com", "other.org", "10.0.0.7"]);
+    let names = pki::NamePolicy {
+        allowed_domains: vec!["example.com".into()],
+        allow_subdomains: true,
+        allow_wildcards: false,
+        allow_ip_sans: false,
+        allow_any_name: false,
+        ..pki::NamePolicy::default()
+    };
+    let mut w = World::new(
+        Mode::Unit,
+        &["req/0"],
+        "req/0",
+        wants,
+        IssuingPolicy::default(),
+    )
+    .with_name_policy(names);
+    w.round();
+    let certs = list(&w.provider_bag()["certificates"]);
+    assert_eq!(certs.len(), 1, "only web.example.com: {certs:#?}");
+    let mut codes: Vec<(i64, String)> = list(&w.provider_bag()["request_errors"])
+        .iter()
+        .map(|e| {
+            assert_eq!(
+                e["error"]["reason"],
+                juju_tls_interfaces::NAME_POLICY_REASON
+            );
+            (
+                e["error"]["code"].as_i64().unwrap(),
+                format!(
+                    "{} {}",
+                    e["error"]["name"].as_str().unwrap(),
+                    e["error"]["message"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect();
+    codes.sort();
+    assert_eq!(codes.len(), 3, "{codes:#?}");
+    assert_eq!(codes[0].0, 101);
+    assert!(codes[0].1.starts_with("IP_NOT_ALLOWED"), "{codes:?}");
+    assert!(codes[0].1.contains("allow-ip-sans is false"), "{codes:?}");
+    assert_eq!(codes[1].0, 102);
+    assert!(codes[1].1.contains("'other.org'"), "{codes:?}");
+    assert_eq!(codes[2].0, 103);
+    assert!(
+        codes[2].1.contains("allow-wildcard-certificates"),
+        "{codes:?}"
+    );
+}

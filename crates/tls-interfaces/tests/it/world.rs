@@ -11,7 +11,9 @@ use juju_tls_interfaces::{
     Capabilities, CertificateRequest, Mode, RequirerEvent, Scope, Signer, TlsProvider, TlsRequirer,
 };
 use pki::time::{Duration, OffsetDateTime};
-use pki::{CertificateAuthority, IssuingPolicy, KeyAlgorithm, PrivateKey, RequestAttributes};
+use pki::{
+    CertificateAuthority, IssuingPolicy, KeyAlgorithm, NamePolicy, PrivateKey, RequestAttributes,
+};
 
 pub(crate) const REQUIRER_META: &str = "name: req\nrequires:\n  certificates:\n    interface: tls-certificates\nactions:\n  renew: {}\n  regenerate-key: {}\n  import-key: {}\n";
 pub(crate) const PROVIDER_META: &str =
@@ -45,10 +47,15 @@ pub(crate) fn ca() -> Arc<CertificateAuthority> {
     .clone()
 }
 
-/// The attributes a unit asks for.
+/// The attributes a unit asks for: `cn` also as SAN (an IP SAN when it is an address).
 pub(crate) fn attributes(cn: &str) -> RequestAttributes {
     let mut a = RequestAttributes::new(cn);
-    a.sans.push_str(&format!("DNS:{cn}")).unwrap();
+    let kind = if cn.parse::<std::net::IpAddr>().is_ok() {
+        "IP"
+    } else {
+        "DNS"
+    };
+    a.sans.push_str(&format!("{kind}:{cn}")).unwrap();
     a
 }
 
@@ -124,6 +131,7 @@ impl Charm for RequirerCharm {
 
 pub(crate) struct ProviderCharm {
     pub(crate) policy: IssuingPolicy,
+    pub(crate) names: Option<NamePolicy>,
 }
 
 impl Charm for ProviderCharm {
@@ -140,7 +148,7 @@ impl Charm for ProviderCharm {
             ca: &ca,
             issuers: &[],
             policy: &self.policy,
-            names: None,
+            names: self.names.as_ref(),
             validity: Duration::days(90),
             now,
             provider_name: "ca",
@@ -203,6 +211,7 @@ impl World {
         let policy2 = policy.clone();
         let provider_ctx = Context::from_charmcraft_yaml(PROVIDER_META, move || ProviderCharm {
             policy: policy2.clone(),
+            names: None,
         })
         .unwrap();
         let requirers = units
@@ -236,6 +245,16 @@ impl World {
             action_errors,
             import_key,
         }
+    }
+
+    /// The provider signs only the names `names` allows.
+    pub(crate) fn with_name_policy(mut self, names: NamePolicy) -> Self {
+        self.provider_ctx = Context::from_charmcraft_yaml(PROVIDER_META, move || ProviderCharm {
+            policy: IssuingPolicy::default(),
+            names: Some(names.clone()),
+        })
+        .unwrap();
+        self
     }
 
     /// One requirer unit `req/0` in UNIT mode asking for `cn`, and a provider with the default
