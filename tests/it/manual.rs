@@ -424,3 +424,126 @@ fn a_bundle_change_reaches_the_python_v1_requirer_exactly() {
     );
     assert_eq!(received(), vec![b]);
 }
+
+/// Offline, no model: a request that is not a CSR, and one whose signature does not verify, are
+/// refused by number and relation; the good one is signed into a parameter file that decodes to
+/// the CSR, a certificate openssl verifies and the CA; exit 1; the CA key is never printed.
+#[test]
+fn sign_requests_refuses_bad_requests_by_name_and_signs_the_others() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let cmd = |args: &[&str]| {
+        crate::support::juju_tls()
+            .current_dir(d)
+            .args(args)
+            .output()
+            .expect("juju-tls")
+    };
+    for args in [
+        &["pki", "key", "--algorithm", "p256", "--out", "ca.key"][..],
+        &[
+            "pki",
+            "ca",
+            "--key",
+            "ca.key",
+            "--common-name",
+            "Offline Root",
+            "--out",
+            "ca.pem",
+        ],
+        &["pki", "key", "--algorithm", "p256", "--out", "app.key"],
+        &[
+            "pki",
+            "csr",
+            "--key",
+            "app.key",
+            "--common-name",
+            "app.example",
+            "--san",
+            "DNS:app.example",
+            "--out",
+            "app.csr",
+        ],
+    ] {
+        let out = cmd(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    let good = std::fs::read_to_string(d.join("app.csr")).expect("csr");
+    // The same CSR with one bit of its signature flipped.
+    let block = pki::pem::parse_one(&good, &["CERTIFICATE REQUEST"]).expect("pem");
+    let mut der = block.der.clone();
+    let last = der.len() - 1;
+    der[last] ^= 1;
+    let forged = pki::pem::encode("CERTIFICATE REQUEST", &der);
+    let list = serde_json::json!([
+        {"csr": "not a CSR", "relation_id": 7},
+        {"csr": good.trim(), "relation_id": 8},
+        {"csr": forged.trim(), "relation_id": 9},
+    ]);
+    std::fs::write(d.join("requests.json"), list.to_string()).expect("write");
+    let out = cmd(&[
+        "pki",
+        "sign-requests",
+        "requests.json",
+        "--ca",
+        "ca.pem",
+        "--ca-key",
+        "ca.key",
+        "--out",
+        "signed",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("refused: request 1 (relation 7"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("refused: request 3 (relation 9") && stderr.contains("signature"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 of 3 request(s) failed"), "{stderr}");
+    let key = std::fs::read_to_string(d.join("ca.key")).expect("key");
+    let key_body = key.lines().nth(1).expect("key body");
+    assert!(
+        !stdout.contains(key_body) && !stderr.contains(key_body),
+        "the CA key was printed"
+    );
+
+    let mut files: Vec<String> = std::fs::read_dir(d.join("signed"))
+        .expect("out dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "02-app.example-relation-8.pem",
+            "02-app.example-relation-8.yaml"
+        ]
+    );
+    let params: Value = serde_norway::from_str(
+        &std::fs::read_to_string(d.join("signed/02-app.example-relation-8.yaml")).expect("yaml"),
+    )
+    .expect("YAML");
+    let decoded = |k: &str| {
+        String::from_utf8(
+            STANDARD
+                .decode(params[k].as_str().expect(k))
+                .expect("base64"),
+        )
+        .expect("utf-8")
+    };
+    assert_eq!(decoded("certificate-signing-request").trim(), good.trim());
+    assert_eq!(
+        decoded("ca-certificate"),
+        std::fs::read_to_string(d.join("ca.pem")).expect("ca")
+    );
+    assert_eq!(params["relation-id"], 8);
+    let cert = decoded("certificate");
+    assert!(decoded("ca-chain").starts_with(&cert));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ca = std::fs::read_to_string(d.join("ca.pem")).expect("ca");
+    crate::support::openssl::verify_pem("signed", now, None, &ca, &[], &cert)
+        .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -19,6 +19,9 @@ use time::format_description::well_known::Rfc3339;
 /// The published charm's refusal of input it cannot read (kept as the first words of ours,
 /// followed by what is wrong).
 pub const INPUT_NOT_VALID: &str = "Action input is not valid.";
+/// The published charm's refusal when a required parameter is missing (Juju itself refuses
+/// that first, from the action's schema).
+pub const MISSING: &str = "One or more action parameters are missing.";
 /// The published charm's refusal of a certificate for another key.
 pub const KEY_MISMATCH: &str = "Certificate and CSR do not match.";
 
@@ -43,7 +46,7 @@ impl Params {
         let text = |key: &str, required: bool| -> Result<Option<String>, String> {
             match params.get(key) {
                 None | Some(Value::Null) if !required => Ok(None),
-                None | Some(Value::Null) => Err(invalid(&format!("{key} is missing"))),
+                None | Some(Value::Null) => Err(format!("{MISSING} {key} is missing")),
                 Some(Value::String(s)) => decode(key, s).map(Some),
                 Some(_) => Err(invalid(&format!("{key} must be a string (base64 of PEM)"))),
             }

@@ -258,7 +258,7 @@ fn bad_base64_and_bad_pem_are_refused_as_invalid_input() {
 
     map.remove("ca-certificate");
     let e = Params::from_action(&map).unwrap_err();
-    assert!(e.contains("ca-certificate is missing"), "{e}");
+    assert_eq!(e, format!("{MISSING} ca-certificate is missing"));
 }
 
 #[test]
