@@ -547,3 +547,148 @@ fn sign_requests_refuses_bad_requests_by_name_and_signs_the_others() {
     crate::support::openssl::verify_pem("signed", now, None, &ca, &[], &cert)
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Offline, no model: signing with an intermediate, `--chain` (its root) makes the chain leaf,
+/// intermediate, root and the root `ca-certificate`; openssl verifies the leaf from the root
+/// with the intermediate untrusted.
+#[test]
+fn sign_requests_with_an_intermediate_sends_the_chain_up_to_the_root() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let cmd = |args: &[&str]| {
+        let out = crate::support::juju_tls()
+            .current_dir(d)
+            .args(args)
+            .output()
+            .expect("juju-tls");
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    cmd(&["pki", "key", "--algorithm", "p256", "--out", "root.key"]);
+    cmd(&[
+        "pki",
+        "ca",
+        "--key",
+        "root.key",
+        "--common-name",
+        "Root",
+        "--out",
+        "root.pem",
+    ]);
+    cmd(&["pki", "key", "--algorithm", "p256", "--out", "inter.key"]);
+    cmd(&[
+        "pki",
+        "csr",
+        "--key",
+        "inter.key",
+        "--common-name",
+        "Inter",
+        "--no-unique-id",
+        "--out",
+        "inter.csr",
+    ]);
+    cmd(&[
+        "pki",
+        "sign",
+        "--ca",
+        "root.pem",
+        "--ca-key",
+        "root.key",
+        "--csr",
+        "inter.csr",
+        "--as-ca",
+        "--path-len",
+        "0",
+        "--validity",
+        "180d",
+        "--out",
+        "inter.pem",
+    ]);
+    cmd(&["pki", "key", "--algorithm", "p256", "--out", "app.key"]);
+    cmd(&[
+        "pki",
+        "csr",
+        "--key",
+        "app.key",
+        "--common-name",
+        "app",
+        "--san",
+        "DNS:app",
+        "--out",
+        "app.csr",
+    ]);
+    let csr = std::fs::read_to_string(d.join("app.csr")).expect("csr");
+    let list = serde_json::json!([{"csr": csr.trim(), "relation_id": 4}]);
+    std::fs::write(d.join("requests.json"), list.to_string()).expect("write");
+    let json = cmd(&[
+        "pki",
+        "sign-requests",
+        "requests.json",
+        "--ca",
+        "inter.pem",
+        "--ca-key",
+        "inter.key",
+        "--chain",
+        "root.pem",
+        "--out",
+        "signed",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_str(&json).expect("JSON report");
+    assert_eq!(report["failed"], 0, "{report:#}");
+    let file = report["requests"][0]["params_file"]
+        .as_str()
+        .expect("params_file");
+    let params: Value =
+        serde_norway::from_str(&std::fs::read_to_string(d.join(file)).expect("yaml"))
+            .expect("YAML");
+    let decoded = |k: &str| {
+        String::from_utf8(
+            STANDARD
+                .decode(params[k].as_str().expect(k))
+                .expect("base64"),
+        )
+        .expect("utf-8")
+    };
+    let (root, inter) = (
+        std::fs::read_to_string(d.join("root.pem")).expect("root"),
+        std::fs::read_to_string(d.join("inter.pem")).expect("inter"),
+    );
+    let cert = decoded("certificate");
+    assert_eq!(decoded("ca-certificate"), root);
+    assert_eq!(decoded("ca-chain"), format!("{cert}{inter}{root}"));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    crate::support::openssl::verify_pem(
+        "leaf via intermediate",
+        now,
+        None,
+        &root,
+        &[&inter],
+        &cert,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Issuers out of order are refused before anything is signed.
+    let out = crate::support::juju_tls()
+        .current_dir(d)
+        .args([
+            "pki",
+            "sign-requests",
+            "requests.json",
+            "--ca",
+            "root.pem",
+            "--ca-key",
+            "root.key",
+            "--chain",
+            "inter.pem",
+            "--out",
+            "wrong",
+        ])
+        .output()
+        .expect("juju-tls");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--chain"),
+        "{}",
+        text(&out.stderr)
+    );
+}
