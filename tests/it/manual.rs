@@ -158,6 +158,52 @@ fn certificates_signed_offline_with_openssl_reach_the_rust_and_python_requirers(
     let refused = provide(&m, "manual/0", &web.0, &py.1, &ca, web.2);
     assert_eq!(refused["status"], "failed", "{refused:#}");
     assert_eq!(refused["message"], "Certificate and CSR do not match.");
+    // The other refusals the published charm has, through the real hook tools.
+    let refusals = [
+        (
+            py.2,
+            "Requested relation id is not the correct id of any found CSR's.",
+        ),
+        (99, "Relation does not exist with the provided id."),
+    ];
+    for (relation, message) in refusals {
+        let run = provide(&m, "manual/0", &web.0, &web.1, &ca, relation);
+        assert_eq!(run["message"], message, "{run:#}");
+    }
+    let run = m.action(
+        "manual/0",
+        "provide-certificate",
+        &[
+            "certificate-signing-request=%%%",
+            &format!("certificate={}", b64(&web.1)),
+            &format!("ca-certificate={}", b64(&ca)),
+        ],
+    );
+    let message = run["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("Action input is not valid."), "{run:#}");
+    let stray = openssl_sign(dir.path(), "stray", &{
+        let (ok, out) = run_in(
+            dir.path(),
+            &[
+                "req",
+                "-new",
+                "-key",
+                "ca.key",
+                "-subj",
+                "/CN=nobody",
+                "-out",
+                "stray.csr",
+            ],
+        );
+        assert!(ok, "{out}");
+        std::fs::read_to_string(dir.path().join("stray.csr")).expect("csr")
+    });
+    let stray_csr = std::fs::read_to_string(dir.path().join("stray.csr")).expect("csr");
+    let run = provide(&m, "manual/0", &stray_csr, &stray, &ca, web.2);
+    assert_eq!(
+        run["message"], "CSR was not found in any requirer databags.",
+        "{run:#}"
+    );
 
     for (csr, cert, relation, _) in &signed {
         let run = provide(&m, "manual/0", csr, cert, &ca, *relation);
