@@ -448,3 +448,86 @@ fn wait(w: WaitArgs) -> anyhow::Result<ExitCode> {
     )?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// An application of a local model that another verb runs actions on (`pki sign-requests
+/// --run`): its leader, the model's time, and actions queued together and run in one settle.
+pub(crate) struct LocalApp {
+    model: Arc<Model>,
+    leader: String,
+}
+
+impl LocalApp {
+    /// Opens `model` (default: the current one) and finds the leader of `app`.
+    pub(crate) fn open(model: Option<&str>, app: &str) -> anyhow::Result<Self> {
+        let model = open(&Target {
+            model: model.map(str::to_owned),
+        })?;
+        let status = model.status()?;
+        let Some(application) = status.applications.iter().find(|a| a.name == app) else {
+            bail!("no application {app:?} in model {:?}", status.model);
+        };
+        let Some(leader) = application.units.iter().find(|u| u.leader) else {
+            bail!("application {app:?} has no leader yet (run `juju-tls wait`)");
+        };
+        let leader = leader.name.clone();
+        Ok(Self { model, leader })
+    }
+
+    /// The leader unit.
+    pub(crate) fn leader(&self) -> &str {
+        &self.leader
+    }
+
+    /// The model's (virtual) time.
+    pub(crate) fn now(&self) -> anyhow::Result<time::OffsetDateTime> {
+        let text = self.model.status()?.time;
+        time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("the model's time {text:?} is not RFC 3339"))
+    }
+
+    /// Runs `provide-certificate` on the leader once per parameter file (YAML, as
+    /// `juju run --params` reads it), in one settle; per file, completed or the failure message.
+    pub(crate) fn provide_all(
+        &self,
+        files: &[std::path::PathBuf],
+    ) -> anyhow::Result<Vec<Result<(), String>>> {
+        let s = Settle {
+            no_wait: false,
+            serial: false,
+            jobs: None,
+            hook_timeout: None,
+            timeout: None,
+        };
+        let mut ids = Vec::with_capacity(files.len());
+        for file in files {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let map: serde_json::Map<String, serde_json::Value> = serde_norway::from_str(&text)
+                .with_context(|| format!("{} is not a YAML map", file.display()))?;
+            let params: Vec<(String, String)> = map
+                .into_iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => (k, s),
+                    other => (k, other.to_string()),
+                })
+                .collect();
+            let lock = change_lock(&self.model, &s)?;
+            ids.push(
+                self.model
+                    .queue_action(&self.leader, "provide-certificate", &params)?,
+            );
+            drop(lock);
+        }
+        settle(&self.model, &s)?;
+        ids.into_iter()
+            .map(|id| {
+                let run = self.model.action(id)?;
+                Ok(if run.status == "completed" {
+                    Ok(())
+                } else {
+                    Err(run.message)
+                })
+            })
+            .collect()
+    }
+}

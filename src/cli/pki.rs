@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::ui;
 
 mod bench;
+mod sign_requests;
 
 // Parsed once per process: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -42,6 +43,18 @@ pub(crate) enum PkiCommand {
         after_help = "Examples:\n  juju-tls pki sign --ca ca.pem --ca-key ca.key --csr app.csr --validity 90d --out app.pem\n  juju-tls pki sign --ca ca.pem --ca-key ca.key --csr sub.csr --as-ca --path-len 0 --out sub.pem"
     )]
     Sign(SignArgs),
+    /// Sign what manual-tls-certificates' get-outstanding-certificate-requests listed, with an
+    /// offline CA, and write each provide-certificate's parameters (or run them, local model).
+    #[command(
+        after_help = "Every CSR is verified first; a refused one is named and the others are still signed (exit 1 if any \
+failed). Per request the --out directory gets NN-<name>-relation-<id>.yaml, the provide-certificate \
+parameters (base64 values, relation-id), and the certificate as .pem.\n\n\
+Examples:\n  juju run manual-tls-certificates/leader get-outstanding-certificate-requests --format json > requests.json\n  \
+juju-tls pki sign-requests requests.json --ca ca.pem --ca-key ca.key --validity 90d --out signed\n  \
+juju run manual-tls-certificates/leader provide-certificate --params signed/01-web-0-relation-3.yaml\n  \
+juju-tls pki sign-requests requests.json --ca ca.pem --ca-key ca.key --out signed --run manual-tls-certificates   # local model"
+    )]
+    SignRequests(sign_requests::SignRequestsArgs),
     /// Show what a certificate, CSR or key file holds.
     #[command(
         after_help = "Examples:\n  juju-tls pki inspect app.pem\n  juju-tls pki inspect app.csr --json"
@@ -213,6 +226,7 @@ pub(crate) fn run(command: PkiCommand) -> anyhow::Result<ExitCode> {
         PkiCommand::Ca(args) => ca(args),
         PkiCommand::Csr(args) => csr(args),
         PkiCommand::Sign(args) => sign(args),
+        PkiCommand::SignRequests(args) => sign_requests::run(args),
         PkiCommand::Inspect(args) => inspect(args),
         PkiCommand::Verify(args) => verify(args),
         PkiCommand::Bench(args) => bench::run(args),

@@ -8,8 +8,10 @@
 //! damaged store, `security.rs` for who may talk to the hook-tool socket, private data at rest
 //! and untrusted `.charm` files; our charms end to end in `charms_e2e.rs` and `demo.rs`, Python
 //! charms on the published libraries in `interop.rs`, `interop_pypi.rs` and
-//! `interop_upstream.rs`, single-certificate revocation in `revocation.rs`, CA hierarchies (intermediates, policy,
-//! renewal at every level over virtual months) in `hierarchy.rs`, `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs.
+//! `interop_upstream.rs`, single-certificate revocation in `revocation.rs`, CA hierarchies
+//! (intermediates, policy, renewal at every level over virtual months) in `hierarchy.rs`, the
+//! manual-tls-certificates charm and the `pki sign-requests` verb (offline CA) in `manual.rs`,
+//! `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs.
 //!
 //! `support/` has the harness: `juju-tls` runs with a private data dir per test and a model
 //! destroyed on drop (so no process outlives a test), charm staging, and `openssl` at the model's
@@ -24,6 +26,7 @@ mod interop;
 mod interop_pypi;
 mod interop_upstream;
 mod lifecycle;
+mod manual;
 mod migration;
 mod ops_charms;
 mod pack;

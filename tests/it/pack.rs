@@ -105,6 +105,11 @@ struct Packed {
 }
 
 fn pack() -> Packed {
+    pack_charm(CHARM)
+}
+
+/// `juju-tls pack charms/<name> --no-build`, unzipped.
+fn pack_charm(name: &str) -> Packed {
     let profile = profile();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
@@ -113,7 +118,7 @@ fn pack() -> Packed {
     let unpacked_arg = unpacked.to_str().unwrap();
     let result = pack_cli(&[
         "pack",
-        &format!("charms/{CHARM}"),
+        &format!("charms/{name}"),
         "--out",
         out_arg,
         "--no-build",
@@ -324,7 +329,16 @@ fn charmcraft() -> PathBuf {
 
 #[test]
 fn charmcraft_analyse_reports_no_error() {
-    let p = pack();
+    analyse(&pack());
+}
+
+#[test]
+fn the_manual_charm_passes_charmcraft_analyse() {
+    analyse(&pack_charm("manual-tls-certificates"));
+}
+
+/// `charmcraft analyse` of a packed charm: no error or warning, and what Charmhub checks is ok.
+fn analyse(p: &Packed) {
     let charmcraft = charmcraft();
     let version = Command::new(&charmcraft).arg("version").output().unwrap();
     assert!(
@@ -452,4 +466,43 @@ fn several_charms_are_packed_in_one_go() {
     assert!(unpacked.join(CHARM).join("bin").join(CHARM).is_file());
     let meta = yaml(&fs::read(unpacked.join("example/metadata.yaml")).unwrap());
     assert_eq!(meta["name"], "example");
+}
+
+/// The manual charm packs like the others: its entrypoint, its metadata rendered from
+/// charmcraft.yaml, and the packed archive deploys on the local model and answers its actions.
+#[test]
+fn the_manual_charm_packs_and_its_archive_deploys() {
+    let p = pack_charm("manual-tls-certificates");
+    let got = files(&p.unzipped);
+    for f in [
+        "dispatch",
+        "bin/manual-tls-certificates",
+        "metadata.yaml",
+        "actions.yaml",
+        "config.yaml",
+        "manifest.yaml",
+    ] {
+        assert!(got.contains_key(f), "{f} missing: {:?}", got.keys());
+    }
+    let dispatch = String::from_utf8_lossy(&got["dispatch"].1).into_owned();
+    assert_eq!(
+        dispatch.trim_end().lines().last(),
+        Some("exec ./bin/manual-tls-certificates")
+    );
+    let actions = yaml(&got["actions.yaml"].1);
+    assert_eq!(
+        actions["provide-certificate"]["params"]["relation-id"]["type"],
+        "integer"
+    );
+    let model = TestModel::new("pack-manual");
+    model.deploy(&p.charm, &["manual"]);
+    assert_eq!(
+        model.unit_status("manual/0"),
+        ("active".to_owned(), "No outstanding requests.".to_owned())
+    );
+    let run = model.action("manual/0", "get-outstanding-certificate-requests", &[]);
+    assert_eq!(
+        run["message"],
+        "No certificates relation has been created yet."
+    );
 }

@@ -16,6 +16,7 @@ const VERBS: &[&[&str]] = &[
     &["pki", "ca"],
     &["pki", "csr"],
     &["pki", "sign"],
+    &["pki", "sign-requests"],
     &["pki", "inspect"],
     &["pki", "verify"],
     &["pki", "bench"],
