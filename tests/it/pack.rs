@@ -506,3 +506,20 @@ fn the_manual_charm_packs_and_its_archive_deploys() {
         "No certificates relation has been created yet."
     );
 }
+
+/// The intermediate CA packs too: `charmcraft analyse` is content, its `requires` endpoint is
+/// rendered, and the packed archive deploys and says what it waits for.
+#[test]
+fn the_intermediate_charm_packs_passes_analyse_and_deploys() {
+    let p = pack_charm("intermediate-ca");
+    analyse(&p);
+    let got = files(&p.unzipped);
+    let meta = yaml(&got["metadata.yaml"].1);
+    assert_eq!(meta["requires"]["parent-ca"]["interface"], "tls-certificates");
+    assert_eq!(meta["requires"]["parent-ca"]["limit"], 1);
+    let model = TestModel::new("pack-intermediate");
+    model.deploy(&p.charm, &["int"]);
+    let (workload, message) = model.unit_status("int/0");
+    assert_eq!(workload, "blocked", "{message}");
+    assert!(message.starts_with("no CA: relate parent-ca"), "{message}");
+}
