@@ -515,7 +515,10 @@ fn the_intermediate_charm_packs_passes_analyse_and_deploys() {
     analyse(&p);
     let got = files(&p.unzipped);
     let meta = yaml(&got["metadata.yaml"].1);
-    assert_eq!(meta["requires"]["parent-ca"]["interface"], "tls-certificates");
+    assert_eq!(
+        meta["requires"]["parent-ca"]["interface"],
+        "tls-certificates"
+    );
     assert_eq!(meta["requires"]["parent-ca"]["limit"], 1);
     let model = TestModel::new("pack-intermediate");
     model.deploy(&p.charm, &["int"]);
