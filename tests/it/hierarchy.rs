@@ -336,3 +336,42 @@ fn two_virtual_years_of_renewals_at_every_level_without_a_failed_probe() {
     let seen = endure("endure2y", 730);
     check(&seen, 730);
 }
+
+/// A rotation at the root (a compromise) re-issues the intermediates for the same requests;
+/// each level revokes and re-issues what it signed under the CA it lost, so the leaves chain to
+/// the new root in the same settle and the probes pass again.
+#[test]
+fn a_root_rotation_propagates_down_every_level() {
+    let m = three_levels("rotation", false);
+    let web = m.units("web");
+    let before = m.verify_demo(&web[0], "unit");
+    let run = m.completed("root/0", "rotate-private-key", &[]);
+    assert!(
+        run["results"]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("Trust may break at once")),
+        "{run:#}"
+    );
+    let root = m.completed("root/0", "get-ca-certificate", &[]);
+    let new_root = root["results"]["ca-certificate"]
+        .as_str()
+        .unwrap()
+        .trim()
+        .to_owned();
+    for u in &web {
+        let pem = m.verify_demo(u, "unit");
+        let chain = std::fs::read_to_string(m.tls_dir(u).join("unit-chain.pem")).unwrap();
+        assert!(
+            chain.contains(&new_root),
+            "{u}: chain not under the new root"
+        );
+        m.verify_pem(u, &pem, &new_root, &[&chain])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_ne!(
+        m.verify_demo(&web[0], "unit"),
+        before,
+        "the leaf was not re-issued"
+    );
+    probes_pass(&m, &web).unwrap_or_else(|e| panic!("{e}"));
+}
