@@ -140,7 +140,7 @@ fn request_errors(m: &TestModel, requirer_unit: &str) -> Vec<(i64, String)> {
     out
 }
 
-fn find_values(v: &Value, key: &str) -> Vec<String> {
+pub(crate) fn find_values(v: &Value, key: &str) -> Vec<String> {
     match v {
         Value::Object(map) => map
             .iter()

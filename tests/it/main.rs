@@ -17,6 +17,7 @@
 //! destroyed on drop (so no process outlives a test), charm staging, and `openssl` at the model's
 //! virtual time.
 
+mod acme;
 mod charms_e2e;
 mod cli;
 mod crash;

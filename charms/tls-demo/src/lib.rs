@@ -33,6 +33,18 @@ struct Config {
     mode: DemoMode,
     #[serde(default)]
     request_ca_certificate: bool,
+    /// When set, certificates name `<unit>.<domain>` (and `<app>.<domain>`) instead of the
+    /// unit's bare name and address: names a public CA (ACME) can validate.
+    #[serde(default)]
+    domain: String,
+}
+
+impl Config {
+    /// The DNS name of `base` (a unit as `app-0`, or the app) under `domain`, if set.
+    fn domain_name(&self, base: &str) -> Option<String> {
+        let d = self.domain.trim().trim_matches('.');
+        (!d.is_empty()).then(|| format!("{base}.{d}"))
+    }
 }
 
 /// The `mode` option: which certificates the unit asks for, as the library's modes.
@@ -110,17 +122,26 @@ fn requirer(
     let mut requirer = TlsRequirer::new(endpoint("certificates")?, config.mode.library_mode());
     if config.mode.scopes().contains(&Scope::Unit) {
         let unit_name = model.unit().to_string().replace('/', "-");
-        let mut unit = RequestAttributes::new(unit_name.clone());
-        unit.sans.push_str(&format!("DNS:{unit_name}"))?;
-        if let Some(ip) = address {
-            unit.sans.ip.insert(ip);
+        let mut unit;
+        if let Some(fqdn) = config.domain_name(&unit_name) {
+            unit = RequestAttributes::new(fqdn.clone());
+            unit.sans.push_str(&format!("DNS:{fqdn}"))?;
+        } else {
+            unit = RequestAttributes::new(unit_name.clone());
+            unit.sans.push_str(&format!("DNS:{unit_name}"))?;
+            if let Some(ip) = address {
+                unit.sans.ip.insert(ip);
+            }
         }
         requirer = requirer.with_request(Scope::Unit, CertificateRequest::leaf(unit))?;
     }
     if config.mode.scopes().contains(&Scope::App) {
         let app_name = model.app().to_string();
-        let mut app = RequestAttributes::new(app_name.clone());
-        app.sans.push_str(&format!("DNS:{app_name}"))?;
+        let app_dns = config
+            .domain_name(&app_name)
+            .unwrap_or_else(|| app_name.clone());
+        let mut app = RequestAttributes::new(app_dns.clone());
+        app.sans.push_str(&format!("DNS:{app_dns}"))?;
         requirer = requirer.with_request(Scope::App, CertificateRequest::leaf(app))?;
         if config.request_ca_certificate {
             let mut ca = RequestAttributes::new(format!("{app_name} intermediate CA"));
@@ -577,6 +598,7 @@ fn probe(model: &mut Model<'_>) -> Result<(), HandlerError> {
             {
                 Some(ip) => tls::probe(
                     ip,
+                    config.domain_name(&key_name),
                     config.port,
                     chain.clone(),
                     key.clone_key(),

@@ -35,9 +35,11 @@ pub fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
 }
 
 /// Connects to `ip:port` with mutual TLS: our chain and key as client certificate, `roots` to
-/// verify the server, which must present a certificate for `ip`. Returns the server's answer.
+/// verify the server, which must present a certificate for `name` (its DNS name) or else for
+/// `ip`. Returns the server's answer.
 pub fn probe(
     ip: IpAddr,
+    name: Option<String>,
     port: u16,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
@@ -48,7 +50,11 @@ pub fn probe(
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)?;
-    let conn = ClientConnection::new(Arc::new(config), ServerName::IpAddress(ip.into()))?;
+    let server_name = match name {
+        Some(n) => ServerName::try_from(n)?,
+        None => ServerName::IpAddress(ip.into()),
+    };
+    let conn = ClientConnection::new(Arc::new(config), server_name)?;
     let addr = SocketAddr::new(ip, port);
     let sock = TcpStream::connect_timeout(&addr, Duration::from_secs(3))
         .with_context(|| format!("connecting to {addr}"))?;

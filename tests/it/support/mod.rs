@@ -2,6 +2,7 @@
 //! dir (destroyed on drop, ending every workload), charm staging ([`charms`]), `openssl` at the
 //! model's virtual time ([`openssl`]) and Python for the test charms ([`python`]).
 
+pub(crate) mod acme;
 pub(crate) mod charms;
 pub(crate) mod openssl;
 pub(crate) mod python;

@@ -62,10 +62,13 @@ class RequirerCharm(ops.CharmBase):
     def _unit_requests(self, count: int) -> list[CertificateRequestAttributes]:
         # The first request is exactly tls-demo's unit request (so a refresh keeps it).
         name = self.unit.name.replace("/", "-")
-        address = self._address()
+        domain = str(self.config.get("domain", "")).strip(".")
+        # Under a domain (names an ACME CA validates), no IP address: as tls-demo's `domain`.
+        address = None if domain else self._address()
         reqs = []
         for i in range(count):
             cn = name if i == 0 else f"{name}-{i}"
+            cn = f"{cn}.{domain}" if domain else cn
             reqs.append(
                 CertificateRequestAttributes(
                     common_name=cn,
@@ -77,9 +80,11 @@ class RequirerCharm(ops.CharmBase):
 
     def _app_requests(self, count: int) -> list[CertificateRequestAttributes]:
         name = self.app.name
+        domain = str(self.config.get("domain", "")).strip(".")
         reqs = []
         for i in range(count):
             cn = name if i == 0 else f"{name}-{i}"
+            cn = f"{cn}.{domain}" if domain else cn
             reqs.append(CertificateRequestAttributes(common_name=cn, sans_dns=[cn]))
         return reqs
 

@@ -1,0 +1,221 @@
+//! The ACME account: its HTTPS client (trust roots, timeouts) and its credentials in an
+//! application-owned secret, so any leader signs with the same account key.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use charm::{BackendError, Model, NewSecret, SecretLookup, SecretOwner, SecretRead};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use instant_acme::{
+    Account, AccountCredentials, BodyWrapper, BytesResponse, ExternalAccountKey, HttpClient,
+    NewAccount,
+};
+use rustls_pki_types::CertificateDer;
+
+use crate::problem::Failure;
+
+/// Label of the application secret holding the account.
+pub const ACCOUNT_LABEL: &str = "acme-account";
+
+/// An HTTPS client whose every request ends within a deadline: a server that accepts
+/// connections but never answers (stopped, overloaded) counts as unreachable, not as a hang.
+struct TimedClient {
+    inner: HyperClient<HttpsConnector<HttpConnector>, BodyWrapper<Bytes>>,
+    timeout: Duration,
+}
+
+/// A request that took longer than `acme-request-timeout`.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {0:?} (acme-request-timeout)")]
+pub struct TimedOut(Duration);
+
+impl HttpClient for TimedClient {
+    fn request(
+        &self,
+        req: http::Request<BodyWrapper<Bytes>>,
+    ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
+        let fut = HttpClient::request(&self.inner, req);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(instant_acme::Error::Other(Box::new(TimedOut(timeout)))),
+            }
+        })
+    }
+}
+
+/// The HTTPS client: `cas` (PEM) as the only roots when given, else the system's.
+pub fn http_client(cas: &[String], timeout: Duration) -> Result<Box<dyn HttpClient>, Failure> {
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = if cas.is_empty() {
+        builder.with_native_roots().map_err(|e| {
+            Failure::config(format!(
+                "cannot load the system's trusted CA certificates: {e}"
+            ))
+        })?
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for pem in cas {
+            let cert = pki::Certificate::from_pem(pem)
+                .map_err(|e| Failure::config(format!("a CA certificate to trust: {e}")))?;
+            roots
+                .add(CertificateDer::from(cert.der().to_vec()))
+                .map_err(|e| Failure::config(format!("a CA certificate to trust: {e}")))?;
+        }
+        builder.with_tls_config(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )
+    };
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(timeout));
+    http.enforce_http(false);
+    let connector = builder.https_only().enable_http1().wrap_connector(http);
+    Ok(Box::new(TimedClient {
+        inner: HyperClient::builder(TokioExecutor::new()).build(connector),
+        timeout,
+    }))
+}
+
+/// External Account Binding credentials (`eab-kid`, `eab-hmac` base64url).
+#[derive(Debug, Clone)]
+pub struct Eab {
+    /// Key identifier.
+    pub kid: String,
+    /// HMAC key, decoded.
+    pub hmac: Vec<u8>,
+}
+
+impl Eab {
+    /// From the secret's content; lego's message when one key is missing.
+    pub fn from_content(
+        content: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Self, String> {
+        let both = "eab-secret-id secret must contain both 'eab-kid' and 'eab-hmac'";
+        let kid = content
+            .get("eab-kid")
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty());
+        let hmac = content
+            .get("eab-hmac")
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty());
+        let (Some(kid), Some(hmac)) = (kid, hmac) else {
+            return Err(both.into());
+        };
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(hmac.trim_end_matches('='))
+            .map_err(|_| "eab-hmac in eab-secret-id is not base64url".to_owned())?;
+        Ok(Self {
+            kid: kid.to_owned(),
+            hmac: decoded,
+        })
+    }
+}
+
+/// What the account secret holds besides the credentials: the account is for this email and
+/// server; another email or server means another account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFor {
+    /// Contact email.
+    pub email: String,
+    /// Directory URL.
+    pub server: String,
+}
+
+/// The account of `want`: restored from the application secret when it was made for the same
+/// email and server, else created at the server (with EAB when given) and stored.
+pub async fn account(
+    model_secret: Option<StoredAccount>,
+    want: &AccountFor,
+    http: Box<dyn HttpClient>,
+    eab: Option<&Eab>,
+) -> Result<(Account, Option<String>), Failure> {
+    if let Some((_, content)) = &model_secret
+        && content.get("email") == Some(&want.email)
+        && content.get("server") == Some(&want.server)
+        && let Some(json) = content.get("credentials")
+    {
+        let credentials: AccountCredentials = serde_json::from_str(json)
+            .map_err(|e| Failure::other(format!("the stored ACME account is unreadable: {e}")))?;
+        let account = Account::builder_with_http(http)
+            .from_credentials(credentials)
+            .await
+            .map_err(|e| Failure::from_acme(e, &want.server))?;
+        return Ok((account, None));
+    }
+    let contact = format!("mailto:{}", want.email);
+    let eab_key = eab.map(|e| ExternalAccountKey::new(e.kid.clone(), &e.hmac));
+    let (account, credentials) = Account::builder_with_http(http)
+        .create(
+            &NewAccount {
+                contact: &[&contact],
+                terms_of_service_agreed: true,
+                only_return_existing: false,
+            },
+            want.server.clone(),
+            eab_key.as_ref(),
+        )
+        .await
+        .map_err(|e| Failure::from_acme(e, &want.server))?;
+    let json = serde_json::to_string(&credentials)
+        .map_err(|e| Failure::other(format!("cannot serialise the ACME account: {e}")))?;
+    Ok((account, Some(json)))
+}
+
+/// The account secret: its id and content.
+pub type StoredAccount = (charm::SecretId, std::collections::BTreeMap<String, String>);
+
+/// The account secret, if there is one (leader: owner reads latest).
+pub fn stored_account(model: &mut Model<'_>) -> Result<Option<StoredAccount>, charm::Error> {
+    let lookup = SecretLookup::Label(ACCOUNT_LABEL.into());
+    match model.secret_info(&lookup) {
+        Ok(info) => {
+            let content = model.secret(&lookup, SecretRead::Tracked)?;
+            Ok(Some((info.id, content)))
+        }
+        Err(charm::Error::Backend(BackendError::SecretNotFound(_))) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Stores a new account (credentials JSON) for `want`, replacing the content of `existing`.
+pub fn store_account(
+    model: &mut Model<'_>,
+    existing: Option<&charm::SecretId>,
+    want: &AccountFor,
+    credentials: String,
+) -> Result<(), charm::Error> {
+    let content = std::collections::BTreeMap::from([
+        ("credentials".to_owned(), credentials),
+        ("email".to_owned(), want.email.clone()),
+        ("server".to_owned(), want.server.clone()),
+    ]);
+    match existing {
+        Some(id) => model.update_secret(
+            id,
+            &charm::SecretUpdate {
+                content: Some(content),
+                ..Default::default()
+            },
+        ),
+        None => model
+            .add_secret(&NewSecret {
+                content,
+                label: Some(ACCOUNT_LABEL.into()),
+                description: Some("ACME account key and URL".into()),
+                expire: None,
+                rotate: None,
+                owner: SecretOwner::Application,
+            })
+            .map(|_| ()),
+    }
+}

