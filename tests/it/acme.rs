@@ -142,6 +142,27 @@ fn http_01_serves_tls_demo_and_the_python_requirer() {
     verify_python(&s, "pyunit/0", 1);
     verify_python(&s, "pyunit/1", 1);
     verify_python(&s, "pyapp/0", 1);
+
+    // Renewal is the requirer's: six and a half virtual days into pebble's seven, tls-demo sends new CSRs
+    // and gets new certificates (pebble's clock is real; its certificates start now, so they
+    // are valid at the model's time too).
+    let serial = |unit: &str| {
+        let pem = std::fs::read_to_string(s.m.tls_dir(unit).join("unit.crt")).expect("unit.crt");
+        pki::Certificate::from_pem(&pem)
+            .expect("PEM")
+            .info()
+            .serial
+            .clone()
+    };
+    let before: Vec<String> = s.m.units("web").iter().map(|u| serial(u)).collect();
+    s.m.ok(&["advance", "156h"]);
+    s.m.settle();
+    let after: Vec<String> = s.m.units("web").iter().map(|u| serial(u)).collect();
+    for (b, a) in before.iter().zip(&after) {
+        assert_ne!(b, a, "tls-demo did not renew: {}", s.m.debug_log());
+    }
+    assert_eq!(fulfilled(&s), "6/6 certificate requests are fulfilled");
+    verify_demo(&s, "web");
 }
 
 /// The errors `acme` published for `requirer_unit`'s application, as JSON values.
