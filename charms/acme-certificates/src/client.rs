@@ -3,7 +3,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -23,11 +24,46 @@ use crate::problem::Failure;
 /// Label of the application secret holding the account.
 pub const ACCOUNT_LABEL: &str = "acme-account";
 
+/// Wall time with at least one request to the ACME server in flight: the server's share of a
+/// hook, measured where it happens (orders run concurrently, so durations would overlap).
+#[derive(Debug, Default)]
+pub struct InFlight(Mutex<(usize, Option<Instant>, Duration)>);
+
+impl InFlight {
+    /// One more request (or wait) in flight.
+    pub fn start(&self) {
+        if let Ok(mut g) = self.0.lock() {
+            if g.0 == 0 {
+                g.1 = Some(Instant::now());
+            }
+            g.0 += 1;
+        }
+    }
+
+    /// One fewer.
+    pub fn end(&self) {
+        if let Ok(mut g) = self.0.lock() {
+            g.0 = g.0.saturating_sub(1);
+            if g.0 == 0
+                && let Some(t) = g.1.take()
+            {
+                g.2 += t.elapsed();
+            }
+        }
+    }
+
+    /// The time so far.
+    pub fn total(&self) -> Duration {
+        self.0.lock().map(|g| g.2).unwrap_or_default()
+    }
+}
+
 /// An HTTPS client whose every request ends within a deadline: a server that accepts
 /// connections but never answers (stopped, overloaded) counts as unreachable, not as a hang.
 struct TimedClient {
     inner: HyperClient<HttpsConnector<HttpConnector>, BodyWrapper<Bytes>>,
     timeout: Duration,
+    in_flight: Arc<InFlight>,
 }
 
 /// A request that took longer than `acme-request-timeout`.
@@ -42,17 +78,26 @@ impl HttpClient for TimedClient {
     ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
         let fut = HttpClient::request(&self.inner, req);
         let timeout = self.timeout;
+        let in_flight = Arc::clone(&self.in_flight);
         Box::pin(async move {
-            match tokio::time::timeout(timeout, fut).await {
+            in_flight.start();
+            let r = match tokio::time::timeout(timeout, fut).await {
                 Ok(r) => r,
                 Err(_) => Err(instant_acme::Error::Other(Box::new(TimedOut(timeout)))),
-            }
+            };
+            in_flight.end();
+            r
         })
     }
 }
 
-/// The HTTPS client: `cas` (PEM) as the only roots when given, else the system's.
-pub fn http_client(cas: &[String], timeout: Duration) -> Result<Box<dyn HttpClient>, Failure> {
+/// The HTTPS client: `cas` (PEM) as the only roots when given, else the system's; the time
+/// its requests are in flight adds up in `in_flight`.
+pub fn http_client(
+    cas: &[String],
+    timeout: Duration,
+    in_flight: Arc<InFlight>,
+) -> Result<Box<dyn HttpClient>, Failure> {
     let builder = hyper_rustls::HttpsConnectorBuilder::new();
     let builder = if cas.is_empty() {
         builder.with_native_roots().map_err(|e| {
@@ -82,6 +127,7 @@ pub fn http_client(cas: &[String], timeout: Duration) -> Result<Box<dyn HttpClie
     Ok(Box::new(TimedClient {
         inner: HyperClient::builder(TokioExecutor::new()).build(connector),
         timeout,
+        in_flight,
     }))
 }
 
@@ -139,7 +185,7 @@ pub async fn account(
     http: Box<dyn HttpClient>,
     eab: Option<&Eab>,
 ) -> Result<(Account, Option<String>), Failure> {
-    if let Some((_, content)) = &model_secret
+    if let Some(content) = &model_secret
         && content.get("email") == Some(&want.email)
         && content.get("server") == Some(&want.server)
         && let Some(json) = content.get("credentials")
@@ -171,29 +217,33 @@ pub async fn account(
     Ok((account, Some(json)))
 }
 
-/// The account secret: its id and content.
-pub type StoredAccount = (charm::SecretId, std::collections::BTreeMap<String, String>);
+/// The account secret's content.
+pub type StoredAccount = std::collections::BTreeMap<String, String>;
 
-/// The account secret, if there is one (leader: owner reads latest).
+/// The account secret's content, if there is one (leader: the owner reads the latest). One
+/// tool call on the hot path; the id is only looked up when the account changes.
 pub fn stored_account(model: &mut Model<'_>) -> Result<Option<StoredAccount>, charm::Error> {
     let lookup = SecretLookup::Label(ACCOUNT_LABEL.into());
-    match model.secret_info(&lookup) {
-        Ok(info) => {
-            let content = model.secret(&lookup, SecretRead::Tracked)?;
-            Ok(Some((info.id, content)))
-        }
+    match model.secret(&lookup, SecretRead::Tracked) {
+        Ok(content) => Ok(Some(content)),
         Err(charm::Error::Backend(BackendError::SecretNotFound(_))) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-/// Stores a new account (credentials JSON) for `want`, replacing the content of `existing`.
+/// Stores a new account (credentials JSON) for `want`, in the existing secret when there is
+/// one (a new revision), else in a new application secret.
 pub fn store_account(
     model: &mut Model<'_>,
-    existing: Option<&charm::SecretId>,
     want: &AccountFor,
     credentials: String,
 ) -> Result<(), charm::Error> {
+    let lookup = SecretLookup::Label(ACCOUNT_LABEL.into());
+    let existing = match model.secret_info(&lookup) {
+        Ok(info) => Some(info.id),
+        Err(charm::Error::Backend(BackendError::SecretNotFound(_))) => None,
+        Err(e) => return Err(e),
+    };
     let content = std::collections::BTreeMap::from([
         ("credentials".to_owned(), credentials),
         ("email".to_owned(), want.email.clone()),
@@ -201,7 +251,7 @@ pub fn store_account(
     ]);
     match existing {
         Some(id) => model.update_secret(
-            id,
+            &id,
             &charm::SecretUpdate {
                 content: Some(content),
                 ..Default::default()
@@ -218,4 +268,15 @@ pub fn store_account(
             })
             .map(|_| ()),
     }
+}
+
+/// CPU time of this process so far (every thread: the runtime, DNS workers), from the
+/// scheduler's per-thread nanosecond counters; `None` where `/proc` does not say.
+pub fn cpu_time() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }

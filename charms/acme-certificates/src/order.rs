@@ -49,6 +49,8 @@ pub struct Shared {
     pub solver: Solver,
     /// When the hook stops waiting.
     pub deadline: Instant,
+    /// Time spent waiting on the server (requests, and polls while it works on an order).
+    pub waiting: Arc<crate::client::InFlight>,
 }
 
 /// How an order ended in this hook.
@@ -102,8 +104,8 @@ pub async fn drive(
 ) -> Outcome {
     match steps(&shared, &csr_der, &identifiers, entry).await {
         Ok(Some(chain)) => {
+            // The URL stays for the caller to log; the entry leaves the book.
             cleanup(&shared, entry).await;
-            entry.url = None;
             Outcome::Issued(chain)
         }
         Ok(None) => Outcome::Pending,
@@ -183,7 +185,9 @@ async fn wait_while(
     order: &mut Order,
     status: OrderStatus,
 ) -> Result<bool, Failure> {
-    let mut delay = Duration::from_millis(50);
+    // Pebble and Boulder finish a validation in milliseconds to seconds: start polling soon,
+    // back off to every 2 s.
+    let mut delay = Duration::from_millis(10);
     loop {
         let state = order
             .refresh()
@@ -195,7 +199,9 @@ async fn wait_while(
         if Instant::now() + delay > shared.deadline {
             return Ok(false);
         }
+        shared.waiting.start();
         tokio::time::sleep(delay).await;
+        shared.waiting.end();
         delay = (delay * 2).min(Duration::from_secs(2));
     }
 }

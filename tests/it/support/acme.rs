@@ -309,6 +309,20 @@ impl Pebble {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// CPU time pebble used so far (user + system, from `/proc`, 100 Hz ticks).
+    pub(crate) fn cpu_time(&self) -> Duration {
+        let pid = self.child.as_ref().map_or(0, Child::id);
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime is 14th, stime 15th.
+        let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<u64> = after
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+        Duration::from_millis(ticks * 10)
+    }
+
     /// Pebble's log, for failures.
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("pebble.log")).unwrap_or_default()

@@ -16,10 +16,22 @@ impl Charm for CertRequirer {
         if matches!(event, Event::Install) {
             model.set_unit_status(Status::waiting("waiting for a certificate"))?;
         }
-        let name = model.unit().to_string().replace('/', "-");
+        let unit = model.unit().to_string().replace('/', "-");
+        // Under `domain` (the ACME benchmark): `<unit>.<domain>`, no address, as tls-demo's.
+        let domain = model
+            .config_map()?
+            .get("domain")
+            .and_then(|v| v.as_str())
+            .map(|d| d.trim_matches('.').to_owned())
+            .filter(|d| !d.is_empty());
+        let name = domain
+            .as_ref()
+            .map_or_else(|| unit.clone(), |d| format!("{unit}.{d}"));
         let mut request = RequestAttributes::new(name.clone());
         request.sans.push_str(&format!("DNS:{name}"))?;
-        if let Some(ip) = model.binding_address("certificates", None)? {
+        if domain.is_none()
+            && let Some(ip) = model.binding_address("certificates", None)?
+        {
             request.sans.ip.insert(ip);
         }
         let requirer = TlsRequirer::new("certificates".parse()?, Mode::Unit)
