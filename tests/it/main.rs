@@ -35,3 +35,4 @@ mod revocation;
 mod security;
 mod snapshots;
 mod support;
+mod user_secrets;

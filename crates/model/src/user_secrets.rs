@@ -195,7 +195,9 @@ impl Model {
                 }
             }
             Ok(())
-        })
+        })?;
+        // Pruned revisions leave no copy in the log.
+        self.scrub_wal()
     }
 
     /// `grant-secret ID|NAME APP,...`: the applications' units may read the secret. Each
@@ -239,32 +241,18 @@ impl Model {
     /// `remove-secret ID|NAME [--revision N]`: the secret, or one revision, and its content
     /// are deleted; consumers' `secret-get` then fails with "not found".
     pub fn remove_secret(&self, id: &str, revision: Option<i64>) -> Result<()> {
-        self.tx(|c| {
-            let xid = user_secret(c, id)?;
-            let Some(rev) = revision else {
-                store::secrets::delete(c, &xid)?;
-                return store::hooks::drop_secret_hooks(c, &xid, None);
-            };
-            let revs = store::secrets::revisions(c, &xid)?;
-            if !revs.iter().any(|r| r.rev == rev) {
-                return Err(UsageError::BadArgument(format!(
-                    "secret revision {rev} of \"{xid}\" not found"
-                ))
-                .into());
-            }
-            let rest: Vec<i64> = revs.iter().map(|r| r.rev).filter(|r| *r != rev).collect();
-            match rest.last() {
-                None => {
-                    store::secrets::delete(c, &xid)?;
-                    store::hooks::drop_secret_hooks(c, &xid, None)
-                }
-                Some(last) => {
-                    drop_revision(c, &xid, rev)?;
-                    store::secrets::set_latest(c, &xid, *last)?;
-                    store::secrets::touch(c, &xid, crate::model::now_in(c)?)
-                }
-            }
-        })
+        self.tx(|c| remove(c, id, revision))?;
+        self.scrub_wal()
+    }
+
+    /// Copies the write-ahead log into the store and empties it: deleted content is zeroed in
+    /// the store (`secure_delete`) but older copies stay in the log until a checkpoint, which
+    /// SQLite otherwise runs only when the last connection closes. Best effort: a reader still
+    /// on an older snapshot keeps those frames until the next checkpoint.
+    fn scrub_wal(&self) -> Result<()> {
+        self.db()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// `show-secret ID|NAME`: the secret with that URI, or the secrets with that name or label
@@ -386,6 +374,34 @@ fn user_secret(c: &Connection, id: &str) -> Result<String> {
         None => Err(UsageError::SecretNotFound(xid).into()),
         Some(s) if s.owner_app.is_some() => Err(UsageError::SecretPermissionDenied.into()),
         Some(_) => Ok(xid),
+    }
+}
+
+/// `remove-secret` in one transaction.
+fn remove(c: &Connection, id: &str, revision: Option<i64>) -> Result<()> {
+    let xid = user_secret(c, id)?;
+    let Some(rev) = revision else {
+        store::secrets::delete(c, &xid)?;
+        return store::hooks::drop_secret_hooks(c, &xid, None);
+    };
+    let revs = store::secrets::revisions(c, &xid)?;
+    if !revs.iter().any(|r| r.rev == rev) {
+        return Err(UsageError::BadArgument(format!(
+            "secret revision {rev} of \"{xid}\" not found"
+        ))
+        .into());
+    }
+    let rest: Vec<i64> = revs.iter().map(|r| r.rev).filter(|r| *r != rev).collect();
+    match rest.last() {
+        None => {
+            store::secrets::delete(c, &xid)?;
+            store::hooks::drop_secret_hooks(c, &xid, None)
+        }
+        Some(last) => {
+            drop_revision(c, &xid, rev)?;
+            store::secrets::set_latest(c, &xid, *last)?;
+            store::secrets::touch(c, &xid, crate::model::now_in(c)?)
+        }
     }
 }
 
