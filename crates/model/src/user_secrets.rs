@@ -421,7 +421,7 @@ mod tests {
     use crate::registry::Registry;
 
     fn model(dir: &Path) -> Model {
-        let reg = Registry::at(&dir.join("data"));
+        let reg = Registry::at(dir.join("data"));
         reg.add("m").expect("model");
         reg.open(Some("m")).expect("open")
     }
