@@ -1,10 +1,12 @@
 //! The local-model verbs, with Juju's names: `model add|destroy|list|switch`, `deploy`,
 //! `add-unit`, `remove-unit`, `remove-application`, `refresh`, `integrate`, `remove-relation`,
-//! `config`, `run`, `status`, `show-unit`, `secrets`, `debug-log`, `advance`, `wait`, `resolve`.
+//! `config`, `run`, `status`, `show-unit`, `secrets`, `debug-log`, `advance`, `wait`, `resolve`,
+//! and the user-secret verbs `add-secret`, `update-secret`, `grant-secret`, `revoke-secret`,
+//! `remove-secret`, `show-secret`.
 //!
 //! A verb that changes the model records the change, then (unless `--no-wait`) runs the model's
 //! hooks in this process until it settles, serving the hook tools meanwhile. Readers (`status`,
-//! `show-unit`, `secrets`, `debug-log`) never wait for that.
+//! `show-unit`, `secrets`, `show-secret`, `debug-log`) never wait for that.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,8 +22,9 @@ mod report;
 
 pub(crate) use args::Command;
 use args::{
-    AddUnit, Advance, Config, DebugLog, Deploy, HOOK_TIMEOUT_ENV, JsonOnly, ModelCommand, Pair,
-    Refresh, Run, Settle, ShowUnit, Status, Target, WaitArgs,
+    AddSecret, AddUnit, Advance, Config, DebugLog, Deploy, HOOK_TIMEOUT_ENV, JsonOnly,
+    ModelCommand, Pair, Refresh, Run, Settle, ShowSecret, ShowUnit, Status, Target, UpdateSecret,
+    WaitArgs,
 };
 use report::{print_action, print_status, time_text};
 
@@ -174,6 +177,18 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Status(s) => status(s),
         Command::ShowUnit(s) => show_unit(s),
         Command::Secrets(s) => secrets(s),
+        Command::AddSecret(a) => add_secret(a),
+        Command::UpdateSecret(u) => update_secret(u),
+        Command::GrantSecret(g) => change(&g.target, &g.settle, |model| {
+            Ok(model.grant_secret(&g.secret, &g.apps)?)
+        }),
+        Command::RevokeSecret(g) => change(&g.target, &g.settle, |model| {
+            Ok(model.revoke_secret(&g.secret, &g.apps)?)
+        }),
+        Command::RemoveSecret(r) => change(&r.target, &r.settle, |model| {
+            Ok(model.remove_secret(&r.secret, r.revision)?)
+        }),
+        Command::ShowSecret(s) => show_secret(s),
         Command::DebugLog(d) => debug_log(d),
         Command::Advance(a) => advance(a),
         Command::Wait(w) => wait(w),
@@ -384,6 +399,88 @@ fn secrets(s: JsonOnly) -> anyhow::Result<ExitCode> {
             ]);
         }
         print!("{}", t.render());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Secret content from `key=value`, `key#base64=VALUE` and `key#file=PATH` arguments and a
+/// `--file` YAML map (arguments win). Files are read here, as the user running the verb.
+fn secret_content(
+    args: &[String],
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    use base64::Engine as _;
+    use hook_tools::values::{SecretContentArg, SecretValue};
+    let mut out = std::collections::BTreeMap::new();
+    if let Some(f) = file {
+        let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let map = hook_tools::settings::decode(&bytes)
+            .with_context(|| format!("{} is not a YAML map of secret values", f.display()))?;
+        out.extend(map);
+    }
+    for a in args {
+        let arg = SecretContentArg::parse(a)?;
+        let value = match arg.value {
+            SecretValue::Inline(v) => v,
+            SecretValue::Base64(v) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(v.trim())
+                    .with_context(|| format!("invalid base64 value for {:?}", arg.key))?;
+                String::from_utf8(bytes)
+                    .with_context(|| format!("the base64 value of {:?} is not UTF-8", arg.key))?
+            }
+            SecretValue::File(p) => std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read {p} for {:?}", arg.key))?,
+        };
+        out.insert(arg.key, value);
+    }
+    Ok(out)
+}
+
+/// `add-secret`: prints the new secret's URI.
+fn add_secret(a: AddSecret) -> anyhow::Result<ExitCode> {
+    let content = secret_content(&a.content, a.file.as_deref())?;
+    change(&a.target, &a.settle, |model| {
+        println!(
+            "{}",
+            model.add_secret(&a.name, a.info.as_deref(), &content)?
+        );
+        Ok(())
+    })
+}
+
+/// `update-secret`.
+fn update_secret(u: UpdateSecret) -> anyhow::Result<ExitCode> {
+    let content = secret_content(&u.content, u.file.as_deref())?;
+    let update = model::SecretUpdate {
+        content: (!content.is_empty()).then_some(content),
+        description: u.info,
+        name: u.name,
+        auto_prune: u.auto_prune,
+    };
+    change(&u.target, &u.settle, |model| {
+        Ok(model.update_secret(&u.secret, &update)?)
+    })
+}
+
+/// `show-secret`: YAML (default) or JSON, keyed by secret id.
+fn show_secret(s: ShowSecret) -> anyhow::Result<ExitCode> {
+    let model = open(&s.target)?;
+    let details = model.show_secret(
+        &s.secret,
+        model::ShowSecret {
+            reveal: s.reveal,
+            revisions: s.revisions,
+            revision: s.revision,
+        },
+    )?;
+    if s.format == "json" {
+        println!("{}", serde_json::to_string(&details)?);
+    } else {
+        print!(
+            "{}",
+            serde_norway::to_string(&details).context("rendering YAML")?
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

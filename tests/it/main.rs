@@ -11,7 +11,8 @@
 //! `interop_upstream.rs`, single-certificate revocation in `revocation.rs`, CA hierarchies
 //! (intermediates, policy, renewal at every level over virtual months) in `hierarchy.rs`, the
 //! manual-tls-certificates charm and the `pki sign-requests` verb (offline CA) in `manual.rs`,
-//! `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs.
+//! `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs, `user_secrets.rs` for Juju
+//! user secrets read by a Python consumer charm (`tests/charms/secret-reader`).
 //!
 //! `support/` has the harness: `juju-tls` runs with a private data dir per test and a model
 //! destroyed on drop (so no process outlives a test), charm staging, and `openssl` at the model's
@@ -36,3 +37,4 @@ mod revocation;
 mod security;
 mod snapshots;
 mod support;
+mod user_secrets;

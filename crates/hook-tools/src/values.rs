@@ -255,7 +255,8 @@ pub struct SecretContentArg {
 }
 
 impl SecretContentArg {
-    pub(crate) fn parse(arg: &str) -> Result<Self, UsageError> {
+    /// Parses `key=value`, `key#base64=VALUE` or `key#file=PATH`, checking the key.
+    pub fn parse(arg: &str) -> Result<Self, UsageError> {
         let (k, v) = parse_pair(arg)?;
         let (key, value) = if let Some(key) = k.strip_suffix("#file") {
             (key, SecretValue::File(v))

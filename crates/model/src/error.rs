@@ -160,6 +160,18 @@ pub enum UsageError {
     /// A duration, time or other argument that does not parse.
     #[error("{0}")]
     BadArgument(String),
+    /// No secret with that id or name (Juju's text).
+    #[error("secret \"{0}\" not found")]
+    SecretNotFound(String),
+    /// A user secret of that name exists already (Juju's text).
+    #[error("secret with name \"{0}\" already exists")]
+    SecretNameExists(String),
+    /// `grant-secret` / `revoke-secret` failed for some applications (Juju's text).
+    #[error("failed to grant/revoke secret: {0}")]
+    SecretAccess(String),
+    /// A user verb on a secret a charm owns (Juju's text).
+    #[error("permission denied")]
+    SecretPermissionDenied,
     /// The unit is not in error, so there is nothing to resolve.
     #[error("unit \"{0}\" is not in error")]
     NotInError(String),

@@ -64,6 +64,7 @@ mod secrets;
 mod store;
 mod timers;
 mod tools;
+mod user_secrets;
 mod verbs;
 mod views;
 mod workloads;
@@ -81,6 +82,9 @@ pub use runner::{JUJU_VERSION, TOOL_BINARY_ENV, TOOL_NAMES, tool_binary};
 pub use scheduler::{HookRecord, SettleOptions, SettleReport};
 pub use store::{AgentState, App, Hook, Relation, Unit, WorkloadStatus};
 pub use tools::Reply;
+pub use user_secrets::{
+    SecretAccess, SecretDetails, SecretRevisionDetails, SecretUpdate, ShowSecret,
+};
 pub use verbs::ConfigEntry;
 pub use views::{
     ActionRun, AppStatus, HookLogEntry, LogLine, SecretSummary, Status, UnitRelation, UnitStatus,

@@ -7,6 +7,12 @@ pub(crate) fn uri(model_uuid: &str, xid: &str) -> String {
     format!("secret://{model_uuid}/{xid}")
 }
 
+/// The URI `add-secret` prints for a user secret: `secret:<xid>` (Juju's user secrets carry no
+/// model UUID).
+pub(crate) fn short_uri(xid: &str) -> String {
+    format!("secret:{xid}")
+}
+
 /// A fresh xid: 20 characters of base32hex (`0-9a-v`), as Juju's rs/xid produces.
 pub(crate) fn new_xid() -> String {
     const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuv";

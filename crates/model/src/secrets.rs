@@ -26,7 +26,8 @@ fn store_err(e: impl std::fmt::Display) -> ToolError {
 #[derive(Debug, Clone)]
 struct View {
     xid: String,
-    owner_app: String,
+    /// `None`: owned by the model (a user secret).
+    owner_app: Option<String>,
     owner_unit: Option<String>,
     label: Option<String>,
     description: String,
@@ -82,7 +83,7 @@ fn view(
             } => {
                 v = Some(View {
                     xid: xid.clone(),
-                    owner_app: ctx.app.name.clone(),
+                    owner_app: Some(ctx.app.name.clone()),
                     owner_unit: owner_unit.clone(),
                     label: label.clone(),
                     description: description.clone().unwrap_or_default(),
@@ -155,18 +156,20 @@ fn own_app_secrets(c: &Connection, ctx: &HookContext) -> std::result::Result<Vec
 fn manages(c: &Connection, ctx: &HookContext, v: &View) -> std::result::Result<bool, ToolError> {
     Ok(match &v.owner_unit {
         Some(u) => *u == ctx.unit.name,
-        None => v.owner_app == ctx.app.name && is_leader(c, ctx)?,
+        None => v.owner_app.as_deref() == Some(ctx.app.name.as_str()) && is_leader(c, ctx)?,
     })
 }
 
 fn managed(c: &Connection, ctx: &HookContext, xid: &str) -> std::result::Result<View, ToolError> {
     let v = view(c, ctx, xid)?.ok_or_else(|| ToolError::runtime(msg::secret_not_found(xid)))?;
     if !manages(c, ctx, &v)? {
-        return Err(if v.owner_unit.is_none() && v.owner_app == ctx.app.name {
-            ToolError::runtime(msg::NOT_LEADER)
-        } else {
-            ToolError::runtime(msg::PERMISSION_DENIED)
-        });
+        return Err(
+            if v.owner_unit.is_none() && v.owner_app.as_deref() == Some(&ctx.app.name) {
+                ToolError::runtime(msg::NOT_LEADER)
+            } else {
+                ToolError::runtime(msg::PERMISSION_DENIED)
+            },
+        );
     }
     Ok(v)
 }
@@ -277,8 +280,8 @@ pub(crate) fn get(
         (None, None) => return Err(ToolError::usage("require either a secret URI or label")),
     };
     let v = view(c, ctx, &xid)?.ok_or_else(|| ToolError::runtime(msg::secret_not_found(&xid)))?;
-    let owner_side =
-        v.owner_app == ctx.app.name && v.owner_unit.as_ref().is_none_or(|u| *u == ctx.unit.name);
+    let own_app = v.owner_app.as_deref() == Some(ctx.app.name.as_str());
+    let owner_side = own_app && v.owner_unit.as_ref().is_none_or(|u| *u == ctx.unit.name);
     let content = if owner_side {
         // An owner's `secret-get <uri> --label L` names the secret; but ops sends the label the
         // object was created with even after renaming it in this hook (D8), so a rename wins.
@@ -291,7 +294,7 @@ pub(crate) fn get(
             (Some(p), true) => p.clone(),
             _ => v.content.clone(),
         }
-    } else if v.owner_app == ctx.app.name {
+    } else if own_app {
         return Err(ToolError::runtime(msg::PERMISSION_DENIED));
     } else {
         consumer_read(c, ctx, &v, label, refresh, peek)?
@@ -507,7 +510,7 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
                     c,
                     &store::secrets::New {
                         xid,
-                        owner_app: &ctx.app.name,
+                        owner_app: Some(&ctx.app.name),
                         owner_unit: owner_unit.as_deref(),
                         label: label.as_deref(),
                         description: description.as_deref().unwrap_or_default(),
@@ -515,6 +518,7 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
                         rotate_due: rotate.as_deref().and_then(rotate_due),
                         expiry: *expiry,
                         content,
+                        now,
                     },
                 )?;
                 new_revs.insert(xid.clone());
@@ -534,7 +538,7 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
                     if new_revs.contains(xid) {
                         store::secrets::replace_content(c, xid, current.latest, content)?;
                     } else if current.content != *content {
-                        store::secrets::add_revision(c, xid, current.latest + 1, content)?;
+                        store::secrets::add_revision(c, xid, current.latest + 1, content, now)?;
                         store::secrets::set_rotate_due(c, xid, rotate_due(&current.rotate))?;
                         new_revs.insert(xid.clone());
                     }
@@ -578,28 +582,46 @@ pub(crate) fn commit(c: &Connection, ctx: &HookContext, ops: &[SecretOp], now: i
         store::secrets::set_latest_expiry(c, &xid, e)?;
     }
     for xid in &new_revs {
-        let Some(latest) = store::secrets::latest_revision(c, xid)? else {
-            continue;
-        };
-        for unit in store::secrets::consumers_not_tracking(c, xid, latest)? {
-            store::enqueue(
-                c,
-                &Hook {
-                    secret: Some(xid.clone()),
-                    secret_rev: Some(latest),
-                    ..Hook::new(unit, HookKind::Secret(SecretHook::Changed))
-                },
-            )?;
-        }
+        notify_consumers(c, xid)?;
     }
     queue_obsolete(c)
 }
 
-/// Sends secret-remove to the owner for each old revision no consumer tracks any more.
+/// Queues secret-changed for each consumer tracking a revision older than the latest.
+pub(crate) fn notify_consumers(c: &Connection, xid: &str) -> Result<()> {
+    let Some(latest) = store::secrets::latest_revision(c, xid)? else {
+        return Ok(());
+    };
+    for unit in store::secrets::consumers_not_tracking(c, xid, latest)? {
+        store::enqueue(
+            c,
+            &Hook {
+                secret: Some(xid.to_owned()),
+                secret_rev: Some(latest),
+                ..Hook::new(unit, HookKind::Secret(SecretHook::Changed))
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Sends secret-remove to the owner for each old revision no consumer tracks any more. A
+/// model-owned secret has no owner unit: its revision is deleted if the user asked for
+/// `--auto-prune`, else kept until `remove-secret --revision`.
 pub(crate) fn queue_obsolete(c: &Connection) -> Result<()> {
     for s in store::secrets::obsolete_revisions(c)? {
         let rev = s.rev.unwrap_or_default();
-        if let Some(owner) = crate::timers::owner_unit(c, &s.owner_app, s.owner_unit.as_deref())? {
+        if s.owner_app.is_none() {
+            if store::secrets::auto_prune(c, &s.xid)? {
+                store::secrets::delete_revision(c, &s.xid, rev)?;
+                store::hooks::drop_secret_hooks(c, &s.xid, Some(rev))?;
+            } else {
+                store::secrets::mark_remove_notified(c, &s.xid, rev)?;
+            }
+            continue;
+        }
+        let owner = crate::timers::owner_unit(c, s.owner_app.as_deref(), s.owner_unit.as_deref())?;
+        if let Some(owner) = owner {
             store::enqueue(
                 c,
                 &Hook {

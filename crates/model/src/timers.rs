@@ -17,12 +17,16 @@ pub(crate) const SECRET_RETRY: i64 = 300;
 /// application.
 pub(crate) fn owner_unit(
     c: &Connection,
-    owner_app: &str,
+    owner_app: Option<&str>,
     owner_unit: Option<&str>,
 ) -> Result<Option<String>> {
     if let Some(u) = owner_unit {
         return Ok(Some(u.to_owned()));
     }
+    // A model-owned secret has no unit to tell.
+    let Some(owner_app) = owner_app else {
+        return Ok(None);
+    };
     Ok(store::app_units(c, owner_app)?
         .into_iter()
         .find(|u| u.leader && !u.dying)
@@ -33,7 +37,7 @@ pub(crate) fn owner_unit(
 pub(crate) fn fire_due(c: &Connection, now: i64) -> Result<()> {
     for s in store::secrets::expiries_due(c, now)? {
         let rev = s.rev.unwrap_or_default();
-        if let Some(owner) = owner_unit(c, &s.owner_app, s.owner_unit.as_deref())? {
+        if let Some(owner) = owner_unit(c, s.owner_app.as_deref(), s.owner_unit.as_deref())? {
             store::enqueue(
                 c,
                 &Hook {
@@ -46,7 +50,7 @@ pub(crate) fn fire_due(c: &Connection, now: i64) -> Result<()> {
         store::secrets::set_expire_due(c, &s.xid, rev, now + SECRET_RETRY)?;
     }
     for s in store::secrets::rotations_due(c, now)? {
-        if let Some(owner) = owner_unit(c, &s.owner_app, s.owner_unit.as_deref())? {
+        if let Some(owner) = owner_unit(c, s.owner_app.as_deref(), s.owner_unit.as_deref())? {
             store::enqueue(
                 c,
                 &Hook {

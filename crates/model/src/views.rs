@@ -106,9 +106,9 @@ pub struct UnitRelation {
 pub struct SecretSummary {
     /// The URI.
     pub uri: String,
-    /// Owner: application or unit name.
+    /// Owner: application or unit name, `<model>` for a user secret.
     pub owner: String,
-    /// Owner label.
+    /// Owner label (a user secret's name).
     pub label: String,
     /// Latest revision.
     pub revision: i64,
@@ -290,8 +290,15 @@ impl Model {
         let mut out = Vec::new();
         for s in store::secrets::summaries(&db)? {
             out.push(SecretSummary {
-                uri: crate::secret_id::uri(self.uuid(), &s.xid),
-                owner: s.owner_unit.unwrap_or(s.owner_app),
+                uri: match s.owner_app {
+                    Some(_) => crate::secret_id::uri(self.uuid(), &s.xid),
+                    None => crate::secret_id::short_uri(&s.xid),
+                },
+                owner: match (s.owner_unit, s.owner_app) {
+                    (Some(unit), _) => unit,
+                    (None, Some(app)) => app,
+                    (None, None) => crate::user_secrets::MODEL_OWNER.to_owned(),
+                },
                 label: s.label.unwrap_or_default(),
                 revision: s.latest,
                 expiry: s.expiry.map(crate::clock::format_rfc3339),

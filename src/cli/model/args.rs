@@ -36,8 +36,20 @@ pub(crate) enum Command {
     Status(Status),
     /// Show a unit's relations and the databags it sees.
     ShowUnit(ShowUnit),
-    /// List the model's secrets.
+    /// List the model's secrets (charm secrets and user secrets, owner `<model>`).
     Secrets(JsonOnly),
+    /// Add a user secret (owned by the model) and print its URI.
+    AddSecret(AddSecret),
+    /// Update a user secret: new content makes a new revision; consumers get secret-changed.
+    UpdateSecret(UpdateSecret),
+    /// Let applications read a user secret.
+    GrantSecret(GrantRevokeSecret),
+    /// Stop applications reading a user secret.
+    RevokeSecret(GrantRevokeSecret),
+    /// Remove a user secret, or one of its revisions, and its content.
+    RemoveSecret(RemoveSecret),
+    /// Show a secret's details (its content with --reveal).
+    ShowSecret(ShowSecret),
     /// Show juju-log lines (or, with --hooks, every hook run with its output).
     DebugLog(DebugLog),
     /// Move the virtual clock forward (`30d`, `12h`, `90m`) and run what became due.
@@ -296,4 +308,94 @@ pub(crate) struct WaitArgs {
     pub(super) target: Target,
     #[command(flatten)]
     pub(super) settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AddSecret {
+    /// The secret's name, unique in the model.
+    pub(super) name: String,
+    /// Content: `key=value`, `key#base64=VALUE` (already base64), `key#file=PATH` (read now).
+    #[arg(value_name = "KEY[#base64|#file]=VALUE")]
+    pub(super) content: Vec<String>,
+    /// The secret description.
+    #[arg(long)]
+    pub(super) info: Option<String>,
+    /// A YAML file containing secret key values.
+    #[arg(long)]
+    pub(super) file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) target: Target,
+    #[command(flatten)]
+    pub(super) settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateSecret {
+    /// The secret's URI or name.
+    pub(super) secret: String,
+    /// New content: `key=value`, `key#base64=VALUE`, `key#file=PATH`.
+    #[arg(value_name = "KEY[#base64|#file]=VALUE")]
+    pub(super) content: Vec<String>,
+    /// The secret description.
+    #[arg(long)]
+    pub(super) info: Option<String>,
+    /// The new secret name.
+    #[arg(long)]
+    pub(super) name: Option<String>,
+    /// A YAML file containing secret key values.
+    #[arg(long)]
+    pub(super) file: Option<PathBuf>,
+    /// Delete revisions no consumer tracks any more (`--auto-prune=false` to stop).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub(super) auto_prune: Option<bool>,
+    #[command(flatten)]
+    pub(super) target: Target,
+    #[command(flatten)]
+    pub(super) settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GrantRevokeSecret {
+    /// The secret's URI or name.
+    pub(super) secret: String,
+    /// Applications, comma separated.
+    #[arg(value_name = "APP[,APP...]", value_delimiter = ',', required = true)]
+    pub(super) apps: Vec<String>,
+    #[command(flatten)]
+    pub(super) target: Target,
+    #[command(flatten)]
+    pub(super) settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemoveSecret {
+    /// The secret's URI or name.
+    pub(super) secret: String,
+    /// Remove only this revision.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub(super) revision: Option<i64>,
+    #[command(flatten)]
+    pub(super) target: Target,
+    #[command(flatten)]
+    pub(super) settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowSecret {
+    /// The secret's URI, name or label.
+    pub(super) secret: String,
+    /// Show the content.
+    #[arg(long)]
+    pub(super) reveal: bool,
+    /// Show every revision's metadata.
+    #[arg(long, conflicts_with = "reveal")]
+    pub(super) revisions: bool,
+    /// The revision whose content --reveal shows (default: the latest).
+    #[arg(short = 'r', long, conflicts_with = "revisions", value_parser = clap::value_parser!(i64).range(1..))]
+    pub(super) revision: Option<i64>,
+    /// Output format.
+    #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
+    pub(super) format: String,
+    #[command(flatten)]
+    pub(super) target: Target,
 }

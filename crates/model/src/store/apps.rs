@@ -192,9 +192,11 @@ pub(crate) fn is_dying(c: &Connection, app: &str) -> Result<bool> {
     )
 }
 
-/// Forgets an application row and the secrets it owns (its relations are the caller's).
+/// Forgets an application row, the secrets it owns and the user secrets granted to it (its
+/// relations are the caller's).
 pub(crate) fn delete(c: &Connection, app: &str) -> Result<()> {
     c.execute("DELETE FROM secrets WHERE owner_app=?1", [app])?;
+    super::secrets::drop_model_grants_to(c, app)?;
     c.execute(
         "DELETE FROM secret_revisions WHERE xid NOT IN (SELECT xid FROM secrets)",
         [],

@@ -120,12 +120,23 @@ mod tests {
         let c = Connection::open(path).unwrap();
         let old = SCHEMA
             .replace(", addr_index INTEGER", "")
-            .replace(", pgid INTEGER", "");
+            .replace(", pgid INTEGER", "")
+            .replace("owner_app TEXT,", "owner_app TEXT NOT NULL,")
+            .replace(
+                ", auto_prune INTEGER NOT NULL DEFAULT 0, created INTEGER, updated INTEGER",
+                "",
+            )
+            .replace(
+                "remove_notified INTEGER NOT NULL DEFAULT 0, created INTEGER,",
+                "remove_notified INTEGER NOT NULL DEFAULT 0,",
+            );
         c.execute_batch(&old).unwrap();
         c.execute_batch(
             "INSERT INTO apps(name,num,charm_dir,meta,config) VALUES('b',2,'/c','{}','{}'),('a',1,'/c','{}','{}');
              INSERT INTO units(name,app,num) VALUES('b/0','b',0),('a/1','a',1),('a/0','a',0);
-             INSERT INTO meta(key,value) VALUES('address_block','9');",
+             INSERT INTO meta(key,value) VALUES('address_block','9');
+             INSERT INTO secrets(xid,owner_app,label,latest) VALUES('x2','b','second',1),('x1','a','first',1);
+             INSERT INTO secret_revisions(xid,rev,content) VALUES('x2',1,'{}'),('x1',1,'{}');",
         )
         .unwrap();
     }
@@ -154,6 +165,27 @@ mod tests {
             ]
         );
         assert_eq!(next_counter(&c, "address").unwrap(), 3, "new units go on");
+        // Secrets survive the rebuild that lets the model own them, in their order.
+        let owners: Vec<(String, Option<String>)> = secrets::summaries(&c)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.xid, s.owner_app))
+            .collect();
+        assert_eq!(
+            owners,
+            [
+                ("x2".to_owned(), Some("b".to_owned())),
+                ("x1".to_owned(), Some("a".to_owned()))
+            ]
+        );
+        let nullable: bool = c
+            .query_row(
+                "SELECT \"notnull\"=0 FROM pragma_table_info('secrets') WHERE name='owner_app'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(nullable);
         drop(c);
         // Opening again is a no-op.
         open(&path).unwrap();

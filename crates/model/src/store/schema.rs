@@ -31,12 +31,12 @@ CREATE TABLE IF NOT EXISTS seen(relation_id INTEGER NOT NULL, unit TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS bags(relation_id INTEGER NOT NULL, owner TEXT NOT NULL, key TEXT NOT NULL,
   value TEXT NOT NULL, PRIMARY KEY(relation_id, owner, key));
 CREATE TABLE IF NOT EXISTS secrets(
-  xid TEXT PRIMARY KEY, owner_app TEXT NOT NULL, owner_unit TEXT, label TEXT,
+  xid TEXT PRIMARY KEY, owner_app TEXT, owner_unit TEXT, label TEXT,
   description TEXT NOT NULL DEFAULT '', rotate TEXT NOT NULL DEFAULT '', rotate_due INTEGER,
-  latest INTEGER NOT NULL);
+  latest INTEGER NOT NULL, auto_prune INTEGER NOT NULL DEFAULT 0, created INTEGER, updated INTEGER);
 CREATE TABLE IF NOT EXISTS secret_revisions(
   xid TEXT NOT NULL, rev INTEGER NOT NULL, content TEXT NOT NULL, expiry INTEGER, expire_due INTEGER,
-  remove_notified INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(xid, rev));
+  remove_notified INTEGER NOT NULL DEFAULT 0, created INTEGER, PRIMARY KEY(xid, rev));
 CREATE TABLE IF NOT EXISTS secret_grants(xid TEXT NOT NULL, relation_id INTEGER NOT NULL, target TEXT NOT NULL,
   PRIMARY KEY(xid, relation_id, target));
 CREATE TABLE IF NOT EXISTS secret_consumers(xid TEXT NOT NULL, unit TEXT NOT NULL, label TEXT,
@@ -62,8 +62,10 @@ CREATE TABLE IF NOT EXISTS log(
 
 /// The schema this binary writes (`PRAGMA user_version`). 0: stores made before versioning
 /// (migrated); 1: hooks have `running`; 2: units have `addr_index`, hooks `pgid`; 3: hooks are
-/// indexed by unit (the scheduler picks each unit's first hook without reading the queue).
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+/// indexed by unit (the scheduler picks each unit's first hook without reading the queue); 4:
+/// secrets may be owned by the model (`owner_app` NULL: user secrets), have `auto_prune` and
+/// creation/update times.
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Opens (creating if needed) the store of one model, migrating one made by an older binary and
 /// refusing one made by a newer. The file is created 0600 before SQLite opens it (it holds
@@ -118,6 +120,25 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     if !has("units", "addr_index")? {
         tx.execute_batch("ALTER TABLE units ADD COLUMN addr_index INTEGER")?;
+    }
+    if !has("secret_revisions", "created")? {
+        tx.execute_batch("ALTER TABLE secret_revisions ADD COLUMN created INTEGER")?;
+    }
+    let owner_required: bool = tx.query_row(
+        "SELECT \"notnull\" FROM pragma_table_info('secrets') WHERE name='owner_app'",
+        [],
+        |r| r.get(0),
+    )?;
+    if owner_required {
+        // SQLite cannot drop NOT NULL in place: the table is rebuilt from SCHEMA, rowids (the
+        // listing order) kept.
+        tx.execute_batch("ALTER TABLE secrets RENAME TO secrets_v3")?;
+        tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(
+            "INSERT INTO secrets(rowid,xid,owner_app,owner_unit,label,description,rotate,rotate_due,latest) \
+             SELECT rowid,xid,owner_app,owner_unit,label,description,rotate,rotate_due,latest FROM secrets_v3; \
+             DROP TABLE secrets_v3;",
+        )?;
     }
     let unnumbered: Vec<String> = {
         let mut st = tx.prepare(

@@ -1,5 +1,6 @@
 //! Secrets: owners, revisions and their content, grants, consumers and the timers of expiry and
-//! rotation.
+//! rotation. A secret without an owner application (`owner_app` NULL) is owned by the model: a
+//! user secret (`add-secret`).
 
 use std::collections::BTreeMap;
 
@@ -8,10 +9,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{decode, encode};
 use crate::error::Result;
 
+/// The relation id of a grant made by the model's user (`grant-secret`), not over a relation:
+/// relation ids count from 0, and removing a relation keeps these grants.
+pub(crate) const MODEL_GRANT: i64 = -1;
+
 /// A secret with its latest revision.
 #[derive(Debug, Clone)]
 pub(crate) struct Latest {
-    pub(crate) owner_app: String,
+    /// `None`: owned by the model.
+    pub(crate) owner_app: Option<String>,
     pub(crate) owner_unit: Option<String>,
     pub(crate) label: Option<String>,
     pub(crate) description: String,
@@ -105,7 +111,8 @@ pub(crate) fn owned_by(c: &Connection, app: &str, unit: &str) -> Result<Vec<Stri
 #[derive(Debug, Clone)]
 pub(crate) struct New<'a> {
     pub(crate) xid: &'a str,
-    pub(crate) owner_app: &'a str,
+    /// `None`: owned by the model.
+    pub(crate) owner_app: Option<&'a str>,
     pub(crate) owner_unit: Option<&'a str>,
     pub(crate) label: Option<&'a str>,
     pub(crate) description: &'a str,
@@ -113,13 +120,15 @@ pub(crate) struct New<'a> {
     pub(crate) rotate_due: Option<i64>,
     pub(crate) expiry: Option<i64>,
     pub(crate) content: &'a BTreeMap<String, String>,
+    /// Model time of creation.
+    pub(crate) now: i64,
 }
 
 /// Records a new secret with revision 1.
 pub(crate) fn insert(c: &Connection, s: &New<'_>) -> Result<()> {
     c.execute(
-        "INSERT INTO secrets(xid,owner_app,owner_unit,label,description,rotate,rotate_due,latest) \
-         VALUES(?1,?2,?3,?4,?5,?6,?7,1)",
+        "INSERT INTO secrets(xid,owner_app,owner_unit,label,description,rotate,rotate_due,latest,\
+         created,updated) VALUES(?1,?2,?3,?4,?5,?6,?7,1,?8,?8)",
         params![
             s.xid,
             s.owner_app,
@@ -127,11 +136,13 @@ pub(crate) fn insert(c: &Connection, s: &New<'_>) -> Result<()> {
             s.label,
             s.description,
             s.rotate,
-            s.rotate_due
+            s.rotate_due,
+            s.now
         ],
     )?;
     c.execute(
-        "INSERT INTO secret_revisions(xid,rev,content,expiry,expire_due) VALUES(?1,1,?2,?3,?3)",
+        "INSERT INTO secret_revisions(xid,rev,content,expiry,expire_due,created) \
+         VALUES(?1,1,?2,?3,?3,?4)",
         params![
             s.xid,
             encode(
@@ -140,7 +151,8 @@ pub(crate) fn insert(c: &Connection, s: &New<'_>) -> Result<()> {
                 "content",
                 s.content
             )?,
-            s.expiry
+            s.expiry,
+            s.now
         ],
     )?;
     Ok(())
@@ -169,15 +181,16 @@ pub(crate) fn replace_content(
     Ok(())
 }
 
-/// Adds revision `rev` and makes it the latest.
+/// Adds revision `rev` (made at model time `now`) and makes it the latest.
 pub(crate) fn add_revision(
     c: &Connection,
     xid: &str,
     rev: i64,
     content: &BTreeMap<String, String>,
+    now: i64,
 ) -> Result<()> {
     c.execute(
-        "INSERT INTO secret_revisions(xid,rev,content) VALUES(?1,?2,?3)",
+        "INSERT INTO secret_revisions(xid,rev,content,created) VALUES(?1,?2,?3,?4)",
         params![
             xid,
             rev,
@@ -186,12 +199,13 @@ pub(crate) fn add_revision(
                 &revision_row(xid, rev),
                 "content",
                 content
-            )?
+            )?,
+            now
         ],
     )?;
     c.execute(
-        "UPDATE secrets SET latest=?2 WHERE xid=?1",
-        params![xid, rev],
+        "UPDATE secrets SET latest=?2, updated=?3 WHERE xid=?1",
+        params![xid, rev, now],
     )?;
     Ok(())
 }
@@ -412,7 +426,8 @@ pub(crate) fn consumers(c: &Connection, xid: &str) -> Result<BTreeMap<String, i6
 pub(crate) struct Owned {
     pub(crate) xid: String,
     pub(crate) rev: Option<i64>,
-    pub(crate) owner_app: String,
+    /// `None`: owned by the model.
+    pub(crate) owner_app: Option<String>,
     pub(crate) owner_unit: Option<String>,
 }
 
@@ -484,7 +499,8 @@ pub(crate) fn rotations_due(c: &Connection, now: i64) -> Result<Vec<Owned>> {
 #[derive(Debug, Clone)]
 pub(crate) struct Summary {
     pub(crate) xid: String,
-    pub(crate) owner_app: String,
+    /// `None`: owned by the model.
+    pub(crate) owner_app: Option<String>,
     pub(crate) owner_unit: Option<String>,
     pub(crate) label: Option<String>,
     pub(crate) latest: i64,
@@ -512,4 +528,126 @@ pub(crate) fn summaries(c: &Connection) -> Result<Vec<Summary>> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The model-owned secret named `name` (user secrets' names are their owner labels).
+pub(crate) fn model_owned_named(c: &Connection, name: &str) -> Result<Option<String>> {
+    Ok(c.query_row(
+        "SELECT xid FROM secrets WHERE owner_app IS NULL AND label=?1",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// Every secret labelled `label`, whoever owns it, in creation order.
+pub(crate) fn labelled(c: &Connection, label: &str) -> Result<Vec<String>> {
+    let mut st = c.prepare("SELECT xid FROM secrets WHERE label=?1 ORDER BY rowid")?;
+    Ok(st
+        .query_map([label], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Whether unused old revisions of a (model-owned) secret are deleted.
+pub(crate) fn auto_prune(c: &Connection, xid: &str) -> Result<bool> {
+    Ok(
+        c.query_row("SELECT auto_prune FROM secrets WHERE xid=?1", [xid], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(false),
+    )
+}
+
+/// Sets whether unused old revisions are deleted.
+pub(crate) fn set_auto_prune(c: &Connection, xid: &str, on: bool) -> Result<()> {
+    c.execute(
+        "UPDATE secrets SET auto_prune=?2 WHERE xid=?1",
+        params![xid, on],
+    )?;
+    Ok(())
+}
+
+/// Records a change of the secret at model time `now`.
+pub(crate) fn touch(c: &Connection, xid: &str, now: i64) -> Result<()> {
+    c.execute(
+        "UPDATE secrets SET updated=?2 WHERE xid=?1",
+        params![xid, now],
+    )?;
+    Ok(())
+}
+
+/// Makes `rev` the latest revision (after the latest was removed).
+pub(crate) fn set_latest(c: &Connection, xid: &str, rev: i64) -> Result<()> {
+    c.execute(
+        "UPDATE secrets SET latest=?2 WHERE xid=?1",
+        params![xid, rev],
+    )?;
+    Ok(())
+}
+
+/// Creation and update times of a secret (NULL for secrets made before they were recorded).
+pub(crate) fn times(c: &Connection, xid: &str) -> Result<(Option<i64>, Option<i64>)> {
+    Ok(c.query_row(
+        "SELECT created, updated FROM secrets WHERE xid=?1",
+        [xid],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .unwrap_or((None, None)))
+}
+
+/// One revision's metadata.
+#[derive(Debug, Clone)]
+pub(crate) struct Revision {
+    pub(crate) rev: i64,
+    pub(crate) created: Option<i64>,
+    pub(crate) expiry: Option<i64>,
+}
+
+/// The revisions a secret still has, oldest first.
+pub(crate) fn revisions(c: &Connection, xid: &str) -> Result<Vec<Revision>> {
+    let mut st =
+        c.prepare("SELECT rev, created, expiry FROM secret_revisions WHERE xid=?1 ORDER BY rev")?;
+    Ok(st
+        .query_map([xid], |r| {
+            Ok(Revision {
+                rev: r.get(0)?,
+                created: r.get(1)?,
+                expiry: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Old revisions (not the latest) that no consumer tracks, oldest first.
+pub(crate) fn unused_revisions(c: &Connection, xid: &str) -> Result<Vec<i64>> {
+    let mut st = c.prepare(
+        "SELECT r.rev FROM secret_revisions r JOIN secrets s ON s.xid=r.xid \
+         WHERE r.xid=?1 AND r.rev < s.latest \
+         AND NOT EXISTS (SELECT 1 FROM secret_consumers sc WHERE sc.xid=r.xid AND sc.tracked=r.rev) \
+         ORDER BY r.rev",
+    )?;
+    Ok(st
+        .query_map([xid], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Grants, each with the relation it was made over ([`MODEL_GRANT`]: by the model's user).
+pub(crate) fn grants(c: &Connection, xid: &str) -> Result<Vec<(i64, String)>> {
+    let mut st = c.prepare(
+        "SELECT relation_id, target FROM secret_grants WHERE xid=?1 ORDER BY target, relation_id",
+    )?;
+    Ok(st
+        .query_map([xid], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Forgets the model's grants to a removed application.
+pub(crate) fn drop_model_grants_to(c: &Connection, app: &str) -> Result<()> {
+    c.execute(
+        "DELETE FROM secret_grants WHERE relation_id=?1 AND target=?2",
+        params![MODEL_GRANT, app],
+    )?;
+    Ok(())
 }
