@@ -12,7 +12,6 @@ use crate::support::acme::{Bind, Pebble, PebbleOptions, ZONE, free_port};
 
 /// A model with `acme` (acme-certificates, leader's address in BIND's A records) and the two
 /// servers, configured for `plugin` ("http" or "rfc2136"; the rfc2136 secret is the caller's).
-#[allow(dead_code)]
 struct Setup {
     m: TestModel,
     bind: Bind,
@@ -250,5 +249,104 @@ fn refusals_carry_the_library_codes_and_the_server_s_words() {
     assert!(
         message.contains("route53") && message.contains("rfc2136"),
         "{message}"
+    );
+}
+
+/// Switches `acme` to DNS-01 through BIND with a user secret granted to it.
+fn use_rfc2136(s: &Setup, extra: &[&str]) {
+    let uri =
+        s.m.ok(&[
+            "add-secret",
+            "dns-update",
+            &format!("rfc2136-nameserver=127.0.0.1:{}", s.bind.port),
+            &format!("rfc2136-tsig-key={}", crate::support::acme::TSIG_KEY),
+            &format!("rfc2136-tsig-secret={}", crate::support::acme::TSIG_SECRET),
+            "rfc2136-tsig-algorithm=hmac-sha256.",
+        ])
+        .trim()
+        .to_owned();
+    // Not granted yet: lego's message.
+    let mut args = vec![
+        "config".to_owned(),
+        "acme".to_owned(),
+        "plugin=rfc2136".to_owned(),
+        format!("plugin-config-secret-id={uri}"),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    s.m.ok(&args);
+    s.m.settle();
+    let (workload, message) = s.m.unit_status("acme/0");
+    assert_eq!(workload, "blocked", "{message}");
+    assert!(
+        message.starts_with("plugin configuration secret is not available"),
+        "{message}"
+    );
+    s.m.ok(&["grant-secret", "dns-update", "acme"]);
+    // Juju sends no hook on a grant: the next config change (or update-status) picks it up.
+    s.m.ok(&["config", "acme", "disable-cname-support=false"]);
+    s.m.settle();
+}
+
+#[test]
+fn dns_01_through_bind_with_tsig_serves_tls_demo_and_the_python_requirer() {
+    let s = setup("acme-dns", PebbleOptions::default(), &[]);
+    use_rfc2136(&s, &[]);
+    let demo = s.m.rust_charm("tls-demo");
+    let domain = format!("domain={ZONE}");
+    s.m.deploy(
+        &demo,
+        &[
+            "web",
+            "-n",
+            "3",
+            "--config",
+            "mode=unit",
+            "--config",
+            &domain,
+        ],
+    );
+    let py = s.m.interop_charm("tls-requirer");
+    s.m.deploy(&py, &["pyunit", "--config", &domain]);
+    s.m.deploy(&py, &["pyapp", "--config", &domain, "--config", "mode=app"]);
+    for app in ["web", "pyunit", "pyapp"] {
+        s.m.ok(&[
+            "integrate",
+            &format!("{app}:certificates"),
+            "acme:certificates",
+        ]);
+    }
+    s.m.settle();
+    assert_eq!(
+        fulfilled(&s),
+        "5/5 certificate requests are fulfilled",
+        "{}",
+        s.m.debug_log()
+    );
+    verify_demo(&s, "web");
+    verify_python(&s, "pyunit/0", 1);
+    verify_python(&s, "pyapp/0", 1);
+    // Every record it created is gone.
+    for name in ["web-0", "web-1", "web-2", "pyunit-0", "pyapp"] {
+        assert_eq!(
+            s.bind.txt(&format!("_acme-challenge.{name}.{ZONE}")),
+            "",
+            "{name}'s challenge record was left behind"
+        );
+    }
+    // send-ca-cert carries the issuers of what was delivered (pebble's intermediate: the
+    // `ca` of every certificate), to the Python v1 certificate_transfer requirer.
+    s.m.deploy(&s.m.interop_charm("transfer-v1"), &["trust"]);
+    s.m.ok(&["integrate", "trust:receive-ca-cert", "acme:send-ca-cert"]);
+    s.m.settle();
+    let got = s.m.completed("trust/0", "get-certificates", &[]);
+    let list: Vec<String> =
+        serde_json::from_str(got["results"]["certificates"].as_str().expect("list")).expect("JSON");
+    let held = s.m.held("pyunit/0");
+    let ca = held[0]["ca"].as_str().expect("ca").trim().to_owned();
+    assert_eq!(
+        list.iter().map(|c| c.trim().to_owned()).collect::<Vec<_>>(),
+        vec![ca],
+        "send-ca-cert"
     );
 }

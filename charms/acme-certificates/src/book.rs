@@ -45,12 +45,21 @@ pub struct Entry {
     /// TXT records created for this order and not removed yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<TxtRecord>,
+    /// When the first of them was created (real Unix seconds: DNS propagates in real time),
+    /// so `dns-propagation-wait` is waited once, across hooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records_since: Option<i64>,
 }
 
 impl Entry {
     /// Whether an attempt may start at `now`.
     pub fn due(&self, now: i64) -> bool {
         self.retry_at.is_none_or(|t| now >= t)
+    }
+
+    /// Allows the next attempt now (the operator changed something).
+    pub fn retry_now(&mut self) {
+        self.retry_at = None;
     }
 
     /// Records a failure at `now`: the next attempt waits 1 min, 2, 4, ... up to 6 h.

@@ -116,6 +116,10 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
         Err(e) => return blocked(model, e.to_string()),
     };
     let mut book = before.clone();
+    // An operator's change (config, a secret) may be the fix: failed requests retry at once.
+    if matches!(event, Event::ConfigChanged | Event::SecretChanged(_)) {
+        book.orders.values_mut().for_each(Entry::retry_now);
+    }
     let provider = TlsProvider::new(endpoint(CERTIFICATES)?);
     let mut state = provider.load(model)?;
     state.drop_certificates_without_csr();

@@ -140,7 +140,9 @@ async fn steps(
         let status = order.state().status;
         match status {
             OrderStatus::Pending => {
-                answer_challenges(shared, &mut order, entry).await?;
+                if !answer_challenges(shared, &mut order, entry).await? {
+                    return Ok(None);
+                }
                 if !wait_while(shared, &mut order, OrderStatus::Pending).await? {
                     return Ok(None);
                 }
@@ -207,11 +209,12 @@ async fn wait_while(
 }
 
 /// Provisions and triggers every pending challenge of the solver's type.
+/// `false` when the hook's deadline came before the challenges could be triggered.
 async fn answer_challenges(
     shared: &Shared,
     order: &mut Order,
     entry: &mut Entry,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
     let acme = |e| Failure::from_acme(e, &shared.server);
     let wanted = match shared.solver {
         Solver::Http(_) => ChallengeType::Http01,
@@ -254,6 +257,7 @@ async fn answer_challenges(
                 if !entry.records.contains(&record) {
                     entry.records.push(record);
                 }
+                entry.records_since.get_or_insert_with(real_now);
             }
             Solver::Dns(_) => {}
         }
@@ -262,13 +266,19 @@ async fn answer_challenges(
         }
     }
     if to_trigger.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     if let Solver::Dns(dns) = &shared.solver
         && let Some(wait) = dns.propagation_wait
     {
-        tokio::time::sleep(wait.min(shared.deadline.saturating_duration_since(Instant::now())))
-            .await;
+        // Waited once per order: a later hook waits only what is left.
+        let waited = real_now() - entry.records_since.unwrap_or_else(real_now);
+        let left = wait.saturating_sub(Duration::from_secs(waited.max(0).unsigned_abs()));
+        if Instant::now() + left > shared.deadline {
+            tokio::time::sleep(shared.deadline.saturating_duration_since(Instant::now())).await;
+            return Ok(false);
+        }
+        tokio::time::sleep(left).await;
     }
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
@@ -279,7 +289,13 @@ async fn answer_challenges(
             challenge.set_ready().await.map_err(acme)?;
         }
     }
-    Ok(())
+    Ok(true)
+}
+
+fn real_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 async fn add_record(dns: &Arc<DnsSolver>, domain: &str, value: &str) -> Result<TxtRecord, Failure> {
@@ -313,6 +329,7 @@ async fn add_record(dns: &Arc<DnsSolver>, domain: &str, value: &str) -> Result<T
 pub async fn cleanup(shared: &Shared, entry: &mut Entry) {
     let Solver::Dns(dns) = &shared.solver else {
         entry.records.clear();
+        entry.records_since = None;
         return;
     };
     let records = std::mem::take(&mut entry.records);
@@ -330,6 +347,9 @@ pub async fn cleanup(shared: &Shared, entry: &mut Entry) {
     })
     .await
     .unwrap_or_default();
+    if kept.is_empty() {
+        entry.records_since = None;
+    }
     entry.records = kept;
 }
 
