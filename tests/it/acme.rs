@@ -350,3 +350,182 @@ fn dns_01_through_bind_with_tsig_serves_tls_demo_and_the_python_requirer() {
         "send-ca-cert"
     );
 }
+
+/// Starts a settle in the background, waits until `acme` has created the challenge record for
+/// `name` (the order exists at pebble), then pauses pebble until the settle ends: the hook's
+/// next request times out, which is "server unreachable" mid-order.
+fn pause_pebble_mid_order(s: &Setup, name: &str) {
+    let mut settle = s.m.command(&["wait"]).spawn().expect("wait");
+    let record = format!("_acme-challenge.{name}.{ZONE}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while s.bind.txt(&record).is_empty() {
+        if std::time::Instant::now() > deadline {
+            let _ = settle.kill();
+            panic!("no challenge record for {name}: {}", s.m.debug_log());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    s.pebble.pause();
+    let status = settle.wait().expect("wait");
+    s.pebble.resume();
+    assert!(status.success(), "settle failed: {}", s.m.debug_log());
+}
+
+/// The order URL of `acme`'s log line about `name`: ("resuming order <url>" on the 201, and
+/// "<name> (order <url>)" when issued).
+fn order_urls(log: &str, name: &str) -> (Vec<String>, Vec<String>) {
+    let url_after = |line: &str, marker: &str| {
+        line.split(marker).nth(1).map(|r| {
+            r.split([')', ',', ' '])
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+    };
+    let resumed = log
+        .lines()
+        .filter(|l| l.contains(name) && l.contains("201 SERVER_NOT_AVAILABLE"))
+        .filter_map(|l| url_after(l, "resuming order "))
+        .collect();
+    let issued = log
+        .lines()
+        .filter(|l| l.contains("issued: "))
+        .filter_map(|l| url_after(l, &format!("{name} (order ")))
+        .collect();
+    (resumed, issued)
+}
+
+#[test]
+fn an_unreachable_server_and_a_leader_change_mid_order_resume_the_same_order() {
+    let s = setup("acme-resume", PebbleOptions::default(), &["-n", "2"]);
+    // A propagation wait holds each order between its record and its challenge: the test
+    // pauses pebble in that window.
+    use_rfc2136(&s, &["dns-propagation-wait=2"]);
+    let py = s.m.interop_charm("tls-requirer");
+    let domain = format!("domain={ZONE}");
+
+    // 1. Pebble stops answering mid-order: 201, the order is kept; once it is back, the same
+    //    order completes (no second order for the CSR).
+    s.m.deploy(&py, &["first", "--config", &domain]);
+    s.m.ok(&[
+        "integrate",
+        "--no-wait",
+        "first:certificates",
+        "acme:certificates",
+    ]);
+    pause_pebble_mid_order(&s, "first-0");
+    let errors = request_errors(&s, "first/0");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["code"], 201, "{errors:#?}");
+    let status = fulfilled(&s);
+    assert!(status.contains("1 failed, next retry in 1m"), "{status}");
+    s.m.ok(&["advance", "6m"]);
+    s.m.settle();
+    verify_python(&s, "first/0", 1);
+    let (resumed, issued) = order_urls(&s.m.debug_log(), "first-0.acme.test");
+    assert_eq!(resumed.len(), 1, "{}", s.m.debug_log());
+    assert_eq!(issued, resumed, "the certificate came from another order");
+    assert!(request_errors(&s, "first/0").is_empty());
+
+    // 2. The same mid-order, then the leader changes: the new leader finishes that order with
+    //    the same account.
+    s.m.deploy(&py, &["second", "--config", &domain]);
+    s.m.ok(&[
+        "integrate",
+        "--no-wait",
+        "second:certificates",
+        "acme:certificates",
+    ]);
+    pause_pebble_mid_order(&s, "second-0");
+    assert_eq!(request_errors(&s, "second/0")[0]["code"], 201);
+    s.m.ok(&["set-leader", "acme/1"]);
+    s.m.ok(&["advance", "6m"]);
+    s.m.settle();
+    verify_python(&s, "second/0", 1);
+    let log = s.m.debug_log();
+    let (resumed, issued) = order_urls(&log, "second-0.acme.test");
+    assert_eq!(resumed.len(), 1, "{log}");
+    assert_eq!(issued, resumed, "the new leader made another order");
+    let issued_by = log
+        .lines()
+        .find(|l| l.contains("second-0.acme.test (order "))
+        .unwrap_or_default();
+    assert!(issued_by.contains("acme/1"), "{issued_by}");
+    assert_eq!(
+        log.matches("created the ACME account").count(),
+        1,
+        "the new leader made a new account: {log}"
+    );
+    assert_eq!(
+        s.m.unit_status("acme/0").1,
+        "standby: the leader manages certificates; it continues with the same account and orders"
+    );
+}
+
+#[test]
+fn external_account_binding_is_required_then_given() {
+    let s = setup(
+        "acme-eab",
+        PebbleOptions {
+            eab: true,
+            ..Default::default()
+        },
+        &[],
+    );
+    let py = s.m.interop_charm("tls-requirer");
+    s.m.deploy(&py, &["req", "--config", &format!("domain={ZONE}")]);
+    s.m.ok(&["integrate", "req:certificates", "acme:certificates"]);
+    // No EAB: pebble refuses the account; the charm says so and the request gets pebble's words.
+    let (workload, message) = s.m.unit_status("acme/0");
+    assert_eq!(workload, "blocked", "{message}");
+    assert!(
+        message.to_lowercase().contains("external account"),
+        "{message}"
+    );
+    let errors = request_errors(&s, "req/0");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(
+        errors[0]["reason"], "urn:ietf:params:acme:error:externalAccountRequired",
+        "{errors:#?}"
+    );
+
+    // One key only: blocked with lego's message.
+    let half =
+        s.m.ok(&[
+            "add-secret",
+            "eab-half",
+            &format!("eab-kid={}", crate::support::acme::EAB_KID),
+        ])
+        .trim()
+        .to_owned();
+    s.m.ok(&["grant-secret", "eab-half", "acme"]);
+    s.m.ok(&["config", "acme", &format!("eab-secret-id={half}")]);
+    assert_eq!(
+        s.m.unit_status("acme/0"),
+        (
+            "blocked".to_owned(),
+            "eab-secret-id secret must contain both 'eab-kid' and 'eab-hmac'".to_owned()
+        )
+    );
+
+    // Both keys: the account is created with the binding and the request is served at once
+    // (a config change retries failed requests without waiting their backoff).
+    let eab =
+        s.m.ok(&[
+            "add-secret",
+            "eab",
+            &format!("eab-kid={}", crate::support::acme::EAB_KID),
+            &format!("eab-hmac={}", crate::support::acme::EAB_HMAC),
+        ])
+        .trim()
+        .to_owned();
+    s.m.ok(&["grant-secret", "eab", "acme"]);
+    s.m.ok(&["config", "acme", &format!("eab-secret-id={eab}")]);
+    assert_eq!(
+        fulfilled(&s),
+        "1/1 certificate requests are fulfilled",
+        "{}",
+        s.m.debug_log()
+    );
+    verify_python(&s, "req/0", 1);
+}

@@ -640,7 +640,19 @@ fn report(
     now: i64,
 ) -> Result<(), HandlerError> {
     if let Some(f) = problem {
-        return blocked(model, f.message.clone());
+        // Waiting when the server is away (it comes back on its own); blocked otherwise.
+        if f.is_unreachable() {
+            model.set_unit_status(Status::waiting(f.message.clone()))?;
+            return Ok(());
+        }
+        let message = match f.reason.as_deref() {
+            Some("urn:ietf:params:acme:error:externalAccountRequired") => format!(
+                "the ACME server requires External Account Binding: set eab-secret-id ({})",
+                f.message
+            ),
+            _ => format!("the ACME account cannot be used: {}", f.message),
+        };
+        return blocked(model, message);
     }
     let fulfilled = total - outstanding.min(total);
     let mut message = format!("{fulfilled}/{total} certificate requests are fulfilled");

@@ -293,9 +293,7 @@ async fn answer_challenges(
 }
 
 fn real_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    i64::try_from(crate::dns::client::real_unix_time()).unwrap_or(i64::MAX)
 }
 
 async fn add_record(dns: &Arc<DnsSolver>, domain: &str, value: &str) -> Result<TxtRecord, Failure> {

@@ -168,10 +168,7 @@ impl Updater {
         let mut w = MessageWriter::new(random_id(), OPCODE_UPDATE, [1, 0, 1, 0]);
         w.question(zone, TYPE_SOA, CLASS_IN);
         w.record(name, TYPE_TXT, class, ttl, &txt_rdata(value));
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let mac = self.key.sign(&mut w, now);
+        let mac = self.key.sign(&mut w, real_unix_time());
         let bytes = self.exchange(&w.bytes)?;
         let r = self.parse(&bytes)?;
         // An unsigned refusal says more than a missing signature: check the code first when
@@ -224,6 +221,30 @@ impl Updater {
     }
 }
 
+/// The real time (Unix seconds), even where the process clock is shifted (the local model runs
+/// charms at a virtual time through libfaketime): TSIG is checked against the name server's
+/// real clock within 300 s. The kernel's boot time plus uptime, read from `/proc`, is not
+/// shifted; the system clock where `/proc` does not say.
+pub fn real_unix_time() -> u64 {
+    let from_proc = || -> Option<u64> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let btime: u64 = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))?
+            .trim()
+            .parse()
+            .ok()?;
+        let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
+        let up: f64 = uptime.split_whitespace().next()?.parse().ok()?;
+        Some(btime + up as u64)
+    };
+    from_proc().unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    })
+}
+
 fn query(name: &Name, rtype: u16) -> Vec<u8> {
     let mut w = MessageWriter::new(random_id(), OPCODE_QUERY, [1, 0, 0, 0]);
     // Recursion desired: a resolver between us and the zone answers too.
@@ -237,4 +258,19 @@ fn random_id() -> u16 {
     // An unpredictable id costs nothing; over TCP it matters little, so a failure is not fatal.
     let _ = aws_lc_rs::rand::fill(&mut b);
     u16::from_be_bytes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_real_time_is_the_system_s_within_a_second_or_two() {
+        let system = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let real = real_unix_time();
+        assert!(real.abs_diff(system) <= 2, "{real} vs {system}");
+    }
 }
