@@ -2,7 +2,8 @@
 //! and BIND, started by the tests on free ports. Our `tls-demo` x3 and the Python requirer
 //! (PyPI charmlibs) get certificates by HTTP-01 and by DNS-01 (RFC 2136 with TSIG); every chain
 //! passes `openssl verify` against pebble's root. Pebble follows the real clock, not the
-//! model's: these tests keep the virtual offset at zero (renewal is a requirer's new CSR).
+//! model's: these tests keep the virtual offset below pebble's 7-day certificate validity
+//! (renewal is the requirer's new CSR, 6.5 virtual days in).
 
 use serde_json::Value;
 
@@ -459,6 +460,35 @@ fn an_unreachable_server_and_a_leader_change_mid_order_resume_the_same_order() {
     assert_eq!(
         s.m.unit_status("acme/0").1,
         "standby: the leader manages certificates; it continues with the same account and orders"
+    );
+
+    // 3. A CSR withdrawn while its order is held (the relation removed after a 201): its
+    //    challenge record is removed without the ACME server, and nothing stays pending.
+    s.m.deploy(&py, &["third", "--config", &domain]);
+    s.m.ok(&[
+        "integrate",
+        "--no-wait",
+        "third:certificates",
+        "acme:certificates",
+    ]);
+    pause_pebble_mid_order(&s, "third-0");
+    let record = format!("_acme-challenge.third-0.{ZONE}");
+    assert!(
+        !s.bind.txt(&record).is_empty(),
+        "the record is kept for the resumed order"
+    );
+    s.pebble.pause();
+    s.m.ok(&["remove-relation", "third:certificates", "acme:certificates"]);
+    s.pebble.resume();
+    assert_eq!(
+        s.bind.txt(&record),
+        "",
+        "the withdrawn order's record was left behind"
+    );
+    let status = fulfilled(&s);
+    assert!(
+        !status.contains("pending") && !status.contains("failed"),
+        "{status}"
     );
 }
 

@@ -81,7 +81,21 @@ impl HttpClient for TimedClient {
         let in_flight = Arc::clone(&self.in_flight);
         Box::pin(async move {
             in_flight.start();
-            let r = match tokio::time::timeout(timeout, fut).await {
+            // Headers and body within the timeout: a server that stalls mid-body is as
+            // unreachable as one that never answers.
+            let whole = async {
+                let mut r = fut.await?;
+                let body = r
+                    .body
+                    .into_bytes()
+                    .await
+                    .map_err(instant_acme::Error::Other)?;
+                Ok(BytesResponse {
+                    parts: r.parts,
+                    body: Box::new(body),
+                })
+            };
+            let r = match tokio::time::timeout(timeout, whole).await {
                 Ok(r) => r,
                 Err(_) => Err(instant_acme::Error::Other(Box::new(TimedOut(timeout)))),
             };
@@ -132,12 +146,21 @@ pub fn http_client(
 }
 
 /// External Account Binding credentials (`eab-kid`, `eab-hmac` base64url).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Eab {
     /// Key identifier.
     pub kid: String,
     /// HMAC key, decoded.
     pub hmac: Vec<u8>,
+}
+
+impl std::fmt::Debug for Eab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the HMAC key.
+        f.debug_struct("Eab")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Eab {
@@ -190,14 +213,24 @@ pub async fn account(
         && content.get("server") == Some(&want.server)
         && let Some(json) = content.get("credentials")
     {
-        let credentials: AccountCredentials = serde_json::from_str(json)
-            .map_err(|e| Failure::other(format!("the stored ACME account is unreadable: {e}")))?;
-        let account = Account::builder_with_http(http)
-            .from_credentials(credentials)
-            .await
-            .map_err(|e| Failure::from_acme(e, &want.server))?;
-        return Ok((account, None));
+        // Unreadable credentials (edited by hand, a library change) are replaced by a new
+        // account below rather than blocking every request; the caller logs the new account.
+        if let Ok(credentials) = serde_json::from_str::<AccountCredentials>(json) {
+            let account = Account::builder_with_http(http)
+                .from_credentials(credentials)
+                .await
+                .map_err(|e| Failure::from_acme(e, &want.server))?;
+            return Ok((account, None));
+        }
     }
+    create(want, http, eab).await
+}
+
+async fn create(
+    want: &AccountFor,
+    http: Box<dyn HttpClient>,
+    eab: Option<&Eab>,
+) -> Result<(Account, Option<String>), Failure> {
     let contact = format!("mailto:{}", want.email);
     let eab_key = eab.map(|e| ExternalAccountKey::new(e.kid.clone(), &e.hmac));
     let (account, credentials) = Account::builder_with_http(http)
@@ -279,4 +312,31 @@ pub fn cpu_time() -> Option<Duration> {
         total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
     }
     Some(Duration::from_nanos(total))
+}
+
+/// Drops the stored credentials (the server no longer knows the account, or deactivated it):
+/// the next hook creates a new account. Email and server stay, for the record.
+pub fn forget_account(
+    model: &mut Model<'_>,
+    want: &AccountFor,
+    why: &str,
+) -> Result<(), charm::Error> {
+    let lookup = SecretLookup::Label(ACCOUNT_LABEL.into());
+    let id = match model.secret_info(&lookup) {
+        Ok(info) => info.id,
+        Err(charm::Error::Backend(BackendError::SecretNotFound(_))) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let content = std::collections::BTreeMap::from([
+        ("email".to_owned(), want.email.clone()),
+        ("server".to_owned(), want.server.clone()),
+        ("forgotten".to_owned(), why.to_owned()),
+    ]);
+    model.update_secret(
+        &id,
+        &charm::SecretUpdate {
+            content: Some(content),
+            ..Default::default()
+        },
+    )
 }

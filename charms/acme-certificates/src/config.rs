@@ -65,10 +65,16 @@ fn int(map: &Map<String, Value>, key: &str) -> Option<i64> {
     map.get(key).and_then(Value::as_i64)
 }
 
-fn seconds(map: &Map<String, Value>, key: &str, default: u64) -> Result<Duration, String> {
+fn seconds(
+    map: &Map<String, Value>,
+    key: &str,
+    default: u64,
+    max: u64,
+) -> Result<Duration, String> {
     match int(map, key) {
         None => Ok(Duration::from_secs(default)),
-        Some(n) if n > 0 => Ok(Duration::from_secs(n.unsigned_abs())),
+        Some(n) if n > 0 && n.unsigned_abs() <= max => Ok(Duration::from_secs(n.unsigned_abs())),
+        Some(n) if n > 0 => Err(format!("{key} must be at most {max} seconds (got {n})")),
         Some(n) => Err(format!("{key} must be greater than 0 (got {n})")),
     }
 }
@@ -150,7 +156,12 @@ pub fn read(map: &Map<String, Value>) -> Result<Config, String> {
     };
     let dns_propagation_wait = match int(map, "dns-propagation-wait") {
         None => None,
-        Some(n) if n > 0 => Some(Duration::from_secs(n.unsigned_abs())),
+        Some(n) if n > 0 && n <= 86_400 => Some(Duration::from_secs(n.unsigned_abs())),
+        Some(n) if n > 0 => {
+            return Err(format!(
+                "dns-propagation-wait must be at most 86400 seconds (got {n})"
+            ));
+        }
         Some(_) => return Err("dns-propagation-wait must be greater than 0".into()),
     };
     let dns_nameservers = match string(map, "dns-nameservers") {
@@ -197,8 +208,8 @@ pub fn read(map: &Map<String, Value>) -> Result<Config, String> {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         http_01_port,
-        acme_request_timeout: seconds(map, "acme-request-timeout", 30)?,
-        order_wait: seconds(map, "order-wait", 60)?,
+        acme_request_timeout: seconds(map, "acme-request-timeout", 30, 600)?,
+        order_wait: seconds(map, "order-wait", 60, 3600)?,
     })
 }
 
@@ -307,6 +318,8 @@ mod tests {
         assert!(config(&[("expiry_ratio", 1.5.into())]).is_err());
         assert!(config(&[("http-01-port", 70000.into())]).is_err());
         assert!(config(&[("order-wait", 0.into())]).is_err());
+        assert!(config(&[("order-wait", i64::MAX.into())]).is_err());
+        assert!(config(&[("dns-propagation-wait", i64::MAX.into())]).is_err());
         let c = config(&[("dns-nameservers", "10.0.0.1, [::1]:5353".into())]).unwrap();
         assert_eq!(c.dns_nameservers[0].port(), 53);
         assert_eq!(c.dns_nameservers[1].port(), 5353);

@@ -14,7 +14,9 @@ pub mod config;
 pub mod dns;
 pub mod http01;
 pub mod order;
+pub mod plugin;
 pub mod problem;
+pub mod run;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -26,12 +28,11 @@ use charm::{
 };
 use pki::Certificate;
 use tls_interfaces::{ProviderState, TlsProvider, TransferProvider, TransferRequirer};
-use tokio::sync::Semaphore;
 
 use crate::book::{Book, Entry};
 use crate::client::{AccountFor, Eab};
 use crate::config::{Config, Plugin};
-use crate::order::{DnsSolver, Outcome, Shared, Solver};
+use crate::order::Outcome;
 use crate::problem::Failure;
 
 /// The charm.
@@ -41,8 +42,6 @@ pub struct AcmeCertificates;
 const CERTIFICATES: &str = "certificates";
 const SEND_CA_CERT: &str = "send-ca-cert";
 const RECEIVE_CA_CERT: &str = "receive-ca-cert";
-/// Orders driven at once: enough to hide round trips, few enough for a server's rate limits.
-const PARALLEL_ORDERS: usize = 8;
 
 impl Charm for AcmeCertificates {
     fn handle(&mut self, event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
@@ -84,7 +83,7 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
         ))?;
         return Ok(());
     }
-    let solver = match solver(model, &config)? {
+    let solver = match plugin::solver(model, &config)? {
         Ok(s) => s,
         Err(message) => return blocked(model, message),
     };
@@ -99,7 +98,18 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
         },
     };
     let mut trusted = config.acme_ca_certificates.clone();
-    trusted.extend(receive.certificates(model)?);
+    for pem in receive.certificates(model)? {
+        // One bad certificate from a relation must not stop every request.
+        if Certificate::from_pem(&pem).is_ok() {
+            trusted.push(pem);
+        } else {
+            log(
+                model,
+                LogLevel::Warning,
+                "ignoring a certificate on receive-ca-cert that does not parse",
+            );
+        }
+    }
     let peers = model
         .relation_ids(&endpoint(book::PEERS)?)?
         .into_iter()
@@ -126,39 +136,43 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     let now = model.now();
     let work = Work::plan(&mut state, &mut book, &config, now);
     for (request, failure) in &work.refused {
-        state.set_error(
-            &request.relation,
-            request.csr.pem(),
-            failure.body(&config.server),
-        )?;
+        answer_error(model, &mut state, request, failure, &config.server);
     }
     let mut problem = None;
-    if !work.due.is_empty() || book.orders.values().any(|e| !e.records.is_empty()) {
-        let address = model.binding_address(CERTIFICATES, None)?;
-        let run = Run {
+    let cleanup_due = book
+        .orders
+        .values()
+        .any(|e| e.url.is_none() && !e.records.is_empty());
+    if !work.due.is_empty() || cleanup_due {
+        let address = match config.plugin {
+            Plugin::Http if !work.due.is_empty() => model.binding_address(CERTIFICATES, None)?,
+            _ => None,
+        };
+        let in_flight = Arc::new(client::InFlight::default());
+        let polling = Arc::new(client::InFlight::default());
+        let run = run::Run {
             config: &config,
             solver,
             eab: eab.as_ref(),
             trusted: &trusted,
             address,
-            deadline: started + config.order_wait,
-            in_flight: Arc::new(client::InFlight::default()),
+            deadline: started.checked_add(config.order_wait).unwrap_or(started),
+            in_flight: Arc::clone(&in_flight),
+            polling: Arc::clone(&polling),
         };
-        let in_flight = Arc::clone(&run.in_flight);
         let driving = std::time::Instant::now();
         let stored = client::stored_account(model)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| HandlerError::from(format!("cannot start the async runtime: {e}")))?;
-        let result = runtime.block_on(run.orders(stored.clone(), &mut book, work.due));
-        match result {
+        let want = AccountFor {
+            email: config.email.clone(),
+            server: config.server.clone(),
+        };
+        match runtime.block_on(run.orders(stored, &mut book, work.due)) {
             Ok(done) => {
                 if let Some(credentials) = done.new_account {
-                    let want = AccountFor {
-                        email: config.email.clone(),
-                        server: config.server.clone(),
-                    };
                     client::store_account(model, &want, credentials)?;
                     log(
                         model,
@@ -169,43 +183,59 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
                         ),
                     );
                 }
-                let (counts, issued) =
-                    apply(model, &mut state, &mut book, done.outcomes, &config, now)?;
-                // What the benchmark reads: where this hook's time went.
-                log(
-                    model,
-                    LogLevel::Info,
-                    &format!(
-                        "drove {} orders in {} ms ({} ms awaiting the ACME server, {} ms CPU): {} issued, {} failed, {} pending{}",
-                        counts.iter().sum::<usize>(),
-                        driving.elapsed().as_millis(),
-                        in_flight.total().as_millis(),
-                        client::cpu_time().map_or(0, |d| d.as_millis()),
-                        counts[0],
-                        counts[1],
-                        counts[2],
-                        if issued.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; issued: {}", issued.join(", "))
-                        }
-                    ),
-                );
+                if done.account_gone {
+                    client::forget_account(model, &want, "the ACME server no longer knows it")?;
+                    log(
+                        model,
+                        LogLevel::Warning,
+                        &format!(
+                            "the ACME server no longer knows the account {}: a new one is made on the next attempt",
+                            done.account_url
+                        ),
+                    );
+                }
+                if !done.outcomes.is_empty() {
+                    let (counts, issued) =
+                        apply(model, &mut state, &mut book, done.outcomes, &config, now);
+                    // What the benchmark reads: where this hook's time went.
+                    log(
+                        model,
+                        LogLevel::Info,
+                        &format!(
+                            "drove {} orders in {} ms ({} ms with requests in flight, {} ms polling, {} ms CPU): {} issued, {} failed, {} pending{}",
+                            counts.iter().sum::<usize>(),
+                            driving.elapsed().as_millis(),
+                            in_flight.total().as_millis(),
+                            polling.total().as_millis(),
+                            client::cpu_time().map_or(0, |d| d.as_millis()),
+                            counts[0],
+                            counts[1],
+                            counts[2],
+                            if issued.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; issued: {}", issued.join(", "))
+                            }
+                        ),
+                    );
+                }
             }
-            Err((failure, due)) => {
-                // No account: every request due now gets the failure and waits its backoff.
-                for (request, key) in due {
+            Err((stop, due)) => {
+                let failure = match &stop {
+                    run::Stop::Account(f) => f.clone(),
+                    run::Stop::Responder(why) => Failure::other(why.clone()),
+                };
+                // Every request due now gets the failure and waits its backoff.
+                for d in due {
                     book.orders
-                        .entry(key)
+                        .entry(d.key)
                         .or_default()
                         .failed(now, &failure.message);
-                    state.set_error(
-                        &request.relation,
-                        request.csr.pem(),
-                        failure.body(&config.server),
-                    )?;
+                    for request in &d.requests {
+                        answer_error(model, &mut state, request, &failure, &config.server);
+                    }
                 }
-                problem = Some(failure);
+                problem = Some(stop);
             }
         }
     }
@@ -219,40 +249,83 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
         .collect();
     let total = state.requests(None).len();
     let outstanding = state.outstanding(None).len();
-    provider.commit(model, state)?;
+    // The book first: it is what lets the next hook resume instead of ordering again.
     book::save(model, &peers, &before, &book)?;
+    provider.commit(model, state)?;
     TransferProvider::new(endpoint(SEND_CA_CERT)?).publish(model, &issuers)?;
     report(model, &book, total, outstanding, problem.as_ref(), now)
 }
 
+/// Publishes an error for a request; a failure to is logged, not fatal (the hook's other
+/// answers and the order book must still be written).
+fn answer_error(
+    model: &mut Model<'_>,
+    state: &mut ProviderState,
+    request: &tls_interfaces::RequirerRequest,
+    failure: &Failure,
+    server: &str,
+) {
+    if let Err(e) = state.set_error(&request.relation, request.csr.pem(), failure.body(server)) {
+        log(
+            model,
+            LogLevel::Error,
+            &format!(
+                "cannot publish the error for {}: {e}",
+                subject(&request.csr)
+            ),
+        );
+    }
+}
+
 /// What this hook does with the requests.
 struct Work {
-    /// Refused before asking the server (IP identifiers not requested, no name).
+    /// Refused before asking the server (IP identifiers not requested, no name, wildcard
+    /// under HTTP-01).
     refused: Vec<(tls_interfaces::RequirerRequest, Failure)>,
-    /// Requests to drive now, with their book key.
-    due: Vec<(tls_interfaces::RequirerRequest, String)>,
+    /// CSRs to drive now.
+    due: Vec<run::Due>,
 }
 
 impl Work {
     fn plan(state: &mut ProviderState, book: &mut Book, config: &Config, now: i64) -> Self {
         let outstanding = state.outstanding(None);
         let keys: BTreeSet<String> = outstanding.iter().map(|r| key_of(r.csr.der())).collect();
-        // CSRs answered or withdrawn leave the book (records left behind go with the next run).
-        book.orders
-            .retain(|k, e| keys.contains(k) || !e.records.is_empty());
+        // CSRs answered or withdrawn: their orders are given up (records removed by the run,
+        // then the entry goes).
+        book.orders.retain(|k, e| {
+            if keys.contains(k) {
+                return true;
+            }
+            e.url = None;
+            e.retry_at = None;
+            !e.records.is_empty()
+        });
+        let wildcards = config.plugin == Plugin::Rfc2136;
         let mut refused = Vec::new();
-        let mut due = Vec::new();
+        let mut due: BTreeMap<String, Vec<tls_interfaces::RequirerRequest>> = BTreeMap::new();
         for request in outstanding {
             let key = key_of(request.csr.der());
-            if let Err(f) = order::identifiers(&request.csr, config.request_ip_identifiers) {
-                book.orders.remove(&key);
+            if let Err(f) =
+                order::identifiers(&request.csr, config.request_ip_identifiers, wildcards)
+            {
+                if let Some(e) = book.orders.get_mut(&key) {
+                    e.url = None;
+                    e.retry_at = None;
+                    if e.records.is_empty() {
+                        book.orders.remove(&key);
+                    }
+                }
                 refused.push((request, f));
                 continue;
             }
             if book.orders.get(&key).is_none_or(|e| e.due(now)) {
-                due.push((request, key));
+                due.entry(key).or_default().push(request);
             }
         }
+        let due = due
+            .into_iter()
+            .map(|(key, requests)| run::Due { key, requests })
+            .collect();
         Self { refused, due }
     }
 }
@@ -264,106 +337,6 @@ fn key_of(der: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// The solver from the config and the plugin secret; a message for status when unusable.
-fn solver(model: &mut Model<'_>, config: &Config) -> Result<Result<Solver, String>, HandlerError> {
-    match config.plugin {
-        Plugin::Http => Ok(Ok(Solver::Http(http01::Tokens::default()))),
-        Plugin::Rfc2136 => {
-            let id = config
-                .plugin_config_secret_id
-                .as_deref()
-                .unwrap_or_default();
-            let content = match user_secret(model, id, "plugin-config-secret-id")? {
-                Ok(c) => c,
-                Err(_) => return Ok(Err("plugin configuration secret is not available".into())),
-            };
-            Ok(dns_solver(&content, config).map(|d| Solver::Dns(Arc::new(d))))
-        }
-    }
-}
-
-/// lego's rfc2136 variables from the secret's kebab-case keys.
-fn dns_solver(content: &BTreeMap<String, String>, config: &Config) -> Result<DnsSolver, String> {
-    const KNOWN: [&str; 9] = [
-        "RFC2136_NAMESERVER",
-        "RFC2136_TSIG_KEY",
-        "RFC2136_TSIG_SECRET",
-        "RFC2136_TSIG_ALGORITHM",
-        "RFC2136_TTL",
-        "RFC2136_DNS_TIMEOUT",
-        "RFC2136_PROPAGATION_TIMEOUT",
-        "RFC2136_POLLING_INTERVAL",
-        "RFC2136_SEQUENCE_INTERVAL",
-    ];
-    let vars: BTreeMap<String, String> = content
-        .iter()
-        .map(|(k, v)| (k.to_uppercase().replace('-', "_"), v.trim().to_owned()))
-        .collect();
-    let unknown: Vec<&str> = vars
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !KNOWN.contains(k))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(format!(
-            "plugin-config-secret-id has settings the rfc2136 plugin does not know: {} (known: {})",
-            unknown.join(", "),
-            KNOWN.join(", ")
-        ));
-    }
-    let Some(server) = vars.get("RFC2136_NAMESERVER") else {
-        return Err("The following config options must be set: RFC2136_NAMESERVER".into());
-    };
-    let server =
-        config::parse_nameserver(server).map_err(|m| format!("RFC2136_NAMESERVER: {m}"))?;
-    let key_name = vars.get("RFC2136_TSIG_KEY");
-    let secret = vars.get("RFC2136_TSIG_SECRET");
-    let (Some(key_name), Some(secret)) = (key_name, secret) else {
-        return Err(
-            "The following config options must be set: RFC2136_TSIG_KEY, RFC2136_TSIG_SECRET (updates without TSIG are not supported)"
-                .into(),
-        );
-    };
-    let algorithm = match vars.get("RFC2136_TSIG_ALGORITHM") {
-        None => dns::Algorithm::Sha1,
-        Some(a) => dns::Algorithm::parse(a).ok_or_else(|| {
-            format!(
-                "RFC2136_TSIG_ALGORITHM {a:?} is not supported (supported: {})",
-                dns::Algorithm::SUPPORTED
-            )
-        })?,
-    };
-    use base64::Engine as _;
-    let secret = base64::engine::general_purpose::STANDARD
-        .decode(secret)
-        .map_err(|_| "RFC2136_TSIG_SECRET is not base64".to_owned())?;
-    let name = dns::Name::parse(key_name).map_err(|e| format!("RFC2136_TSIG_KEY: {e}"))?;
-    let number = |var: &str, default: u64| -> Result<u64, String> {
-        vars.get(var).map_or(Ok(default), |v| {
-            v.parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{var} must be a positive integer (got {v:?})"))
-        })
-    };
-    let ttl = u32::try_from(number("RFC2136_TTL", 120)?).map_err(|e| e.to_string())?;
-    let timeout = std::time::Duration::from_secs(number("RFC2136_DNS_TIMEOUT", 10)?);
-    let updater = |addr| {
-        dns::Updater::new(
-            addr,
-            dns::Key::new(name.clone(), algorithm, &secret),
-            timeout,
-            ttl,
-        )
-    };
-    Ok(DnsSolver {
-        updater: updater(server),
-        lookup: config.dns_nameservers.iter().map(|a| updater(*a)).collect(),
-        follow_cnames: !config.disable_cname_support,
-        propagation_wait: config.dns_propagation_wait,
-    })
 }
 
 /// A Juju user secret's content by URI, or a message naming the option for status.
@@ -387,173 +360,76 @@ fn user_secret(
     }
 }
 
-/// Everything the async part needs.
-struct Run<'a> {
-    config: &'a Config,
-    solver: Solver,
-    eab: Option<&'a Eab>,
-    trusted: &'a [String],
-    address: Option<std::net::IpAddr>,
-    deadline: tokio::time::Instant,
-    in_flight: Arc<client::InFlight>,
-}
-
-/// What the async part did.
-struct Done {
-    account_url: String,
-    new_account: Option<String>,
-    outcomes: Vec<(tls_interfaces::RequirerRequest, String, Entry, Outcome)>,
-}
-
-type Due = Vec<(tls_interfaces::RequirerRequest, String)>;
-
-impl Run<'_> {
-    async fn orders(
-        self,
-        stored: Option<client::StoredAccount>,
-        book: &mut Book,
-        due: Due,
-    ) -> Result<Done, (Failure, Due)> {
-        let http = match client::http_client(
-            self.trusted,
-            self.config.acme_request_timeout,
-            Arc::clone(&self.in_flight),
-        ) {
-            Ok(h) => h,
-            Err(f) => return Err((f, due)),
-        };
-        let want = AccountFor {
-            email: self.config.email.clone(),
-            server: self.config.server.clone(),
-        };
-        let (account, new_account) = match client::account(stored, &want, http, self.eab).await {
-            Ok(a) => a,
-            Err(f) => return Err((f, due)),
-        };
-        let account_url = account.id().to_owned();
-        if book.account.as_deref() != Some(&account_url) {
-            // Orders belong to their account: another account starts them again.
-            for e in book.orders.values_mut() {
-                e.url = None;
-            }
-            book.account = Some(account_url.clone());
-        }
-        let _responder = match (&self.solver, self.address) {
-            (Solver::Http(tokens), Some(ip)) if !due.is_empty() => {
-                let at = std::net::SocketAddr::new(ip, self.config.http_01_port);
-                match http01::Responder::start(at, tokens.clone()).await {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        let f = Failure::other(format!(
-                            "cannot answer http-01 challenges: cannot listen on {at}: {e}"
-                        ));
-                        return Err((f, due));
-                    }
-                }
-            }
-            _ => None,
-        };
-        let shared = Arc::new(Shared {
-            account,
-            server: self.config.server.clone(),
-            solver: self.solver,
-            deadline: self.deadline,
-            waiting: Arc::clone(&self.in_flight),
-        });
-        // Records of orders decided elsewhere (answered, withdrawn) are removed now.
-        let wanted: BTreeSet<&String> = due.iter().map(|(_, k)| k).collect();
-        for (key, entry) in book.orders.iter_mut() {
-            if !wanted.contains(key) && !entry.records.is_empty() && entry.url.is_none() {
-                order::cleanup(&shared, entry).await;
-            }
-        }
-        let limit = Arc::new(Semaphore::new(PARALLEL_ORDERS));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (request, key) in due {
-            let mut entry = book.orders.get(&key).cloned().unwrap_or_default();
-            let ids = match order::identifiers(&request.csr, self.config.request_ip_identifiers) {
-                Ok(ids) => ids,
-                Err(_) => continue,
-            };
-            let shared = Arc::clone(&shared);
-            let limit = Arc::clone(&limit);
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let der = request.csr.der().to_vec();
-                let outcome = order::drive(shared, der, ids, &mut entry).await;
-                (request, key, entry, outcome)
-            });
-        }
-        let mut outcomes = Vec::new();
-        while let Some(done) = tasks.join_next().await {
-            if let Ok(o) = done {
-                outcomes.push(o);
-            }
-        }
-        Ok(Done {
-            account_url,
-            new_account,
-            outcomes,
-        })
-    }
-}
-
-/// Publishes certificates and errors, and updates the book.
+/// Publishes certificates and errors, and updates the book. Returns (issued, failed,
+/// pending) and the names issued with their order URLs.
 fn apply(
     model: &mut Model<'_>,
     state: &mut ProviderState,
     book: &mut Book,
-    outcomes: Vec<(tls_interfaces::RequirerRequest, String, Entry, Outcome)>,
+    outcomes: Vec<(run::Due, Entry, Outcome)>,
     config: &Config,
     now: i64,
-) -> Result<([usize; 3], Vec<String>), HandlerError> {
+) -> ([usize; 3], Vec<String>) {
     let mut counts = [0; 3];
     let mut issued = Vec::new();
-    for (request, key, mut entry, outcome) in outcomes {
-        counts[match outcome {
-            Outcome::Issued(_) => 0,
-            Outcome::Failed(_) => 1,
-            Outcome::Pending => 2,
-        }] += 1;
+    for (due, mut entry, outcome) in outcomes {
+        let Some(first) = due.requests.first() else {
+            continue;
+        };
+        let name = subject(&first.csr);
         match outcome {
-            Outcome::Issued(chain_pem) => match chain_of(&chain_pem, &request.csr) {
+            Outcome::Issued(chain_pem) => match chain_of(&chain_pem, &first.csr) {
                 Ok(chain) => {
+                    counts[0] += 1;
                     let (leaf, top) = (&chain[0], &chain[chain.len() - 1]);
-                    state.set_certificate(&request.relation, &request.csr, leaf, top, &chain)?;
+                    for request in &due.requests {
+                        if let Err(e) = state.set_certificate(
+                            &request.relation,
+                            &request.csr,
+                            leaf,
+                            top,
+                            &chain,
+                        ) {
+                            log(
+                                model,
+                                LogLevel::Error,
+                                &format!("cannot publish the certificate for {name}: {e}"),
+                            );
+                        }
+                    }
                     issued.push(format!(
-                        "{} (order {})",
-                        subject(&request.csr),
+                        "{name} (order {})",
                         entry.url.take().unwrap_or_default()
                     ));
                     if entry.records.is_empty() {
-                        book.orders.remove(&key);
+                        book.orders.remove(&due.key);
                     } else {
                         entry.failures = 0;
                         entry.retry_at = None;
-                        book.orders.insert(key, entry);
+                        book.orders.insert(due.key, entry);
                     }
                 }
                 Err(message) => {
+                    counts[1] += 1;
                     // A new order next time: this one's chain is unusable.
                     entry.url = None;
                     entry.failed(now, &message);
                     log(model, LogLevel::Error, &message);
-                    state.set_error(
-                        &request.relation,
-                        request.csr.pem(),
-                        Failure::other(message).body(&config.server),
-                    )?;
-                    book.orders.insert(key, entry);
+                    let failure = Failure::other(message);
+                    for request in &due.requests {
+                        answer_error(model, state, request, &failure, &config.server);
+                    }
+                    book.orders.insert(due.key, entry);
                 }
             },
             Outcome::Failed(f) => {
+                counts[1] += 1;
                 entry.failed(now, &f.message);
                 log(
                     model,
                     LogLevel::Warning,
                     &format!(
-                        "certificate request for {} failed ({} {}): {}; next attempt in {}{}",
-                        subject(&request.csr),
+                        "certificate request for {name} failed ({} {}): {}; next attempt in {}{}",
                         f.code.code(),
                         f.code.name(),
                         f.message,
@@ -567,15 +443,18 @@ fn apply(
                             .unwrap_or_default()
                     ),
                 );
-                state.set_error(&request.relation, request.csr.pem(), f.body(&config.server))?;
-                book.orders.insert(key, entry);
+                for request in &due.requests {
+                    answer_error(model, state, request, &f, &config.server);
+                }
+                book.orders.insert(due.key, entry);
             }
             Outcome::Pending => {
-                book.orders.insert(key, entry);
+                counts[2] += 1;
+                book.orders.insert(due.key, entry);
             }
         }
     }
-    Ok((counts, issued))
+    (counts, issued)
 }
 
 fn subject(csr: &pki::Csr) -> String {
@@ -636,10 +515,13 @@ fn report(
     book: &Book,
     total: usize,
     outstanding: usize,
-    problem: Option<&Failure>,
+    problem: Option<&run::Stop>,
     now: i64,
 ) -> Result<(), HandlerError> {
-    if let Some(f) = problem {
+    if let Some(run::Stop::Responder(why)) = problem {
+        return blocked(model, why.clone());
+    }
+    if let Some(run::Stop::Account(f)) = problem {
         // Waiting when the server is away (it comes back on its own); blocked otherwise.
         if f.is_unreachable() {
             model.set_unit_status(Status::waiting(f.message.clone()))?;

@@ -3,6 +3,7 @@
 //! the chain; within the hook's deadline, after which the order stays pending for a later hook.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use instant_acme::{
@@ -16,6 +17,14 @@ use crate::book::{Entry, TxtRecord};
 use crate::dns::{Name, Updater};
 use crate::http01::Tokens;
 use crate::problem::Failure;
+
+/// Nothing new (an order, a challenge) starts with less than this left before the deadline:
+/// it would only be abandoned half way.
+const START_MARGIN: Duration = Duration::from_secs(3);
+/// Once its challenges are triggered, an order is waited for this much past the deadline: the
+/// HTTP-01 responder must outlive the validation (Let's Encrypt validates from several places,
+/// over seconds).
+const VALIDATION_GRACE: Duration = Duration::from_secs(30);
 
 /// How challenges are answered in this hook.
 #[derive(Debug, Clone)]
@@ -31,12 +40,44 @@ pub enum Solver {
 pub struct DnsSolver {
     /// Where updates go.
     pub updater: Updater,
-    /// Where zones and CNAMEs are looked up (the update server when empty).
+    /// Where zones and CNAMEs are looked up and propagation is checked, in order (the update
+    /// server when empty).
     pub lookup: Vec<Updater>,
     /// Follow CNAMEs of challenge names.
     pub follow_cnames: bool,
-    /// Wait after creating records.
+    /// Fixed wait after creating records.
     pub propagation_wait: Option<Duration>,
+    /// How long to poll the lookup servers until they serve the record (lego's
+    /// `RFC2136_PROPAGATION_TIMEOUT`), and how often (`RFC2136_POLLING_INTERVAL`).
+    pub propagation_timeout: Duration,
+    /// Poll interval.
+    pub polling_interval: Duration,
+}
+
+impl DnsSolver {
+    /// The lookup servers, the update server when none is configured.
+    fn lookups(&self) -> impl Iterator<Item = &Updater> {
+        let fallback = self.lookup.is_empty().then_some(&self.updater);
+        self.lookup.iter().chain(fallback)
+    }
+
+    /// The first lookup server's answer that is not an I/O error.
+    fn ask<T>(
+        &self,
+        f: impl Fn(&Updater) -> Result<T, crate::dns::DnsError>,
+    ) -> Result<T, crate::dns::DnsError> {
+        let mut last = None;
+        for u in self.lookups() {
+            match f(u) {
+                Err(e @ crate::dns::DnsError::Io { .. }) => last = Some(e),
+                other => return other,
+            }
+        }
+        match last {
+            Some(e) => Err(e),
+            None => f(&self.updater),
+        }
+    }
 }
 
 /// What every order task shares.
@@ -49,8 +90,13 @@ pub struct Shared {
     pub solver: Solver,
     /// When the hook stops waiting.
     pub deadline: Instant,
-    /// Time spent waiting on the server (requests, and polls while it works on an order).
-    pub waiting: Arc<crate::client::InFlight>,
+    /// Time with a request to the server in flight.
+    pub in_flight: Arc<crate::client::InFlight>,
+    /// Time spent polling while the server works on an order.
+    pub polling: Arc<crate::client::InFlight>,
+    /// Set by the first order that finds the server unreachable: the others stop at once
+    /// instead of each waiting out its own timeout.
+    pub unreachable: AtomicBool,
 }
 
 /// How an order ended in this hook.
@@ -64,8 +110,9 @@ pub enum Outcome {
     Pending,
 }
 
-/// The identifiers a CSR asks for: its SANs (DNS, and IPs when `ips`), else its CN.
-pub fn identifiers(csr: &pki::Csr, ips: bool) -> Result<Vec<Identifier>, Failure> {
+/// The identifiers a CSR asks for: its SANs (DNS, and IPs when `ips`), else its CN. Wildcards
+/// only when `wildcards` (DNS-01).
+pub fn identifiers(csr: &pki::Csr, ips: bool, wildcards: bool) -> Result<Vec<Identifier>, Failure> {
     let sans = csr.sans();
     if !sans.ip.is_empty() && !ips {
         let list: Vec<String> = sans.ip.iter().map(ToString::to_string).collect();
@@ -92,7 +139,27 @@ pub fn identifiers(csr: &pki::Csr, ips: bool) -> Result<Vec<Identifier>, Failure
             }
         }
     }
+    if !wildcards
+        && let Some(Identifier::Dns(w)) = out
+            .iter()
+            .find(|i| matches!(i, Identifier::Dns(d) if d.starts_with("*.")))
+    {
+        return Err(Failure::refused(
+            ErrorCode::WildcardNotAllowed,
+            format!("{w} is a wildcard name: it needs DNS-01 (plugin rfc2136), not HTTP-01"),
+        ));
+    }
     Ok(out)
+}
+
+fn unreachable_now(shared: &Shared) -> Failure {
+    Failure::refused(
+        ErrorCode::ServerNotAvailable,
+        format!(
+            "the ACME server {} did not answer another order in this hook; not tried",
+            shared.server
+        ),
+    )
 }
 
 /// Drives one order; `entry` is updated (order URL, DNS records) whatever happens.
@@ -102,22 +169,32 @@ pub async fn drive(
     identifiers: Vec<Identifier>,
     entry: &mut Entry,
 ) -> Outcome {
+    if shared.unreachable.load(Ordering::Relaxed) {
+        return Outcome::Failed(unreachable_now(&shared));
+    }
     match steps(&shared, &csr_der, &identifiers, entry).await {
         Ok(Some(chain)) => {
             // The URL stays for the caller to log; the entry leaves the book.
-            cleanup(&shared, entry).await;
+            cleanup(&shared.solver, entry).await;
             Outcome::Issued(chain)
         }
         Ok(None) => Outcome::Pending,
         Err(failure) => {
-            if !failure.is_unreachable() {
+            if failure.is_unreachable() {
+                shared.unreachable.store(true, Ordering::Relaxed);
+            }
+            if !failure.keeps_order() {
                 // The order is decided (or unusable): the next attempt makes a new one.
-                cleanup(&shared, entry).await;
+                cleanup(&shared.solver, entry).await;
                 entry.url = None;
             }
             Outcome::Failed(failure)
         }
     }
+}
+
+fn time_left(shared: &Shared) -> Duration {
+    shared.deadline.saturating_duration_since(Instant::now())
 }
 
 async fn steps(
@@ -130,29 +207,70 @@ async fn steps(
     let mut order = match &entry.url {
         Some(url) => match shared.account.order(url.clone()).await {
             Ok(o) => o,
-            // An order the server no longer knows (expired, another server): start again.
-            Err(instant_acme::Error::Api(_)) => new_order(shared, identifiers, entry).await?,
-            Err(e) => return Err(acme(e)),
+            // Only an order the server no longer knows is started again; any other answer
+            // (rate limit, server error) keeps it, so a CSR never gets two live orders.
+            Err(instant_acme::Error::Api(p))
+                if p.status == Some(404)
+                    || p.r#type.as_deref() == Some("urn:ietf:params:acme:error:malformed") =>
+            {
+                entry.url = None;
+                if time_left(shared) < START_MARGIN {
+                    return Ok(None);
+                }
+                new_order(shared, identifiers, entry).await?
+            }
+            Err(e) => return Err(acme(e).transient()),
         },
-        None => new_order(shared, identifiers, entry).await?,
+        None => {
+            if time_left(shared) < START_MARGIN {
+                return Ok(None);
+            }
+            new_order(shared, identifiers, entry).await?
+        }
     };
+    let mut triggered = false;
     loop {
+        if shared.unreachable.load(Ordering::Relaxed) {
+            return Err(unreachable_now(shared));
+        }
         let status = order.state().status;
         match status {
             OrderStatus::Pending => {
-                if !answer_challenges(shared, &mut order, entry).await? {
-                    return Ok(None);
+                match answer_challenges(shared, &mut order, entry).await? {
+                    Challenges::Deferred => return Ok(None),
+                    Challenges::Triggered => triggered = true,
+                    Challenges::InProgress => {}
                 }
-                if !wait_while(shared, &mut order, OrderStatus::Pending).await? {
+                // Past the deadline only by the grace, and only for what we triggered.
+                let until = if triggered {
+                    shared.deadline + VALIDATION_GRACE
+                } else {
+                    shared.deadline
+                };
+                if !wait_while(shared, &mut order, OrderStatus::Pending, until).await? {
                     return Ok(None);
                 }
             }
             OrderStatus::Ready => {
-                cleanup(shared, entry).await;
+                cleanup(&shared.solver, entry).await;
+                if time_left(shared).is_zero() && !triggered {
+                    return Ok(None);
+                }
                 order.finalize_csr(csr_der).await.map_err(acme)?;
+                if order.state().status == OrderStatus::Ready {
+                    return Err(Failure::other(
+                        "the ACME server left the order ready after finalisation",
+                    ));
+                }
             }
             OrderStatus::Processing => {
-                if !wait_while(shared, &mut order, OrderStatus::Processing).await? {
+                let until = shared.deadline
+                    + if triggered {
+                        VALIDATION_GRACE
+                    } else {
+                        Duration::ZERO
+                    };
+                if !wait_while(shared, &mut order, OrderStatus::Processing, until).await? {
                     return Ok(None);
                 }
             }
@@ -181,11 +299,12 @@ async fn new_order(
     Ok(order)
 }
 
-/// Polls until the order leaves `status`; `false` when the deadline came first.
+/// Polls until the order leaves `status`; `false` when `until` came first.
 async fn wait_while(
     shared: &Shared,
     order: &mut Order,
     status: OrderStatus,
+    until: Instant,
 ) -> Result<bool, Failure> {
     // Pebble and Boulder finish a validation in milliseconds to seconds: start polling soon,
     // back off to every 2 s.
@@ -198,29 +317,39 @@ async fn wait_while(
         if state.status != status {
             return Ok(true);
         }
-        if Instant::now() + delay > shared.deadline {
+        if Instant::now() + delay > until {
             return Ok(false);
         }
-        shared.waiting.start();
+        shared.polling.start();
         tokio::time::sleep(delay).await;
-        shared.waiting.end();
+        shared.polling.end();
         delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 
+/// What [`answer_challenges`] did.
+enum Challenges {
+    /// Challenges were triggered now.
+    Triggered,
+    /// Nothing to trigger: the server is already validating.
+    InProgress,
+    /// Not triggered: the deadline is too close, or DNS has not propagated yet.
+    Deferred,
+}
+
 /// Provisions and triggers every pending challenge of the solver's type.
-/// `false` when the hook's deadline came before the challenges could be triggered.
 async fn answer_challenges(
     shared: &Shared,
     order: &mut Order,
     entry: &mut Entry,
-) -> Result<bool, Failure> {
+) -> Result<Challenges, Failure> {
     let acme = |e| Failure::from_acme(e, &shared.server);
     let wanted = match shared.solver {
         Solver::Http(_) => ChallengeType::Http01,
         Solver::Dns(_) => ChallengeType::Dns01,
     };
     let mut to_trigger = Vec::new();
+    let mut published = Vec::new();
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
         let mut authz = authz.map_err(acme)?;
@@ -253,11 +382,13 @@ async fn answer_challenges(
                         "dns-01 cannot validate an IP address",
                     ));
                 };
-                let record = add_record(dns, domain, &key_authorization.dns_value()).await?;
+                let value = key_authorization.dns_value();
+                let record = add_record(dns, domain, &value).await?;
                 if !entry.records.contains(&record) {
-                    entry.records.push(record);
+                    entry.records.push(record.clone());
                 }
                 entry.records_since.get_or_insert_with(real_now);
+                published.push(record);
             }
             Solver::Dns(_) => {}
         }
@@ -266,19 +397,15 @@ async fn answer_challenges(
         }
     }
     if to_trigger.is_empty() {
-        return Ok(true);
+        return Ok(Challenges::InProgress);
     }
     if let Solver::Dns(dns) = &shared.solver
-        && let Some(wait) = dns.propagation_wait
+        && !propagated(shared, dns, entry, &published).await
     {
-        // Waited once per order: a later hook waits only what is left.
-        let waited = real_now() - entry.records_since.unwrap_or_else(real_now);
-        let left = wait.saturating_sub(Duration::from_secs(waited.max(0).unsigned_abs()));
-        if Instant::now() + left > shared.deadline {
-            tokio::time::sleep(shared.deadline.saturating_duration_since(Instant::now())).await;
-            return Ok(false);
-        }
-        tokio::time::sleep(left).await;
+        return Ok(Challenges::Deferred);
+    }
+    if time_left(shared) < START_MARGIN {
+        return Ok(Challenges::Deferred);
     }
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
@@ -289,11 +416,46 @@ async fn answer_challenges(
             challenge.set_ready().await.map_err(acme)?;
         }
     }
-    Ok(true)
+    Ok(Challenges::Triggered)
 }
 
-fn real_now() -> i64 {
-    i64::try_from(crate::dns::client::real_unix_time()).unwrap_or(i64::MAX)
+/// Whether the records can be checked now: the fixed `dns-propagation-wait` has passed (across
+/// hooks) and the lookup servers serve every record (polled, as lego's pre-check), both within
+/// the deadline.
+async fn propagated(
+    shared: &Shared,
+    dns: &Arc<DnsSolver>,
+    entry: &Entry,
+    records: &[TxtRecord],
+) -> bool {
+    if let Some(wait) = dns.propagation_wait {
+        let waited = real_now() - entry.records_since.unwrap_or_else(real_now);
+        let left = wait.saturating_sub(Duration::from_secs(waited.max(0).unsigned_abs()));
+        if left + START_MARGIN > time_left(shared) {
+            return false;
+        }
+        tokio::time::sleep(left).await;
+    }
+    let until = Instant::now() + dns.propagation_timeout.min(time_left(shared));
+    loop {
+        let dns2 = Arc::clone(dns);
+        let wanted = records.to_vec();
+        let visible = tokio::task::spawn_blocking(move || {
+            wanted.iter().all(|r| {
+                Name::parse(&r.name)
+                    .is_ok_and(|n| dns2.ask(|u| u.has_txt(&n, &r.value)).unwrap_or(false))
+            })
+        })
+        .await
+        .unwrap_or(false);
+        if visible {
+            return true;
+        }
+        if Instant::now() + dns.polling_interval > until {
+            return false;
+        }
+        tokio::time::sleep(dns.polling_interval).await;
+    }
 }
 
 async fn add_record(dns: &Arc<DnsSolver>, domain: &str, value: &str) -> Result<TxtRecord, Failure> {
@@ -301,16 +463,18 @@ async fn add_record(dns: &Arc<DnsSolver>, domain: &str, value: &str) -> Result<T
     let domain = domain.trim_start_matches("*.").to_owned();
     let value = value.to_owned();
     tokio::task::spawn_blocking(move || {
-        let fail = |e: crate::dns::DnsError| Failure::other(format!("dns-01 for {domain}: {e}"));
+        // Our side of the challenge failed, not the order: it is kept for the next try.
+        let fail = |e: crate::dns::DnsError| {
+            Failure::other(format!("dns-01 for {domain}: {e}")).transient()
+        };
         let name = Name::parse(&format!("_acme-challenge.{domain}"))
             .map_err(|e| Failure::other(e.to_string()))?;
-        let lookup = dns.lookup.first().unwrap_or(&dns.updater);
         let target = if dns.follow_cnames {
-            lookup.follow_cnames(&name).map_err(fail)?
+            dns.ask(|u| u.follow_cnames(&name)).map_err(fail)?
         } else {
             name
         };
-        let zone = lookup.zone_of(&target).map_err(fail)?;
+        let zone = dns.ask(|u| u.zone_of(&target)).map_err(fail)?;
         dns.updater.add_txt(&zone, &target, &value).map_err(fail)?;
         Ok(TxtRecord {
             zone: zone.to_string(),
@@ -322,10 +486,11 @@ async fn add_record(dns: &Arc<DnsSolver>, domain: &str, value: &str) -> Result<T
     .map_err(|e| Failure::other(format!("dns-01 task: {e}")))?
 }
 
-/// Removes the TXT records of `entry` (best effort: a record that cannot be removed now is kept
-/// and tried again with the next hook's attempt).
-pub async fn cleanup(shared: &Shared, entry: &mut Entry) {
-    let Solver::Dns(dns) = &shared.solver else {
+/// Removes the TXT records of `entry` (a record that cannot be removed now is kept and tried
+/// again with the next hook's attempt). Under HTTP-01 (the plugin changed since) there is no
+/// name server to ask: the records are forgotten, and the caller logs them.
+pub async fn cleanup(solver: &Solver, entry: &mut Entry) {
+    let Solver::Dns(dns) = solver else {
         entry.records.clear();
         entry.records_since = None;
         return;
@@ -363,4 +528,8 @@ async fn why_invalid(order: &mut Order) -> Failure {
         }
     }
     Failure::other("the ACME server marked the order invalid without saying why")
+}
+
+fn real_now() -> i64 {
+    i64::try_from(crate::dns::client::real_unix_time()).unwrap_or(i64::MAX)
 }

@@ -16,6 +16,8 @@ pub struct Failure {
     pub message: String,
     /// The ACME problem type (`urn:ietf:params:acme:error:...`), when there is one.
     pub reason: Option<String>,
+    /// The order survives it (see [`Self::keeps_order`]).
+    pub transient: bool,
 }
 
 const REJECTED: &str = "urn:ietf:params:acme:error:rejectedIdentifier";
@@ -28,6 +30,7 @@ impl Failure {
             code: ErrorCode::Other,
             message: message.into(),
             reason: None,
+            transient: false,
         }
     }
 
@@ -42,12 +45,36 @@ impl Failure {
             code,
             message: message.into(),
             reason: None,
+            transient: false,
         }
     }
 
     /// Whether the server was unreachable (the order, if any, is kept and resumed).
     pub fn is_unreachable(&self) -> bool {
         self.code == ErrorCode::ServerNotAvailable
+    }
+
+    /// Whether the order may still be good: the server was away, or our side of a challenge
+    /// (DNS) failed for now. Such failures keep the order and its records for the next try.
+    pub fn keeps_order(&self) -> bool {
+        self.is_unreachable() || self.transient
+    }
+
+    /// The same failure, marked as keeping the order.
+    pub fn transient(mut self) -> Self {
+        self.transient = true;
+        self
+    }
+
+    /// Whether the server says the account is gone (a new one must be made).
+    pub fn account_gone(&self) -> bool {
+        matches!(
+            self.reason.as_deref(),
+            Some(
+                "urn:ietf:params:acme:error:accountDoesNotExist"
+                    | "urn:ietf:params:acme:error:unauthorized"
+            )
+        ) && self.message.to_lowercase().contains("account")
     }
 
     /// An ACME problem document.
@@ -58,6 +85,15 @@ impl Failure {
             .or_else(|| problem.subproblems.iter().find_map(|s| s.detail.clone()))
             .unwrap_or_else(|| "the ACME server gave no detail".to_owned());
         let kind = problem.r#type.clone();
+        // A server error (5xx) is the server being unwell, not a verdict on the request.
+        if problem.status.is_some_and(|s| s >= 500) {
+            return Self {
+                code: ErrorCode::ServerNotAvailable,
+                message: detail,
+                reason: kind,
+                transient: false,
+            };
+        }
         let rejected = [kind.as_deref()]
             .into_iter()
             .chain(problem.subproblems.iter().map(|s| s.r#type.as_deref()))
@@ -75,6 +111,7 @@ impl Failure {
             code,
             message: detail,
             reason: kind,
+            transient: false,
         }
     }
 
@@ -89,7 +126,7 @@ impl Failure {
             // hyper-util's client errors (connect refused, TLS) arrive boxed as `Other`.
             instant_acme::Error::Other(e) => {
                 let text = error_chain(&*e);
-                if text.contains("invalid peer certificate") || text.contains("UnknownIssuer") {
+                if text.contains("invalid peer certificate") {
                     Self::other(format!(
                         "the ACME server {server} presented a certificate we do not trust ({text}); set acme-ca-certificates or relate receive-ca-cert"
                     ))
@@ -99,6 +136,10 @@ impl Failure {
             }
             instant_acme::Error::Timeout(_) => {
                 unreachable_server(server, "the order did not progress in time")
+            }
+            // Not JSON where JSON was due: a proxy's error page, a maintenance page.
+            instant_acme::Error::Json(e) => {
+                unreachable_server(server, &format!("an answer that is not ACME JSON ({e})"))
             }
             other => Self::other(format!("ACME client: {other}")),
         }
@@ -118,6 +159,7 @@ fn unreachable_server(server: &str, why: &str) -> Failure {
         code: ErrorCode::ServerNotAvailable,
         message: format!("the ACME server {server} is not reachable: {why}"),
         reason: None,
+        transient: false,
     }
 }
 
@@ -188,5 +230,10 @@ mod tests {
         let f = Failure::from_problem(&p);
         assert_eq!(f.code, ErrorCode::Other);
         assert!(!f.is_unreachable());
+        let p = problem(
+            r#"{"type":"urn:ietf:params:acme:error:serverInternal","detail":"oops","status":503}"#,
+        );
+        let f = Failure::from_problem(&p);
+        assert!(f.is_unreachable() && f.keeps_order(), "{f:?}");
     }
 }

@@ -114,7 +114,11 @@ fn txt_records_come_and_go_and_bad_keys_are_refused() {
         both.contains("\"first-value\"") && both.contains("\"second-value\""),
         "{both}"
     );
+    // The propagation check sees what dig sees.
+    assert!(u.has_txt(&name, "first-value").unwrap());
+    assert!(!u.has_txt(&name, "third-value").unwrap());
     u.remove_txt(&zone, &name, "first-value").expect("remove");
+    assert!(!u.has_txt(&name, "first-value").unwrap());
     assert_eq!(
         dig(n.port, "_acme-challenge.www.acme.test", "TXT"),
         "\"second-value\""

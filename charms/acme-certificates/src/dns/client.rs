@@ -104,7 +104,7 @@ impl Updater {
     /// The zone `name` belongs to: the owner of the SOA the server gives for it (in the answer
     /// at an apex, in the authority section below one).
     pub fn zone_of(&self, name: &Name) -> Result<Name, DnsError> {
-        let bytes = self.exchange(&query(name, TYPE_SOA))?;
+        let bytes = self.exchange_checked(&query(name, TYPE_SOA))?;
         let r = self.parse(&bytes)?;
         r.answers
             .iter()
@@ -122,7 +122,7 @@ impl Updater {
     pub fn follow_cnames(&self, name: &Name) -> Result<Name, DnsError> {
         let mut current = name.clone();
         for _ in 0..8 {
-            let bytes = self.exchange(&query(&current, TYPE_CNAME))?;
+            let bytes = self.exchange_checked(&query(&current, TYPE_CNAME))?;
             let r = self.parse(&bytes)?;
             let Some(cname) = r
                 .answers
@@ -137,6 +137,16 @@ impl Updater {
             })?;
         }
         Err(DnsError::CnameLoop(name.clone()))
+    }
+
+    /// Whether the server serves the TXT record `name` = `value` (the propagation check).
+    pub fn has_txt(&self, name: &Name, value: &str) -> Result<bool, DnsError> {
+        let bytes = self.exchange_checked(&query(name, TYPE_TXT))?;
+        let r = self.parse(&bytes)?;
+        Ok(r.answers
+            .iter()
+            .filter(|rec| rec.rtype == TYPE_TXT && &rec.name == name)
+            .any(|rec| txt_value(r.rdata(rec)).as_deref() == Some(value.as_bytes())))
     }
 
     /// Adds the TXT record `name` = `value` in `zone`.
@@ -168,8 +178,9 @@ impl Updater {
         let mut w = MessageWriter::new(random_id(), OPCODE_UPDATE, [1, 0, 1, 0]);
         w.question(zone, TYPE_SOA, CLASS_IN);
         w.record(name, TYPE_TXT, class, ttl, &txt_rdata(value));
-        let mac = self.key.sign(&mut w, real_unix_time());
-        let bytes = self.exchange(&w.bytes)?;
+        let now = real_unix_time();
+        let mac = self.key.sign(&mut w, now);
+        let bytes = self.exchange_checked(&w.bytes)?;
         let r = self.parse(&bytes)?;
         // An unsigned refusal says more than a missing signature: check the code first when
         // the server could not sign (it never does for a bad key).
@@ -180,10 +191,12 @@ impl Updater {
                 what: format!("{what} ({name} in zone {zone})"),
             });
         }
-        self.key.verify(&r, &mac).map_err(|source| DnsError::Tsig {
-            server: self.server,
-            source,
-        })?;
+        self.key
+            .verify(&r, &mac, now)
+            .map_err(|source| DnsError::Tsig {
+                server: self.server,
+                source,
+            })?;
         if r.rcode != 0 {
             return Err(DnsError::Rcode {
                 server: self.server,
@@ -201,7 +214,24 @@ impl Updater {
         })
     }
 
-    /// One request and its answer over TCP (two-byte length prefix, RFC 1035 §4.2.2).
+    /// One exchange whose answer must carry our id, be a response, and have our opcode.
+    fn exchange_checked(&self, message: &[u8]) -> Result<Vec<u8>, DnsError> {
+        let answer = self.exchange(message)?;
+        let ok = answer.len() >= 4
+            && answer[0..2] == message[0..2]
+            && answer[2] & 0x80 != 0
+            && (answer[2] & 0x78) == (message[2] & 0x78);
+        if !ok {
+            return Err(DnsError::Wire {
+                server: self.server,
+                source: WireError::Mismatch,
+            });
+        }
+        Ok(answer)
+    }
+
+    /// One request and its answer over TCP (two-byte length prefix, RFC 1035 §4.2.2); callers
+    /// use [`Self::exchange_checked`].
     fn exchange(&self, message: &[u8]) -> Result<Vec<u8>, DnsError> {
         let io = |source| DnsError::Io {
             server: self.server,
@@ -245,6 +275,18 @@ pub fn real_unix_time() -> u64 {
     })
 }
 
+/// A TXT record's character-strings, joined (RFC 1035 §3.3.14; one value split at 255 bytes).
+fn txt_value(rdata: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(rdata.len());
+    let mut rest = rdata;
+    while let Some((&len, tail)) = rest.split_first() {
+        let chunk = tail.get(..usize::from(len))?;
+        out.extend_from_slice(chunk);
+        rest = &tail[usize::from(len)..];
+    }
+    Some(out)
+}
+
 fn query(name: &Name, rtype: u16) -> Vec<u8> {
     let mut w = MessageWriter::new(random_id(), OPCODE_QUERY, [1, 0, 0, 0]);
     // Recursion desired: a resolver between us and the zone answers too.
@@ -263,6 +305,13 @@ fn random_id() -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn txt_values_join_their_strings_and_reject_overruns() {
+        assert_eq!(txt_value(&[2, b'a', b'b', 1, b'c']).unwrap(), b"abc");
+        assert_eq!(txt_value(&[]).unwrap(), b"");
+        assert_eq!(txt_value(&[5, b'a']), None);
+    }
 
     #[test]
     fn the_real_time_is_the_system_s_within_a_second_or_two() {

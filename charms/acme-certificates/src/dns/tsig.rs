@@ -114,11 +114,13 @@ impl Key {
         mac
     }
 
-    /// Verifies the TSIG record that must end `answer`, given the request's MAC.
+    /// Verifies the TSIG record that must end `answer`, given the request's MAC and our time
+    /// (the answer's time must be within its fudge of ours, RFC 8945 §5.4.3).
     pub(crate) fn verify(
         &self,
         answer: &Response<'_>,
         request_mac: &[u8],
+        now: u64,
     ) -> Result<(), TsigError> {
         let Some(tsig) = answer.additional.last().filter(|r| r.rtype == TYPE_TSIG) else {
             return Err(TsigError::BadAnswer("not signed"));
@@ -170,7 +172,13 @@ impl Key {
         data.extend_from_slice(&(other.len() as u16).to_be_bytes());
         data.extend_from_slice(&other);
         hmac::verify(&self.key, &data, &mac)
-            .map_err(|_| TsigError::BadAnswer("signed with a MAC that does not verify"))
+            .map_err(|_| TsigError::BadAnswer("signed with a MAC that does not verify"))?;
+        if time.abs_diff(now) > u64::from(fudge) {
+            return Err(TsigError::BadAnswer(
+                "signed at a time outside its fudge window",
+            ));
+        }
+        Ok(())
     }
 
     /// The TSIG variables of RFC 8945 §4.3.3, appended to `data`.
@@ -254,12 +262,17 @@ mod tests {
         let k = key(b"secret");
         let answer = signed_answer(&k, b"request-mac", false);
         let r = Response::parse(&answer).unwrap();
-        assert_eq!(k.verify(&r, b"request-mac"), Ok(()));
-        assert!(k.verify(&r, b"another-mac").is_err());
-        assert!(key(b"wrong").verify(&r, b"request-mac").is_err());
+        let t = 1_700_000_000;
+        assert_eq!(k.verify(&r, b"request-mac", t), Ok(()));
+        assert!(
+            k.verify(&r, b"request-mac", t + 301).is_err(),
+            "outside the fudge"
+        );
+        assert!(k.verify(&r, b"another-mac", t).is_err());
+        assert!(key(b"wrong").verify(&r, b"request-mac", t).is_err());
         let tampered = signed_answer(&k, b"request-mac", true);
         assert!(
-            k.verify(&Response::parse(&tampered).unwrap(), b"request-mac")
+            k.verify(&Response::parse(&tampered).unwrap(), b"request-mac", t)
                 .is_err()
         );
     }

@@ -25,6 +25,9 @@ pub enum WireError {
     /// A compression pointer loops or points forward.
     #[error("the DNS message has a bad name compression pointer")]
     BadPointer,
+    /// The answer is not the response to our question (id, QR bit or opcode).
+    #[error("the DNS answer does not match the request (id, response bit or opcode)")]
+    Mismatch,
     /// A name or label too long to be a DNS name.
     #[error("bad DNS name {0:?}: {1}")]
     BadName(String, &'static str),
@@ -205,6 +208,11 @@ impl<'a> Response<'a> {
             authority,
             additional,
         })
+    }
+
+    /// The rdata of `record`.
+    pub(crate) fn rdata(&self, record: &Record) -> &'a [u8] {
+        &self.bytes[record.rdata_at..record.rdata_at + record.rdata_len]
     }
 
     /// A name inside `record`'s rdata at `offset` (CNAME target, SOA mname), decompressed.
