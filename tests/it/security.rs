@@ -245,6 +245,17 @@ fn data_at_rest_is_private_and_rotated_ca_keys_leave_the_store() {
     assert_eq!(before.len(), 1, "{before:?}");
     let run = m.action("ca/0", "rotate-private-key", &[]);
     assert_eq!(run["status"], "completed", "{run:#}");
+    // Before any other process opens the store (closing the last connection checkpoints the
+    // log): neither the store nor its write-ahead log holds the old key's bytes.
+    let old_key = &before[0][3];
+    let marker = &old_key[old_key.len() / 2..old_key.len() / 2 + 48];
+    for file in ["model.db", "model.db-wal"] {
+        let bytes = fs::read(model_dir.join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "the old CA key is still in {file}'s bytes after the hook that removed it"
+        );
+    }
     let after = keys();
     // Only the current CA key: one revision, the latest, and not the old one.
     assert_eq!(after.len(), 1, "{after:?}");
@@ -254,8 +265,6 @@ fn data_at_rest_is_private_and_rotated_ca_keys_leave_the_store() {
     );
     assert_ne!(after[0][3], before[0][3], "the key did not change");
     // Not even in the file's free pages (secure_delete), once the store is closed.
-    let old_key = &before[0][3];
-    let marker = &old_key[old_key.len() / 2..old_key.len() / 2 + 48];
     let bytes = fs::read(&db).expect("model.db");
     assert!(
         !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),

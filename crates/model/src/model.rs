@@ -102,6 +102,10 @@ impl Model {
         let tx = db.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
+        if store::secrets::take_content_deleted() {
+            // Best effort: a reader on an older snapshot keeps its frames until the next one.
+            let _ = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
         Ok(out)
     }
 

@@ -195,6 +195,7 @@ pub(crate) fn is_dying(c: &Connection, app: &str) -> Result<bool> {
 /// Forgets an application row, the secrets it owns and the user secrets granted to it (its
 /// relations are the caller's).
 pub(crate) fn delete(c: &Connection, app: &str) -> Result<()> {
+    super::secrets::content_deleted();
     c.execute("DELETE FROM secrets WHERE owner_app=?1", [app])?;
     super::secrets::drop_model_grants_to(c, app)?;
     c.execute(

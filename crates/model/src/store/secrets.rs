@@ -265,8 +265,24 @@ pub(crate) fn set_expire_due(c: &Connection, xid: &str, rev: i64, due: i64) -> R
     Ok(())
 }
 
+/// Set when secret content is deleted; [`crate::Model`] checkpoints the write-ahead log after
+/// the transaction commits, so the zeroed pages (`secure_delete`) replace the old ones in the
+/// store and no copy stays in the log. Process-wide: a spare checkpoint is harmless.
+static CONTENT_DELETED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes that secret content was deleted in the current transaction.
+pub(crate) fn content_deleted() {
+    CONTENT_DELETED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether content was deleted since the last call.
+pub(crate) fn take_content_deleted() -> bool {
+    CONTENT_DELETED.swap(false, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Forgets a secret: every revision, grant and consumer.
 pub(crate) fn delete(c: &Connection, xid: &str) -> Result<()> {
+    content_deleted();
     for sql in [
         "DELETE FROM secrets WHERE xid=?1",
         "DELETE FROM secret_revisions WHERE xid=?1",
@@ -280,6 +296,7 @@ pub(crate) fn delete(c: &Connection, xid: &str) -> Result<()> {
 
 /// Forgets one revision.
 pub(crate) fn delete_revision(c: &Connection, xid: &str, rev: i64) -> Result<()> {
+    content_deleted();
     c.execute(
         "DELETE FROM secret_revisions WHERE xid=?1 AND rev=?2",
         params![xid, rev],

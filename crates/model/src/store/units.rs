@@ -389,6 +389,7 @@ pub(crate) fn set_update_status_due(c: &Connection, unit: &str, at: i64) -> Resu
 /// Forgets a removed unit: its row, scope, what it saw, ports, charm state, the secrets it
 /// consumed and owned. Its queued hooks are [`super::hooks::drop_all_of_unit`]'s.
 pub(crate) fn delete(c: &Connection, unit: &str) -> Result<()> {
+    super::secrets::content_deleted();
     for sql in [
         "DELETE FROM units WHERE name=?1",
         "DELETE FROM scope WHERE unit=?1",
