@@ -21,6 +21,20 @@ pub enum Error {
     /// The call needs leadership and this unit is not the leader.
     #[error("only the leader can {0}")]
     NotLeader(&'static str),
+    /// A file of `tls_client` (certificate, key, CA, trust store) could not be written, read or
+    /// removed.
+    #[error("cannot {action} {}: {source}", .path.display())]
+    File {
+        /// What was being done ("write", "remove", ...).
+        action: &'static str,
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The system trust store's update command failed.
+    #[error("{0}")]
+    TrustStore(String),
 }
 
 /// How the charm misused the library. Each is a bug in the calling charm: fixing its code, not
@@ -55,6 +69,20 @@ pub enum Misuse {
     /// A relation id that is not one of the endpoint's relations.
     #[error("relation {0} is not a relation of this endpoint")]
     UnknownRelation(charm::RelationId),
+    /// A `tls_client` path that is not absolute (hooks run in the charm directory, so a
+    /// relative path would move with it).
+    #[error("'{}' is not an absolute path", .0.display())]
+    RelativePath(std::path::PathBuf),
+    /// A `tls_client` path given two different contents (two certificates, or a key and a
+    /// certificate or the CA).
+    #[error("'{}' is asked to hold two different files", .0.display())]
+    PathClash(std::path::PathBuf),
+    /// A `tls_client` request without a common name.
+    #[error("a certificate request of tls_client needs a common name")]
+    EmptyCommonName,
+    /// A subject alternative name that does not parse.
+    #[error("invalid subject alternative name: {0}")]
+    BadSubjectAltName(String),
 }
 
 impl From<charm::BackendError> for Error {

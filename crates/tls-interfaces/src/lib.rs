@@ -11,6 +11,9 @@
 //!   certificates, errors, capabilities; [`ProviderState::sign_outstanding`] signs everything
 //!   with a `pki` CA under an issuing policy; [`TlsProvider::commit`] writes once per relation.
 //! - [`TransferProvider`] / [`TransferRequirer`]: `certificate_transfer` v1 and v0.
+//! - [`TlsClient`] ([`tls_client`]): the reactive `tls-client` layer's convenience on the
+//!   requirer: server and client certificates written to the paths the charm names, the CA to
+//!   a file and the system trust store, [`TlsClientEvent`]s named after the layer's flags.
 //!
 //! Everything runs over [`charm::Model`], so the same code runs under real hook tools, the
 //! in-memory harness (`charm::testing`) and the local model's virtual clock (time comes from
@@ -19,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod labels;
+pub mod tls_client;
 pub mod wire;
 
 mod error;
@@ -42,5 +46,6 @@ pub use requirer::{
     AssignedCertificate, CertificateAvailable, CertificateDenied, CertificateRequest, Mode,
     RequirerEvent, Scope, TlsRequirer,
 };
+pub use tls_client::{CertKind, TlsClient, TlsClientEvent, TrustStore};
 pub use transfer::{TransferEvent, TransferProvider, TransferRequirer};
 pub use wire::tls_certificates::{Capabilities, CapabilitiesState, ErrorBody, ErrorCode};

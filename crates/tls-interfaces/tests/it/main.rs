@@ -13,4 +13,5 @@ mod python_queries;
 mod python_transfer;
 mod requirer;
 mod robustness;
+mod tls_client;
 mod transfer;
