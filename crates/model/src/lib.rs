@@ -78,7 +78,7 @@ pub use failpoints::FAILPOINT_ENV;
 pub use locks::{LockKind, LockWait, ModelLock};
 pub use model::Model;
 pub use registry::{DATA_DIR_ENV, Registry};
-pub use runner::{JUJU_VERSION, TOOL_BINARY_ENV, TOOL_NAMES, tool_binary};
+pub use runner::{JUJU_VERSION, TOOL_BINARY_ENV, TOOL_NAMES, TRUST_STORE_ENV, tool_binary};
 pub use scheduler::{HookRecord, SettleOptions, SettleReport};
 pub use store::{AgentState, App, Hook, Relation, Unit, WorkloadStatus};
 pub use tools::Reply;

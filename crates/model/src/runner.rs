@@ -1,7 +1,8 @@
 //! Runs one hook process the way a Juju unit agent does: `./dispatch` (or `hooks/<name>`,
 //! `actions/<name>`) in the unit's own charm directory, with an environment built from scratch
 //! (every `JUJU_*` variable Juju exports, empty where Juju leaves it empty; `PATH` = the unit's
-//! hook-tool directory + the standard system directories, not the caller's), stdin from
+//! hook-tool directory + the standard system directories, not the caller's; two of ours: the
+//! virtual clock's libfaketime variables and [`TRUST_STORE_ENV`]), stdin from
 //! `/dev/null`, and output to files (not pipes: a workload the hook leaves running would hold a
 //! pipe open forever). A hook that runs past its timeout has its process group killed.
 
@@ -79,6 +80,13 @@ pub const TOOL_NAMES: &[&str] = &[
     "payload-unregister",
     "payload-status-set",
 ];
+
+/// Environment variable giving each unit a private trust-store directory
+/// (`<unit dir>/trust-store`): `tls_interfaces::tls_client` installs CA certificates there
+/// instead of `/usr/local/share/ca-certificates`, and runs no `update-ca-certificates`, so no
+/// charm under the local model touches the host's trust store. Not a Juju variable; the same
+/// name as `tls_interfaces::tls_client::TRUST_STORE_ENV` (this crate knows no TLS library).
+pub const TRUST_STORE_ENV: &str = "JUJU_TLS_TRUST_STORE_DIR";
 
 /// The binary the tool links point to.
 pub fn tool_binary() -> Result<PathBuf> {
@@ -190,6 +198,15 @@ pub(crate) fn environment(l: &Launch<'_>) -> Vec<(String, String)> {
         );
         set("LD_PRELOAD", lib.to_string_lossy().into_owned());
     }
+    // Ours, not Juju's: a unit's own CA trust directory (see TRUST_STORE_ENV).
+    set(
+        TRUST_STORE_ENV,
+        l.model
+            .unit_dir(&l.unit.name)
+            .join("trust-store")
+            .to_string_lossy()
+            .into_owned(),
+    );
     set("JUJU_DISPATCH_PATH", dispatch_path(&l.hook.hook));
     env
 }
