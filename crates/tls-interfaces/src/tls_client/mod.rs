@@ -306,6 +306,11 @@ impl TlsClient {
         &self.requests
     }
 
+    /// Where the CA file goes, if anywhere.
+    pub fn ca_certificate_path(&self) -> Option<&Path> {
+        self.ca_certificate_path.as_deref()
+    }
+
     /// The trust store the CA goes to.
     pub fn trust_store(&self) -> &TrustStore {
         &self.trust_store
