@@ -159,6 +159,11 @@ fn hooks_get_a_juju_environment_and_seeded_keys_stay_deleted() {
         vars["JUJU_CHARM_DIR"].ends_with("/units/client-0/charm"),
         "{env}"
     );
+    // Ours: the unit's private CA trust directory (tls_client installs there, never the host's).
+    assert!(
+        vars["JUJU_TLS_TRUST_STORE_DIR"].ends_with("/units/client-0/trust-store"),
+        "{env}"
+    );
     for leak in [
         "OPERATOR_DISPATCH",
         "JUJU_DEBUG",

@@ -11,6 +11,8 @@
 //! `interop_upstream.rs`, single-certificate revocation in `revocation.rs`, CA hierarchies
 //! (intermediates, policy, renewal at every level over virtual months) in `hierarchy.rs`, the
 //! manual-tls-certificates charm and the `pki sign-requests` verb (offline CA) in `manual.rs`,
+//! the `tls_client` library through the tls-client-demo charm (paths, trust store, flags) in
+//! `tls_client.rs`,
 //! `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs, `user_secrets.rs` for Juju
 //! user secrets read by a Python consumer charm (`tests/charms/secret-reader`).
 //!
@@ -37,4 +39,5 @@ mod revocation;
 mod security;
 mod snapshots;
 mod support;
+mod tls_client;
 mod user_secrets;
