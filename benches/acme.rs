@@ -15,8 +15,6 @@
 //! and the rest (our hooks' own share); the hooks' CPU time and pebble's CPU time over the run.
 //! Goal: our hooks' own share under 10% of the total. Figures go to docs/performance.md.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,8 +26,6 @@ mod servers;
 
 use model::{Registry, SettleOptions};
 use servers::{Bind, Pebble, PebbleOptions, ZONE, free_port};
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn main() {
     support::reexec_with_tool_binary();
@@ -233,50 +229,13 @@ struct Charms {
 }
 
 fn build_charms() -> Charms {
-    eprintln!("building the charms (cargo build --release)...");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(ROOT)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "acme-certificates",
-            "-p",
-            "cert-requirer",
-            "--bins",
-        ])
-        .status()
-        .expect("running cargo build");
-    assert!(status.success(), "cargo build of the charms failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(ROOT).join("target"), PathBuf::from)
-        .join("release");
-    let stage = |src: &Path, name: &str| {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::copy(
-            src.join("charmcraft.yaml"),
-            dir.path().join("charmcraft.yaml"),
-        )
-        .expect("charmcraft.yaml");
-        let dispatch = dir.path().join("dispatch");
-        std::fs::write(
-            &dispatch,
-            format!("#!/bin/sh\nexec {}\n", target.join(name).display()),
-        )
-        .expect("dispatch");
-        std::fs::set_permissions(&dispatch, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        dir
-    };
+    let mut staged = support::build_and_stage(&[
+        ("charms/acme-certificates", "acme-certificates"),
+        ("tests/charms/cert-requirer", "cert-requirer"),
+    ])
+    .into_iter();
     Charms {
-        acme: stage(
-            &Path::new(ROOT).join("charms/acme-certificates"),
-            "acme-certificates",
-        ),
-        requirer: stage(
-            &Path::new(ROOT).join("tests/charms/cert-requirer"),
-            "cert-requirer",
-        ),
+        acme: staged.next().expect("staged"),
+        requirer: staged.next().expect("staged"),
     }
 }

@@ -25,7 +25,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,8 +36,6 @@ use pki::{
     CertificateAuthority, CertificateKind, Csr, IssueRequest, IssuingPolicy, KeyAlgorithm,
     PrivateKey, RequestAttributes,
 };
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 struct Options {
     sizes: Vec<usize>,
@@ -259,51 +256,19 @@ struct Charms {
     requirer: tempfile::TempDir,
 }
 
-/// Builds the two charm binaries and lays out charm directories whose `dispatch` execs them
-/// where cargo put them: 1,000 units then share one binary instead of a copy each (the model
-/// copies a charm directory into every unit).
+/// Builds the two charms and stages them (see [`support::build_and_stage`]).
 fn build_charms() -> Charms {
-    eprintln!("building the charms (cargo build --release)...");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(ROOT)
-        .args([
-            "build",
-            "--release",
-            "-p",
+    let mut staged = support::build_and_stage(&[
+        (
+            "charms/self-signed-certificates",
             "self-signed-certificates",
-            "-p",
-            "cert-requirer",
-            "--bins",
-        ])
-        .status()
-        .expect("running cargo build");
-    assert!(status.success(), "cargo build of the charms failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(ROOT).join("target"), PathBuf::from)
-        .join("release");
-    let stage = |src: &Path, name: &str| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::copy(
-            src.join("charmcraft.yaml"),
-            dir.path().join("charmcraft.yaml"),
-        )
-        .expect("charmcraft.yaml");
-        write_exe(
-            &dir.path().join("dispatch"),
-            &format!("#!/bin/sh\nexec {}\n", target.join(name).display()),
-        );
-        dir
-    };
+        ),
+        ("tests/charms/cert-requirer", "cert-requirer"),
+    ])
+    .into_iter();
     Charms {
-        provider: stage(
-            &Path::new(ROOT).join("charms/self-signed-certificates"),
-            "self-signed-certificates",
-        ),
-        requirer: stage(
-            &Path::new(ROOT).join("tests/charms/cert-requirer"),
-            "cert-requirer",
-        ),
+        provider: staged.next().expect("staged"),
+        requirer: staged.next().expect("staged"),
     }
 }
 

@@ -572,3 +572,16 @@ fn the_acme_charm_packs_passes_analyse_and_deploys() {
         )
     );
 }
+
+/// The tls-client demo packs too: `charmcraft analyse` is content and the packed archive
+/// deploys and says what it needs.
+#[test]
+fn the_tls_client_demo_packs_passes_analyse_and_deploys() {
+    let p = pack_charm("tls-client-demo");
+    analyse(&p);
+    let model = TestModel::new("pack-tls-client");
+    model.deploy(&p.charm, &["client"]);
+    let (workload, message) = model.unit_status("client/0");
+    assert_eq!(workload, "blocked", "{message}");
+    assert!(message.contains("certificates"), "{message}");
+}
