@@ -559,20 +559,8 @@ impl TlsClient {
             changed = true;
         }
         if changed {
-            let ran = self.trust_store.update()?;
+            self.update_trust_store(model, "installed in")?;
             let paths: Vec<PathBuf> = wanted.keys().map(PathBuf::from).collect();
-            model.log(
-                LogLevel::Info,
-                &format!(
-                    "tls-client: CA installed in {}{}",
-                    self.trust_store.root().display(),
-                    if ran {
-                        " (update-ca-certificates ran)"
-                    } else {
-                        ""
-                    }
-                ),
-            )?;
             out.push(TlsClientEvent::CaInstalled { paths });
         }
         Ok(())
@@ -591,11 +579,17 @@ impl TlsClient {
         if removed.is_empty() {
             return Ok(Vec::new());
         }
+        self.update_trust_store(model, "removed from")?;
+        Ok(vec![TlsClientEvent::CaRemoved { paths: removed }])
+    }
+
+    /// Runs the trust store's update and says what changed where.
+    fn update_trust_store(&self, model: &mut Model<'_>, what: &str) -> Result<(), Error> {
         let ran = self.trust_store.update()?;
         model.log(
             LogLevel::Info,
             &format!(
-                "tls-client: CA removed from {}{}",
+                "tls-client: CA {what} {}{}",
                 self.trust_store.root().display(),
                 if ran {
                     " (update-ca-certificates ran)"
@@ -604,7 +598,7 @@ impl TlsClient {
                 }
             ),
         )?;
-        Ok(vec![TlsClientEvent::CaRemoved { paths: removed }])
+        Ok(())
     }
 }
 
