@@ -52,10 +52,7 @@ fn main() {
         }
     }
     let charms = build_charms();
-    let data = tempfile::Builder::new()
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir()
-        .expect("temp dir");
+    let data = support::private_data_dir();
     let registry = Registry::at(data.path());
     println!("acme-certificates (HTTP-01) + N cert-requirer units against pebble on loopback");
     let mut rows = Vec::new();

@@ -32,11 +32,7 @@ fn main() {
         return;
     }
     support::reexec_with_tool_binary();
-    // Data dirs must be private (0700): the model refuses others.
-    let data = tempfile::Builder::new()
-        .permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700))
-        .tempdir()
-        .expect("temp dir");
+    let data = support::private_data_dir();
     let registry = Registry::at(data.path());
     let rounds = 3;
     println!("local model benchmark ({rounds} rounds each, best round shown)\n");

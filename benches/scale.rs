@@ -105,11 +105,7 @@ fn main() {
     support::reexec_with_tool_binary();
     let opts = options();
     let charms = build_charms();
-    // The model refuses a data dir open to others.
-    let data = tempfile::Builder::new()
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir()
-        .expect("temp dir");
+    let data = support::private_data_dir();
     let registry = Registry::at(data.path());
     let settle = SettleOptions {
         jobs: opts.jobs,

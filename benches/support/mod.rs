@@ -20,6 +20,14 @@ pub(crate) fn reexec_with_tool_binary() {
     std::process::exit(status.code().unwrap_or(1));
 }
 
+/// A private (0700) data dir for a benchmark's models: the model refuses one open to others.
+pub(crate) fn private_data_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700))
+        .tempdir()
+        .expect("temp dir")
+}
+
 /// Builds the charm binaries `charms` (`(source dir relative to the workspace, package)`) and
 /// lays out a charm directory for each whose `dispatch` execs the binary where cargo put it:
 /// many units then share one binary instead of a copy each (the model copies a charm directory

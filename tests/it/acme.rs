@@ -56,26 +56,7 @@ fn setup(name: &str, options: PebbleOptions, extra: &[&str]) -> Setup {
 
 /// Every certificate `unit` of the Python requirer holds chains to pebble's root.
 fn verify_python(s: &Setup, unit: &str, expect: usize) {
-    let held = s.m.held(unit);
-    assert_eq!(held.len(), expect, "{unit} holds {held:#?}");
-    let root = s.pebble.root();
-    for c in &held {
-        assert_eq!(c["key-matches"], true, "{unit}: not for its key");
-        let chain: Vec<&str> = c["chain"]
-            .as_array()
-            .expect("chain")
-            .iter()
-            .skip(1)
-            .filter_map(Value::as_str)
-            .collect();
-        s.m.verify_pem(
-            unit,
-            c["certificate"].as_str().expect("certificate"),
-            &root,
-            &chain,
-        )
-        .unwrap_or_else(|e| panic!("{e}\npebble log:\n{}", s.pebble.log()));
-    }
+    s.m.verify_held_to(unit, expect, Some(&s.pebble.root()));
 }
 
 /// Every `tls-demo` unit's certificate chains to pebble's root, and the probe passes.

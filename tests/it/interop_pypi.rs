@@ -24,6 +24,7 @@ use crate::support::{TestModel, python_list};
 pub(crate) trait Interop {
     fn held(&self, unit: &str) -> Vec<Value>;
     fn verify_held(&self, unit: &str, expect: usize) -> Vec<Value>;
+    fn verify_held_to(&self, unit: &str, expect: usize, anchor: Option<&str>) -> Vec<Value>;
     fn verify_demo(&self, unit: &str, identity: &str) -> String;
     fn py_issued(&self, unit: &str) -> Vec<Value>;
     fn debug_log(&self) -> String;
@@ -41,6 +42,12 @@ impl Interop for TestModel {
     /// Every certificate a Python unit holds verifies against the CA it came with (chain
     /// intermediates untrusted), and is for the unit's key.
     fn verify_held(&self, unit: &str, expect: usize) -> Vec<Value> {
+        self.verify_held_to(unit, expect, None)
+    }
+
+    /// [`Self::verify_held`] against `anchor` (PEM) when given, instead of each certificate's
+    /// `ca`: a CA whose `ca` is an intermediate (ACME) chains to a root the test knows.
+    fn verify_held_to(&self, unit: &str, expect: usize, anchor: Option<&str>) -> Vec<Value> {
         let held = self.held(unit);
         assert_eq!(held.len(), expect, "{unit} holds {held:#?}");
         for c in &held {
@@ -59,7 +66,7 @@ impl Interop for TestModel {
             self.verify_pem(
                 &format!("{unit} {}", c["common-name"]),
                 c["certificate"].as_str().expect("certificate"),
-                c["ca"].as_str().expect("ca"),
+                anchor.unwrap_or_else(|| c["ca"].as_str().expect("ca")),
                 &chain,
             )
             .unwrap_or_else(|e| panic!("{e}"));
