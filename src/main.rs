@@ -7,6 +7,7 @@
 //! chosen in one place.
 
 mod cli;
+mod juju;
 mod pack;
 mod shim;
 mod ui;
@@ -19,6 +20,9 @@ fn main() -> ExitCode {
         .collect();
     if argv.first().and_then(|a0| shim::tool_name(a0)).is_some() {
         return shim::run(argv);
+    }
+    if argv.first().is_some_and(|a0| juju::invoked_as_juju(a0)) {
+        return juju::run(argv);
     }
     let args = cli::parse();
     match cli::run(args) {

@@ -10,6 +10,8 @@ mod pki;
 
 use std::process::ExitCode;
 
+pub(crate) use model::{interrupt_on_signals, secret_content};
+
 use clap::{Parser, Subcommand};
 
 /// X.509 certificates for Juju deployments.

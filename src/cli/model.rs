@@ -405,7 +405,7 @@ fn secrets(s: JsonOnly) -> anyhow::Result<ExitCode> {
 
 /// Secret content from `key=value`, `key#base64=VALUE` and `key#file=PATH` arguments and a
 /// `--file` YAML map (arguments win). Files are read here, as the user running the verb.
-fn secret_content(
+pub(crate) fn secret_content(
     args: &[String],
     file: Option<&std::path::Path>,
 ) -> anyhow::Result<std::collections::BTreeMap<String, String>> {

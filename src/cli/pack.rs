@@ -21,10 +21,16 @@ The binary is built with `cargo build --profile release -p <package>` from the w
 charm belongs to (a no-op when it is fresh; CARGO_TARGET_DIR is honoured). The archive holds
 metadata.yaml, config.yaml and actions.yaml rendered from charmcraft.yaml, charmcraft.yaml,
 manifest.yaml, dispatch, bin/<name>, and README.md / LICENSE when present. Ubuntu 24.04 is
-always declared; 22.04 too when the binary needs no glibc symbol newer than GLIBC_2.35.")]
+always declared; 22.04 too when the binary needs no glibc symbol newer than GLIBC_2.35.
+
+A Python ops charm (src/charm.py, no Cargo.toml) is packed as charmcraft lays it out: its
+requirements (requirements.txt, else pyproject.toml's dependencies, uv path sources resolved)
+installed into venv/ by the hook PATH's python3 -m pip ($JUJU_TLS_PACK_PYTHON overrides), src/,
+lib/, the rendered YAML files, manifest.yaml with the bases of charmcraft.yaml, and charmcraft's
+dispatch.")]
 pub(crate) struct PackArgs {
-    /// Charm source directories (Cargo.toml, charmcraft.yaml, dispatch, src/); several are built
-    /// with one cargo invocation.
+    /// Charm source directories: Rust (Cargo.toml, charmcraft.yaml, dispatch, src/; several
+    /// are built with one cargo invocation) or Python ops (charmcraft.yaml, src/charm.py).
     #[arg(required = true, value_name = "CHARM_DIR")]
     charm_dirs: Vec<PathBuf>,
     /// Directory to write the .charm file to (created if missing).
@@ -48,8 +54,26 @@ pub(crate) fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
         profile: args.profile,
         unpack_to: args.unpack_to,
     };
-    let dirs: Vec<&Path> = args.charm_dirs.iter().map(PathBuf::as_path).collect();
-    for packed in pack::pack_all(&dirs, &args.out, &opts)? {
+    let (python, rust): (Vec<&Path>, Vec<&Path>) = args
+        .charm_dirs
+        .iter()
+        .map(PathBuf::as_path)
+        .partition(|d| pack::is_python_charm(d));
+    for dir in python {
+        let unpack_to = opts.unpack_to.as_ref().map(|d| {
+            if args.charm_dirs.len() > 1 {
+                d.join(dir.file_name().unwrap_or_default())
+            } else {
+                d.clone()
+            }
+        });
+        let packed = pack::pack_python(dir, &args.out, unpack_to)?;
+        print_python(&packed);
+    }
+    if rust.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for packed in pack::pack_all(&rust, &args.out, &opts)? {
         let bases: Vec<String> = packed
             .bases
             .iter()
@@ -76,4 +100,19 @@ pub(crate) fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_python(packed: &pack::PackedPython) {
+    let bases: Vec<String> = packed
+        .bases
+        .iter()
+        .map(|b| format!("{} {}", b.name, b.channel))
+        .collect();
+    println!("{} {}", ui::green("packed"), packed.path.display());
+    println!("  charm:  {} (Python, ops)", packed.name);
+    println!("  bases:  {}", bases.join(", "));
+    println!("  venv:   {}", packed.requirements.join(" "));
+    if let Some(dir) = &packed.unpacked_dir {
+        println!("  unpacked into {}", dir.display());
+    }
 }

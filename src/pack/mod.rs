@@ -7,12 +7,14 @@
 //! on (see [`bases`]), `dispatch`, `bin/<name>`, and `README.md` / `LICENSE` when present.
 //!
 //! This is charmcraft's job for Python charms; doing it here avoids charmcraft's build container
-//! for a charm that is one executable, and lets `juju-tls demo` build its charms itself.
+//! for a charm that is one executable, and lets `juju-tls demo` build its charms itself. Python
+//! `ops` charms are packed too ([`python`]), with pip instead of charmcraft's build container.
 
 mod archive;
 mod bases;
 mod cargo;
 mod elf;
+mod python;
 mod render;
 
 use std::fs;
@@ -24,6 +26,7 @@ use time::format_description::well_known::Rfc3339;
 
 pub(crate) use bases::Base;
 pub(crate) use elf::GlibcVersion;
+pub(crate) use python::{PackedPython, is_python_charm, pack as pack_python};
 
 use archive::Entry;
 
@@ -162,7 +165,7 @@ impl Source {
         let mut entries = juju_yaml_entries(&self.dir, &self.project)?;
         entries.push(Entry {
             name: "manifest.yaml".to_owned(),
-            data: render::manifest_yaml(&bases, &started_at)?.into_bytes(),
+            data: render::manifest_yaml(&bases, &started_at, "unknown", "unknown")?.into_bytes(),
             mode: 0o644,
         });
         for (name, required) in [

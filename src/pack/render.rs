@@ -81,9 +81,15 @@ impl Project {
 ///
 /// charmcraft also writes `charmcraft-version`; this packer is not charmcraft, so it says what it
 /// is in a comment instead (Juju reads only `bases`). The attributes are what charmcraft's
-/// `language` and `framework` checkers find in a charm whose entrypoint is a native binary:
-/// `unknown` for both (the pack test compares them with `charmcraft analyse`).
-pub(crate) fn manifest_yaml(bases: &[Base], started_at: &str) -> anyhow::Result<String> {
+/// `language` and `framework` checkers find: `unknown` for both in a charm whose entrypoint is a
+/// native binary, `python` and `operator` for an ops charm (the pack tests compare them with
+/// `charmcraft analyse`).
+pub(crate) fn manifest_yaml(
+    bases: &[Base],
+    started_at: &str,
+    language: &str,
+    framework: &str,
+) -> anyhow::Result<String> {
     let bases: Vec<Value> = bases
         .iter()
         .map(|b| {
@@ -99,8 +105,8 @@ pub(crate) fn manifest_yaml(bases: &[Base], started_at: &str) -> anyhow::Result<
         "bases": bases,
         "analysis": {
             "attributes": [
-                {"name": "language", "result": "unknown"},
-                {"name": "framework", "result": "unknown"},
+                {"name": "language", "result": language},
+                {"name": "framework", "result": framework},
             ],
         },
     });
@@ -188,7 +194,7 @@ parts: {charm: {plugin: nil}}
             channel: "24.04".into(),
             architectures: vec!["amd64".into()],
         };
-        let text = manifest_yaml(&[base], "2026-01-01T00:00:00Z").unwrap();
+        let text = manifest_yaml(&[base], "2026-01-01T00:00:00Z", "unknown", "unknown").unwrap();
         let m = yaml(&text);
         assert_eq!(m["bases"][0]["channel"], "24.04", "{text}");
         assert_eq!(m["bases"][0]["architectures"], json!(["amd64"]));

@@ -14,13 +14,16 @@
 //! the `tls_client` library through the tls-client-demo charm (paths, trust store, flags) in
 //! `tls_client.rs`,
 //! `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs, `user_secrets.rs` for Juju
-//! user secrets read by a Python consumer charm (`tests/charms/secret-reader`).
+//! user secrets read by a Python consumer charm (`tests/charms/secret-reader`),
+//! `juju_front_end.rs` for the `juju` front end driven by jubilant (`tests/jubilant/`), and
+//! `charmlibs_integration.rs` for the tls-certificates library's own jubilant tests, unmodified.
 //!
 //! `support/` has the harness: `juju-tls` runs with a private data dir per test and a model
 //! destroyed on drop (so no process outlives a test), charm staging, and `openssl` at the model's
 //! virtual time.
 
 mod acme;
+mod charmlibs_integration;
 mod charms_e2e;
 mod cli;
 mod crash;
@@ -29,6 +32,7 @@ mod hierarchy;
 mod interop;
 mod interop_pypi;
 mod interop_upstream;
+mod juju_front_end;
 mod lifecycle;
 mod manual;
 mod migration;

@@ -585,3 +585,72 @@ fn the_tls_client_demo_packs_passes_analyse_and_deploys() {
     assert_eq!(workload, "blocked", "{message}");
     assert!(message.contains("certificates"), "{message}");
 }
+
+/// `juju-tls pack` of a Python ops charm (examples/migration/hello-tls-py), unzipped.
+fn pack_python_example() -> Packed {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let unpacked = dir.path().join("unpacked");
+    let result = pack_cli(&[
+        "pack",
+        "examples/migration/hello-tls-py",
+        "--out",
+        out.to_str().unwrap(),
+        "--unpack-to",
+        unpacked.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "juju-tls pack failed:\n{}{}",
+        text(&result.stdout),
+        text(&result.stderr)
+    );
+    let charm = fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+    let unzipped = dir.path().join("unzipped");
+    let unzip = Command::new("unzip")
+        .arg("-q")
+        .arg(&charm)
+        .arg("-d")
+        .arg(&unzipped)
+        .output()
+        .unwrap();
+    assert!(unzip.status.success(), "unzip: {}", text(&unzip.stderr));
+    Packed {
+        _dir: dir,
+        charm,
+        unzipped,
+        unpacked,
+    }
+}
+
+#[test]
+fn a_python_ops_charm_packs_as_charmcraft_lays_it_out_and_passes_analyse() {
+    let p = pack_python_example();
+    let names = files(&p.unzipped);
+    for must in [
+        "metadata.yaml",
+        "actions.yaml",
+        "manifest.yaml",
+        "dispatch",
+        "src/charm.py",
+        "venv/ops/__init__.py",
+        "venv/charmlibs/interfaces/tls_certificates/__init__.py",
+    ] {
+        assert!(
+            names.contains_key(must),
+            "{must} missing: {:?}",
+            names.keys().take(12).collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(names["dispatch"].0 & 0o111, 0o111, "dispatch is executable");
+    assert_eq!(
+        names["src/charm.py"].0 & 0o111,
+        0o111,
+        "the entrypoint is executable"
+    );
+    // The unpacked copy is what the local model deploys; it equals the archive.
+    assert_eq!(files(&p.unpacked).len(), names.len());
+    let manifest = yaml(&names["manifest.yaml"].1);
+    assert_eq!(manifest["bases"][0]["channel"], "24.04");
+    analyse(&p);
+}

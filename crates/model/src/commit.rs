@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::context::HookContext;
 use crate::error::Result;
 use crate::lifecycle::delete_app;
-use crate::model::{Model, UPDATE_STATUS_INTERVAL};
+use crate::model::Model;
 use crate::names;
 use crate::runner::Outcome;
 use crate::store::{self, Hook, Relation, WorkloadStatus};
@@ -326,7 +326,8 @@ fn react(c: &Connection, ctx: &HookContext, now: i64) -> Result<()> {
     }
     match hook.hook {
         HookKind::Start => {
-            store::units::mark_started(c, unit, now + UPDATE_STATUS_INTERVAL)?;
+            let interval = crate::model_config::update_status_interval(c)?;
+            store::units::mark_started(c, unit, now + interval)?;
             for r in store::relations(c)? {
                 if store::scope(c, r.id)?.iter().any(|u| u == unit) {
                     queue_joins(c, &r, unit)?;

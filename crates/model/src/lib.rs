@@ -17,8 +17,11 @@
 //!   [`Model::advance`] rewrites; timers (secret expiry and rotation, update-status) fire when
 //!   the clock passes them.
 //!
-//! There is no daemon: the process that changes the model runs its hooks, serving the tools on
-//! a socket meanwhile. Two locks outside the model directory keep processes apart: a short
+//! No daemon is needed: the process that changes the model can run its hooks, serving the tools
+//! on a socket meanwhile (the `juju-tls` verbs do), or leave them to one background settling
+//! process per model (the `juju` front end does; [`LockKind::Settler`] keeps it unique, and a
+//! [`Model::realtime`] model's settler fires timers on the real clock, see
+//! [`Model::next_timer_due`]). Locks outside the model directory keep processes apart: a short
 //! change lock for recording a change, a settle lock for running hooks ([`LockKind`]). A
 //! settle first ends and reruns, from scratch, the hooks a dead process left running; each
 //! model leases a loopback block machine-wide for its units' addresses (see the crate's
@@ -52,6 +55,7 @@ pub mod hook_tool_server;
 mod lifecycle;
 mod locks;
 mod model;
+mod model_config;
 mod names;
 mod private_file;
 mod registry;

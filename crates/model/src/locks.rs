@@ -3,7 +3,9 @@
 //!
 //! * `<model>.change`: held briefly while a verb records a change (deploy, integrate, …) and by
 //!   `destroy` while it tombstones the model;
-//! * `<model>.settle`: held by the one process running the model's hooks.
+//! * `<model>.settle`: held by the one process running the model's hooks;
+//! * `<model>.settler`: held by the `juju` front end's background settling process while it
+//!   lives (one per model).
 //!
 //! A verb can thus record a change while another process settles; that process picks up the new
 //! hooks. Each lock file holds the pid of its holder, so a waiter can say whom it waits for.
@@ -24,6 +26,9 @@ pub enum LockKind {
     Change,
     /// Running hooks.
     Settle,
+    /// Held for its whole life by the model's one background settling process (the `juju`
+    /// front end's), so a second one knows to leave.
+    Settler,
 }
 
 /// How to wait for a lock.
@@ -56,6 +61,7 @@ fn path(model_dir: &Path, kind: LockKind) -> PathBuf {
     let ext = match kind {
         LockKind::Change => "change",
         LockKind::Settle => "settle",
+        LockKind::Settler => "settler",
     };
     root.join("locks").join(format!("{name}.{ext}"))
 }

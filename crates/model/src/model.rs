@@ -15,9 +15,6 @@ use crate::error::{Error, Result};
 use crate::locks::{self, LockKind, LockWait, ModelLock};
 use crate::{addresses, store};
 
-/// Seconds between two update-status hooks (Juju's default `update-status-hook-interval`).
-pub(crate) const UPDATE_STATUS_INTERVAL: i64 = 300;
-
 /// A local model, open for reading and changing.
 #[derive(Debug)]
 pub struct Model {
@@ -96,10 +93,12 @@ impl Model {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` in one transaction.
+    /// Runs `f` in one transaction. It takes the write lock when it begins (IMMEDIATE): a
+    /// deferred transaction that read before another process committed could not upgrade to
+    /// a writer and would fail at once with SQLITE_BUSY instead of waiting its turn.
     pub(crate) fn tx<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut db = self.db();
-        let tx = db.transaction()?;
+        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         if store::secrets::take_content_deleted() {
@@ -107,6 +106,11 @@ impl Model {
             let _ = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         }
         Ok(out)
+    }
+
+    /// Whether the model is being destroyed, or is gone.
+    pub fn is_destroyed(&self) -> bool {
+        !self.dir.join("model.db").exists() || self.dir.join(locks::TOMBSTONE).exists()
     }
 
     /// The directory of a unit: its charm copy, tool links and workload files.

@@ -61,6 +61,13 @@ impl Registry {
 
     /// Creates a model and makes it current.
     pub fn add(&self, name: &str) -> Result<Model> {
+        let model = self.create(name)?;
+        self.switch(name)?;
+        Ok(model)
+    }
+
+    /// Creates a model, leaving the current model as it is (`juju add-model --no-switch`).
+    pub fn create(&self, name: &str) -> Result<Model> {
         crate::names::check_model(name)?;
         let dir = self.model_dir(name);
         if dir.join("model.db").exists() {
@@ -69,9 +76,7 @@ impl Registry {
         private_dir(&self.root)?;
         private_dir(&self.root.join("models"))?;
         private_dir(&dir)?;
-        let model = Model::create(name, &dir)?;
-        self.switch(name)?;
-        Ok(model)
+        Model::create(name, &dir)
     }
 
     /// Opens a model by name, or the current one.

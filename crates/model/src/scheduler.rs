@@ -189,6 +189,11 @@ impl Model {
         Ok(())
     }
 
+    /// Whether a hook is waiting that a settle would run now.
+    pub fn has_runnable(&self) -> Result<bool> {
+        Ok(self.next_runnable(&BTreeSet::new())?.is_some())
+    }
+
     /// Units in error and their failed hooks.
     pub fn errors(&self) -> Result<Vec<(String, String)>> {
         Ok(store::units(&self.db())?

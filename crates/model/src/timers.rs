@@ -6,7 +6,6 @@ use hook_tools::{HookKind, SecretHook};
 use rusqlite::Connection;
 
 use crate::error::Result;
-use crate::model::UPDATE_STATUS_INTERVAL;
 use crate::store::{self, Hook};
 
 /// Seconds before an unhandled secret-expired or secret-rotate fires again (Juju retries them
@@ -61,11 +60,25 @@ pub(crate) fn fire_due(c: &Connection, now: i64) -> Result<()> {
         }
         store::secrets::set_rotate_due(c, &s.xid, Some(now + SECRET_RETRY))?;
     }
+    let interval = crate::model_config::update_status_interval(c)?;
     for unit in store::units::update_status_due(c, now)? {
         store::enqueue(c, &Hook::new(unit.clone(), HookKind::UpdateStatus))?;
-        store::units::set_update_status_due(c, &unit, now + UPDATE_STATUS_INTERVAL)?;
+        store::units::set_update_status_due(c, &unit, now + interval)?;
     }
     Ok(())
+}
+
+/// The earliest time any timer falls due: a secret's expiry or rotation, or a started unit's
+/// update-status.
+pub(crate) fn next_due(c: &Connection) -> Result<Option<i64>> {
+    Ok(c.query_row(
+        "SELECT MIN(t) FROM ( \
+           SELECT MIN(expire_due) AS t FROM secret_revisions \
+           UNION ALL SELECT MIN(rotate_due) FROM secrets \
+           UNION ALL SELECT MIN(update_status_due) FROM units WHERE started=1 AND dying=0)",
+        [],
+        |r| r.get::<_, Option<i64>>(0),
+    )?)
 }
 
 /// Seconds of a `--rotate` policy.
