@@ -273,7 +273,7 @@ pub(crate) enum Verb {
         #[command(flatten)]
         out: Output,
     },
-    /// Run a command in a unit's directory, with its identity in the environment.
+    /// Run a command as a hook of a unit (hook tools available).
     Exec {
         /// Unit (`app/n` or `app/leader`).
         #[arg(long)]

@@ -89,6 +89,35 @@ pub(super) fn run_action(
         let _lock = model.lock()?;
         model.queue_action(&unit, action, params)?
     };
+    await_task(model, &unit, id, wait, json_out)
+}
+
+/// `juju exec`: the command runs as a hook of the unit (`bash -c` in its charm directory, hook
+/// tools available), recorded as a task; waits for it and prints it.
+pub(super) fn exec(
+    model: &Arc<Model>,
+    unit: &str,
+    command: &[String],
+    wait: Duration,
+    json_out: bool,
+) -> anyhow::Result<ExitCode> {
+    let unit = resolve_unit(model, unit)?;
+    let id = {
+        let _lock = model.lock()?;
+        model.queue_exec(&unit, &command.join(" "))?
+    };
+    await_task(model, &unit, id, wait, json_out)
+}
+
+/// Starts the settler, waits for task `id` to end (or `wait` to pass) and prints it as Juju
+/// does, keyed by unit.
+fn await_task(
+    model: &Arc<Model>,
+    unit: &str,
+    id: i64,
+    wait: Duration,
+    json_out: bool,
+) -> anyhow::Result<ExitCode> {
     background::spawn(model)?;
     let started = Instant::now();
     let run = loop {
@@ -112,7 +141,7 @@ pub(super) fn run_action(
         _ => 0,
     };
     results.insert("return-code".into(), json!(code));
-    let task = json!({ unit.clone(): {
+    let task = json!({ unit: {
         "id": id.to_string(),
         "status": run.status,
         "message": run.message,
@@ -122,66 +151,6 @@ pub(super) fn run_action(
     }});
     super::print(&task, format(json_out))?;
     finish(&run.status, code, id)
-}
-
-/// Runs a command in a unit's charm directory, with the unit's identity in its environment.
-/// Unlike Juju's `exec`, no hook context is open: hook tools are not available to it.
-pub(super) fn exec(
-    model: &Model,
-    unit: &str,
-    command: &[String],
-    wait: Duration,
-    json_out: bool,
-) -> anyhow::Result<ExitCode> {
-    let unit = resolve_unit(model, unit)?;
-    if model.show_unit(&unit).is_err() {
-        bail!("unit {unit:?} not found");
-    }
-    let charm_dir = model.unit_dir(&unit).join("charm");
-    let child = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(command.join(" "))
-        .current_dir(&charm_dir)
-        .env("JUJU_UNIT_NAME", &unit)
-        .env("JUJU_MODEL_NAME", model.name())
-        .env("CHARM_DIR", &charm_dir)
-        .env("JUJU_CHARM_DIR", &charm_dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .context("starting bash")?;
-    let pid = child.id();
-    // Output is read by another thread while this one keeps the deadline.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(wait) {
-        Ok(out) => out.context("running the command")?,
-        Err(_) => {
-            let _ = rustix::process::kill_process(
-                rustix::process::Pid::from_raw(pid as i32).context("the command's pid")?,
-                rustix::process::Signal::KILL,
-            );
-            bail!("timed out waiting for results from: unit {unit}");
-        }
-    };
-    let status = out.status;
-    let code = status.code().unwrap_or(1) as i64;
-    let task_status = "completed";
-    let task = json!({ unit.clone(): {
-        "id": "0",
-        "status": task_status,
-        "results": {
-            "return-code": code,
-            "stdout": String::from_utf8_lossy(&out.stdout),
-            "stderr": String::from_utf8_lossy(&out.stderr),
-        },
-        "unit": unit,
-    }});
-    super::print(&task, format(json_out))?;
-    finish(task_status, code, 0)
 }
 
 fn format(json_out: bool) -> super::Format {

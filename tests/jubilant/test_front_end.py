@@ -79,6 +79,9 @@ def test_run_actions(juju: jubilant.Juju):
 def test_exec(juju: jubilant.Juju):
     task = juju.exec("echo", "$JUJU_UNIT_NAME", unit="demo/1")
     assert task.stdout.strip() == "demo/1"
+    # A hook context is open, as under Juju: hook tools answer.
+    task = juju.exec("is-leader", unit="demo/leader")
+    assert task.stdout.strip() == "True"
     with pytest.raises(jubilant.TaskError) as e:
         juju.exec("exit 3", unit="demo/0")
     assert e.value.task.return_code == 3

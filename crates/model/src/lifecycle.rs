@@ -115,6 +115,20 @@ pub(crate) fn action_queued(c: &Connection, unit: &str, action: &str, id: i64) -
     )
 }
 
+/// The hook name of a `juju exec` command (Juju's own for its exec contexts).
+pub(crate) const EXEC_HOOK: &str = "juju-exec";
+
+/// Queues a `juju exec` command as a hook with a task id.
+pub(crate) fn exec_queued(c: &Connection, unit: &str, id: i64) -> Result<()> {
+    store::enqueue(
+        c,
+        &Hook {
+            action_id: Some(id),
+            ..Hook::new(unit, HookKind::Other(EXEC_HOOK.to_owned()))
+        },
+    )
+}
+
 /// A departed hook of `unit` on `r`, for `remote` leaving (or `unit` itself leaving: then
 /// `departing` is `unit`).
 fn departed(r: &Relation, ep: &str, unit: &str, remote: &str, departing: &str) -> Result<Hook> {

@@ -246,7 +246,24 @@ pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
             started,
         ));
     }
-    let Some(exe) = handler(&charm_dir, &l.hook.hook) else {
+    let exec_command = match (&l.hook.hook, l.hook.action_id) {
+        (HookKind::Other(name), Some(id)) if name == crate::lifecycle::EXEC_HOOK => {
+            let params = crate::store::actions::params(&l.model.db(), id)?;
+            Some(
+                params
+                    .get("command")
+                    .and_then(|c| c.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        }
+        _ => None,
+    };
+    let exe = match &exec_command {
+        Some(_) => Some(PathBuf::from("/bin/bash")),
+        None => handler(&charm_dir, &l.hook.hook),
+    };
+    let Some(exe) = exe else {
         return Ok(Outcome {
             code: Some(0),
             timed_out: false,
@@ -265,6 +282,9 @@ pub(crate) fn run(l: &Launch<'_>) -> Result<Outcome> {
     // root-run agents effectively do: set for this process once, inherited by each hook.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let mut cmd = Command::new(&exe);
+    if let Some(command) = &exec_command {
+        cmd.arg("-c").arg(command);
+    }
     cmd.current_dir(&charm_dir)
         .env_clear()
         .envs(environment(l))

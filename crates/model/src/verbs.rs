@@ -497,6 +497,20 @@ impl Model {
         })
     }
 
+    /// Queues `juju exec`: `command` run by `bash -c` in the unit's charm directory with a hook
+    /// context open (hook tools work; what it writes commits when it exits 0, as a hook's
+    /// does), recorded as a task like an action; returns its id. A non-zero exit fails the task,
+    /// never the unit.
+    pub fn queue_exec(&self, unit: &str, command: &str) -> Result<i64> {
+        store::unit(&self.db(), unit)?.ok_or_else(|| UsageError::UnknownUnit(unit.to_owned()))?;
+        self.tx(|c| {
+            let params = serde_json::json!({ "command": command });
+            let id = store::actions::insert(c, unit, lifecycle::EXEC_HOOK, &params)?;
+            lifecycle::exec_queued(c, unit, id)?;
+            Ok(id)
+        })
+    }
+
     /// Re-queues the failed hook of a unit in error.
     pub fn resolve(&self, unit: &str) -> Result<()> {
         let u = store::unit(&self.db(), unit)?
