@@ -136,3 +136,74 @@ fn leader_signs_itself_and_its_peers_and_a_follower_takes_its_certificate() {
         Some(key_secret)
     );
 }
+
+/// A unit that led and no longer does keeps the certificates it published until the new
+/// leader's bag holds them, so no unit is ever without one; then it drops them.
+#[test]
+fn a_former_leader_drops_its_entries_only_once_the_new_leader_publishes() {
+    let ctx = context();
+    // tls/0 leads and signs for itself and tls/1.
+    let follower = ctx
+        .run(
+            Event::UpdateStatus,
+            State::new(unit("tls/1")).with_relation(peers(&["tls/0"])),
+        )
+        .unwrap();
+    let follower_bag = follower.relation(1).unwrap().local_unit_data.clone();
+    let leader = ctx
+        .run(
+            Event::UpdateStatus,
+            State::new(unit("tls/0"))
+                .with_leader(true)
+                .with_relation(peers(&[]).with_remote_unit(unit("tls/1"), follower_bag.clone())),
+        )
+        .unwrap();
+    let signed = |bag: &Databag| {
+        bag.keys()
+            .filter(|k| k.ends_with("_signed_certificate"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let old_bag = leader.relation(1).unwrap().local_unit_data.clone();
+    assert_eq!(signed(&old_bag).len(), 2);
+
+    // Leadership moves to tls/1; tls/0 runs first and nobody else publishes yet: it keeps them.
+    let mut state = leader.clone();
+    state.leader = false;
+    let kept = ctx
+        .run(Event::LeaderSettingsChanged, state.clone())
+        .unwrap();
+    assert_eq!(kept.relation(1).unwrap().local_unit_data, old_bag);
+    assert_eq!(kept.unit_status.kind, StatusKind::Active);
+
+    // tls/1 leads: it adopts both certificates byte for byte.
+    let mut relation = peers(&[]).with_remote_unit(unit("tls/0"), old_bag.clone());
+    relation.local_unit_data = follower_bag;
+    relation.local_app_data = leader.relation(1).unwrap().local_app_data.clone();
+    let mut new_leader_state = follower.clone().with_leader(true);
+    new_leader_state.relations = vec![relation];
+    // The application secret is the application's: the new leader sees the one tls/0 made.
+    new_leader_state.secrets.push(
+        leader
+            .secret_by_label("peer-tls-ca-cluster")
+            .expect("CA secret")
+            .clone(),
+    );
+    let new_leader = ctx.run(Event::LeaderElected, new_leader_state).unwrap();
+    let new_bag = new_leader.relation(1).unwrap().local_unit_data.clone();
+    for key in signed(&old_bag) {
+        assert_eq!(
+            new_bag.get(&key),
+            old_bag.get(&key),
+            "{key} was not adopted"
+        );
+    }
+
+    // tls/0 sees the new leader's bag: it drops its own entries, and keeps its certificate.
+    state.relations[0] = state.relations[0]
+        .clone()
+        .with_remote_unit(unit("tls/1"), new_bag);
+    let dropped = ctx.run(Event::UpdateStatus, state).unwrap();
+    assert!(signed(&dropped.relation(1).unwrap().local_unit_data).is_empty());
+    assert_eq!(dropped.unit_status, kept.unit_status);
+}
