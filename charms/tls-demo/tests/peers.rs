@@ -108,3 +108,41 @@ fn tls_peer_events_change_nothing_while_certificates_come_from_the_relation() {
     assert_eq!(out.unit_status, input.unit_status);
     assert!(out.secrets.is_empty(), "{:?}", out.secrets);
 }
+
+/// `certificates-from=peers` signs unit certificates only: what needs a provider blocks the unit
+/// with the fix, as does a source that does not exist; the hook does not fail.
+#[test]
+fn peers_mode_blocks_what_needs_a_provider() {
+    for (option, value, words) in [
+        ("mode", "app", "set mode unit or app-and-unit"),
+        (
+            "request-ca-certificate",
+            "true",
+            "request-ca-certificate needs certificates-from=relation",
+        ),
+    ] {
+        let value: serde_json::Value = serde_json::from_str(value).unwrap_or(value.into());
+        let input = with_peers()
+            .with_config("certificates-from", "peers")
+            .with_config(option, value);
+        let out = ctx().run(Event::ConfigChanged, input).unwrap();
+        assert_eq!(out.unit_status.kind, StatusKind::Blocked, "{option}");
+        assert!(
+            out.unit_status.message.contains(words),
+            "{:?}",
+            out.unit_status
+        );
+    }
+    let out = ctx()
+        .run(
+            Event::ConfigChanged,
+            with_peers().with_config("certificates-from", "ca-charm"),
+        )
+        .unwrap();
+    assert_eq!(out.unit_status.kind, StatusKind::Blocked);
+    assert!(
+        out.unit_status.message.starts_with("invalid config"),
+        "{:?}",
+        out.unit_status
+    );
+}
