@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod files;
+mod peer;
 pub mod server;
 pub mod tls;
 
@@ -20,6 +21,7 @@ use serde::Deserialize;
 use tls_interfaces::{CertificateRequest, Mode, Scope, TlsRequirer, TransferRequirer};
 
 use crate::files::{CA_BUNDLE, Identity, tls_dir, write_if_changed};
+use crate::peer::TLS_PEERS;
 
 /// The charm.
 #[derive(Debug, Default)]
@@ -37,6 +39,9 @@ struct Config {
     /// unit's bare name and address: names a public CA (ACME) can validate.
     #[serde(default)]
     domain: String,
+    /// Where the certificates come from.
+    #[serde(default)]
+    certificates_from: Source,
 }
 
 impl Config {
@@ -45,6 +50,17 @@ impl Config {
         let d = self.domain.trim().trim_matches('.');
         (!d.is_empty()).then(|| format!("{base}.{d}"))
     }
+}
+
+/// The `certificates-from` option.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum Source {
+    /// A tls-certificates provider on the `certificates` relation.
+    #[default]
+    Relation,
+    /// The application's leader, over the peer `tls` interface (`tls-peers`): no CA charm.
+    Peers,
 }
 
 /// The `mode` option: which certificates the unit asks for, as the library's modes.
@@ -103,6 +119,13 @@ impl Charm for TlsDemo {
             // at once keeps the n^2 peer hooks Juju sends (joined + changed per pair) free of
             // tool calls.
             e if e.endpoint().is_some_and(|ep| ep.as_str() == PEERS) => Ok(()),
+            // The peer `tls` relation only matters when the certificates come from it; then
+            // every change of a peer's CSR or of the leader's signatures is worth a reconcile.
+            e if e.endpoint().is_some_and(|ep| ep.as_str() == TLS_PEERS)
+                && !matches!(model.config::<Config>(), Ok(c) if c.certificates_from == Source::Peers) =>
+            {
+                Ok(())
+            }
             _ => reconcile(event, model),
         }
     }
@@ -121,18 +144,7 @@ fn requirer(
     let address = model.binding_address("certificates", None)?;
     let mut requirer = TlsRequirer::new(endpoint("certificates")?, config.mode.library_mode());
     if config.mode.scopes().contains(&Scope::Unit) {
-        let unit_name = model.unit().to_string().replace('/', "-");
-        let mut unit;
-        if let Some(fqdn) = config.domain_name(&unit_name) {
-            unit = RequestAttributes::new(fqdn.clone());
-            unit.sans.push_str(&format!("DNS:{fqdn}"))?;
-        } else {
-            unit = RequestAttributes::new(unit_name.clone());
-            unit.sans.push_str(&format!("DNS:{unit_name}"))?;
-            if let Some(ip) = address {
-                unit.sans.ip.insert(ip);
-            }
-        }
+        let unit = unit_request(model, config, address)?;
         requirer = requirer.with_request(Scope::Unit, CertificateRequest::leaf(unit))?;
     }
     if config.mode.scopes().contains(&Scope::App) {
@@ -158,12 +170,35 @@ fn requirer(
     Ok((requirer, address))
 }
 
+/// The unit's own certificate request, whichever source signs it: CN and DNS SAN the unit's
+/// name (`tls-demo-0`) and its address as IP SAN, or `<unit>.<domain>` alone when `domain` is
+/// set.
+fn unit_request(
+    model: &Model<'_>,
+    config: &Config,
+    address: Option<IpAddr>,
+) -> Result<RequestAttributes, HandlerError> {
+    let unit_name = model.unit().to_string().replace('/', "-");
+    let mut unit;
+    if let Some(fqdn) = config.domain_name(&unit_name) {
+        unit = RequestAttributes::new(fqdn.clone());
+        unit.sans.push_str(&format!("DNS:{fqdn}"))?;
+    } else {
+        unit = RequestAttributes::new(unit_name.clone());
+        unit.sans.push_str(&format!("DNS:{unit_name}"))?;
+        if let Some(ip) = address {
+            unit.sans.ip.insert(ip);
+        }
+    }
+    Ok(unit)
+}
+
 /// A certificate this unit holds, with the files it goes to.
-struct Held {
-    certificate: Certificate,
-    chain: Vec<String>,
-    ca: String,
-    key: PrivateKey,
+pub(crate) struct Held {
+    pub(crate) certificate: Certificate,
+    pub(crate) chain: Vec<String>,
+    pub(crate) ca: String,
+    pub(crate) key: PrivateKey,
 }
 
 /// The leaf certificate of `scope` and its key, when this unit holds both.
@@ -221,13 +256,67 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
             return Ok(());
         }
     };
-    if config.request_ca_certificate && config.mode == DemoMode::Unit {
-        model.set_unit_status(Status::blocked(
-            "request-ca-certificate needs mode app or app-and-unit",
-        ))?;
+    if let Some(problem) = config_problem(&config) {
+        model.set_unit_status(Status::blocked(problem))?;
         return Ok(());
     }
-    let (requirer, address) = requirer(model, &config)?;
+    let transfer = TransferRequirer::new(endpoint("receive-ca-cert")?);
+    match config.certificates_from {
+        Source::Relation => from_relation(event, model, &config, &transfer),
+        Source::Peers => {
+            let address = model.binding_address("certificates", None)?;
+            let request = unit_request(model, &config, address)?;
+            transfer.handle(event, model)?;
+            let dir = tls_dir(&model.context().charm_dir);
+            let Some(signed) = peer::certificate(model, request)? else {
+                forget(&dir, Identity::Unit);
+                forget(&dir, Identity::App);
+                return stand_down(
+                    model,
+                    Status::waiting(
+                        "waiting for the leader to sign this unit's certificate (certificates-from=peers)",
+                    ),
+                );
+            };
+            write_held(&dir, Identity::Unit, &signed.held)?;
+            forget(&dir, Identity::App);
+            let extra_cas = transfer.certificates(model)?;
+            serve(
+                model,
+                &config,
+                address,
+                Identity::Unit,
+                &signed.held,
+                extra_cas,
+                &signed.detail,
+            )
+        }
+    }
+}
+
+/// Option combinations the charm cannot serve, said as the operator's fix.
+fn config_problem(config: &Config) -> Option<&'static str> {
+    match config.certificates_from {
+        Source::Relation => (config.request_ca_certificate && config.mode == DemoMode::Unit)
+            .then_some("request-ca-certificate needs mode app or app-and-unit"),
+        Source::Peers if config.mode == DemoMode::App => Some(
+            "certificates-from=peers signs unit certificates only: set mode unit or app-and-unit",
+        ),
+        Source::Peers if config.request_ca_certificate => {
+            Some("request-ca-certificate needs certificates-from=relation")
+        }
+        Source::Peers => None,
+    }
+}
+
+/// Certificates from the tls-certificates provider on the `certificates` relation.
+fn from_relation(
+    event: &Event,
+    model: &mut Model<'_>,
+    config: &Config,
+    transfer: &TransferRequirer,
+) -> Result<(), HandlerError> {
+    let (requirer, address) = requirer(model, config)?;
     let mut denied = Vec::new();
     for e in requirer.handle(event, model)? {
         if let tls_interfaces::RequirerEvent::CertificateDenied(d) = e {
@@ -238,7 +327,6 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
             denied.push(d.error.message);
         }
     }
-    let transfer = TransferRequirer::new(endpoint("receive-ca-cert")?);
     transfer.handle(event, model)?;
 
     let dir = tls_dir(&model.context().charm_dir);
@@ -281,14 +369,6 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
             Status::waiting("waiting for a certificate from the tls-certificates provider"),
         );
     };
-    let mut cas: BTreeSet<String> = BTreeSet::from([serving.ca.clone()]);
-    cas.extend(transfer.certificates(model)?);
-    write_if_changed(
-        &dir,
-        CA_BUNDLE,
-        &format!("{}\n", cas.iter().cloned().collect::<Vec<_>>().join("\n")),
-        0o644,
-    )?;
 
     let mut app_part = String::new();
     if let Some(app) = &app_held {
@@ -316,7 +396,32 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     if let Some(message) = denied.first() {
         app_part.push_str(&format!("; denied: {message}"));
     }
+    let extra_cas = transfer.certificates(model)?;
+    serve(
+        model, config, address, identity, &serving, extra_cas, &app_part,
+    )
+}
 
+/// Serves `serving` as `identity` on the unit's address: the CA bundle (its CA and `extra_cas`),
+/// the server, the port, and the status (`detail` appended to it).
+fn serve(
+    model: &mut Model<'_>,
+    config: &Config,
+    address: Option<IpAddr>,
+    identity: Identity,
+    serving: &Held,
+    extra_cas: BTreeSet<String>,
+    detail: &str,
+) -> Result<(), HandlerError> {
+    let dir = tls_dir(&model.context().charm_dir);
+    let mut cas: BTreeSet<String> = BTreeSet::from([serving.ca.clone()]);
+    cas.extend(extra_cas);
+    write_if_changed(
+        &dir,
+        CA_BUNDLE,
+        &format!("{}\n", cas.iter().cloned().collect::<Vec<_>>().join("\n")),
+        0o644,
+    )?;
     let Some(ip) = address else {
         return stand_down(
             model,
@@ -334,7 +439,7 @@ fn reconcile(event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
     }
     model.open_port(port)?;
     let message = format!(
-        "https://{ip}:{}: {} cert {} until {}{app_part}; trusting {} CA(s)",
+        "https://{ip}:{}: {} cert {} until {}{detail}; trusting {} CA(s)",
         config.port,
         identity.as_str(),
         short(&serving.certificate),

@@ -14,6 +14,8 @@
 //! - [`TlsClient`] ([`tls_client`]): the reactive `tls-client` layer's convenience on the
 //!   requirer: server and client certificates written to the paths the charm names, the CA to
 //!   a file and the system trust store, [`TlsClientEvent`]s named after the layer's flags.
+//! - [`PeerTls`] ([`peer_tls`]): the reactive peer `tls` interface: the application's leader
+//!   signs every unit's CSR with a CA kept in an application secret; no CA charm.
 //!
 //! Everything runs over [`charm::Model`], so the same code runs under real hook tools, the
 //! in-memory harness (`charm::testing`) and the local model's virtual clock (time comes from
@@ -22,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod labels;
+pub mod peer_tls;
 pub mod tls_client;
 pub mod wire;
 
@@ -36,6 +39,7 @@ mod transfer;
 
 pub use error::{Error, Misuse};
 pub use json::to_python_json;
+pub use peer_tls::{PeerCertificates, PeerTls, PeerTlsEvent, UnitState};
 pub use provider::{
     BadRequest, DEFAULT_MAX_CSR_BYTES, DEFAULT_MAX_REQUESTS_PER_BAG, DEFAULT_MAX_SANS,
     DEFAULT_MAX_VALUE_BYTES, IssuedCertificate, Limits, NAME_POLICY_REASON, ProviderState,

@@ -6,6 +6,7 @@
 
 pub(crate) mod certificate_index;
 pub mod certificate_transfer;
+pub mod peer_tls;
 pub mod tls_certificates;
 
 use serde::de::DeserializeOwned;
