@@ -10,7 +10,7 @@ mod pki;
 
 use std::process::ExitCode;
 
-pub(crate) use model::{interrupt_on_signals, secret_content};
+pub(crate) use model::{interrupt_on_signals, pairs, secret_content};
 
 use clap::{Parser, Subcommand};
 

@@ -34,7 +34,8 @@ fn open(target: &Target) -> anyhow::Result<Arc<Model>> {
     ))
 }
 
-fn pairs(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+/// `key=value` arguments as pairs (the value may contain `=`).
+pub(crate) fn pairs(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     items
         .iter()
         .map(|s| match s.split_once('=') {

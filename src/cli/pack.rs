@@ -74,22 +74,9 @@ pub(crate) fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for packed in pack::pack_all(&rust, &args.out, &opts)? {
-        let bases: Vec<String> = packed
-            .bases
-            .iter()
-            .map(|b| format!("{} {}", b.name, b.channel))
-            .collect();
         println!("{} {}", ui::green("packed"), packed.path.display());
         println!("  charm:  {}", packed.name);
-        println!(
-            "  bases:  {} ({})",
-            bases.join(", "),
-            packed
-                .bases
-                .first()
-                .map(|b| b.architectures.join(", "))
-                .unwrap_or_default()
-        );
+        println!("  bases:  {}", bases_line(&packed.bases));
         println!(
             "  glibc:  {} (newest symbol version the binary needs)",
             packed.glibc
@@ -102,15 +89,23 @@ pub(crate) fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_python(packed: &pack::PackedPython) {
-    let bases: Vec<String> = packed
-        .bases
+/// `ubuntu 22.04, ubuntu 24.04 (amd64)`.
+fn bases_line(bases: &[pack::Base]) -> String {
+    let names: Vec<String> = bases
         .iter()
         .map(|b| format!("{} {}", b.name, b.channel))
         .collect();
+    let arch = bases
+        .first()
+        .map(|b| b.architectures.join(", "))
+        .unwrap_or_default();
+    format!("{} ({arch})", names.join(", "))
+}
+
+fn print_python(packed: &pack::PackedPython) {
     println!("{} {}", ui::green("packed"), packed.path.display());
     println!("  charm:  {} (Python, ops)", packed.name);
-    println!("  bases:  {}", bases.join(", "));
+    println!("  bases:  {}", bases_line(&packed.bases));
     println!("  venv:   {}", packed.requirements.join(" "));
     if let Some(dir) = &packed.unpacked_dir {
         println!("  unpacked into {}", dir.display());

@@ -66,12 +66,7 @@ pub(super) fn params(
             out.push((k, v));
         }
     }
-    for a in args {
-        match a.split_once('=') {
-            Some((k, v)) if !k.is_empty() => out.push((k.to_owned(), v.to_owned())),
-            _ => bail!("expected key=value, got {a:?}"),
-        }
-    }
+    out.extend(crate::cli::pairs(args)?);
     Ok(out)
 }
 
@@ -85,10 +80,7 @@ pub(super) fn run_action(
     json_out: bool,
 ) -> anyhow::Result<ExitCode> {
     let unit = resolve_unit(model, unit)?;
-    let id = {
-        let _lock = model.lock()?;
-        model.queue_action(&unit, action, params)?
-    };
+    let id = queue(model, |m| m.queue_action(&unit, action, params))?;
     await_task(model, &unit, id, wait, json_out)
 }
 
@@ -102,11 +94,14 @@ pub(super) fn exec(
     json_out: bool,
 ) -> anyhow::Result<ExitCode> {
     let unit = resolve_unit(model, unit)?;
-    let id = {
-        let _lock = model.lock()?;
-        model.queue_exec(&unit, &command.join(" "))?
-    };
+    let id = queue(model, |m| m.queue_exec(&unit, &command.join(" ")))?;
     await_task(model, &unit, id, wait, json_out)
+}
+
+/// Queues a task under the model's change lock.
+fn queue(model: &Model, f: impl FnOnce(&Model) -> model::Result<i64>) -> anyhow::Result<i64> {
+    let _lock = model.lock()?;
+    Ok(f(model)?)
 }
 
 /// Starts the settler, waits for task `id` to end (or `wait` to pass) and prints it as Juju

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::args::{Format, JujuCli, Verb};
 use super::{background, open, print, status, tasks};
+use crate::cli::pairs;
 
 /// Environment variable naming a YAML map of Charmhub names to local charm paths, for
 /// `deploy NAME` (default: `charmhub.yaml` in the data directory).
@@ -400,16 +401,6 @@ fn stop_settler(model: &Model) {
     while background::held(model) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn pairs(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    items
-        .iter()
-        .map(|s| match s.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-            _ => bail!("expected key=value, got {s:?}"),
-        })
-        .collect()
 }
 
 fn split_commas(items: &[String]) -> Vec<String> {

@@ -168,22 +168,7 @@ impl Source {
             data: render::manifest_yaml(&bases, &started_at, "unknown", "unknown")?.into_bytes(),
             mode: 0o644,
         });
-        for (name, required) in [
-            ("charmcraft.yaml", true),
-            ("README.md", false),
-            ("LICENSE", false),
-        ] {
-            let path = self.dir.join(name);
-            if required || path.is_file() {
-                let data =
-                    fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                entries.push(Entry {
-                    name: name.to_owned(),
-                    data,
-                    mode: 0o644,
-                });
-            }
-        }
+        entries.extend(copied_files(&self.dir)?);
         entries.push(Entry {
             name: "dispatch".to_owned(),
             data: self.dispatch,
@@ -214,6 +199,27 @@ impl Source {
             unpacked_dir: unpack_to,
         })
     }
+}
+
+/// `charmcraft.yaml` (required), `README.md` and `LICENSE` (when present), packed as they are.
+fn copied_files(charm_dir: &Path) -> anyhow::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for (name, required) in [
+        ("charmcraft.yaml", true),
+        ("README.md", false),
+        ("LICENSE", false),
+    ] {
+        let path = charm_dir.join(name);
+        if required || path.is_file() {
+            let data = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            entries.push(Entry {
+                name: name.to_owned(),
+                data,
+                mode: 0o644,
+            });
+        }
+    }
+    Ok(entries)
 }
 
 /// `metadata.yaml`, `config.yaml` and `actions.yaml`: a file of that name in the charm directory

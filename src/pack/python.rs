@@ -73,21 +73,7 @@ pub(crate) fn pack(
         data: render::manifest_yaml(&bases, &started_at, "python", "operator")?.into_bytes(),
         mode: 0o644,
     });
-    for (name, required) in [
-        ("charmcraft.yaml", true),
-        ("README.md", false),
-        ("LICENSE", false),
-    ] {
-        let path = dir.join(name);
-        if required || path.is_file() {
-            let data = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            entries.push(Entry {
-                name: name.to_owned(),
-                data,
-                mode: 0o644,
-            });
-        }
-    }
+    entries.extend(super::copied_files(dir)?);
     entries.push(Entry {
         name: "dispatch".to_owned(),
         data: DISPATCH.as_bytes().to_vec(),

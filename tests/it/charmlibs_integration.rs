@@ -20,11 +20,6 @@ use crate::support::{self, charms::stage_rust_charm};
 const SDIST: &str = "charmlibs-interfaces-tls-certificates==1.12.0";
 const SDIST_DIR: &str = "charmlibs_interfaces_tls_certificates-1.12.0";
 
-fn venv_python() -> String {
-    std::env::var("JUJU_TLS_TEST_PYTHON")
-        .expect("JUJU_TLS_TEST_PYTHON names the test venv's python (./scripts/test sets it)")
-}
-
 fn run(what: &str, cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     support::success(what, &out)
@@ -43,7 +38,7 @@ fn sdist() -> PathBuf {
     let download = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     run(
         "pip download of the sdist",
-        Command::new(venv_python())
+        Command::new(support::venv_python())
             .args([
                 "-m",
                 "pip",
@@ -109,11 +104,7 @@ fn pack(sdist: &Path, work: &Path, charm: &str, variant: &str, packed: &Path) {
 fn the_librarys_own_integration_tests_pass_on_the_local_model() {
     let sdist = sdist();
     let work = tempfile::tempdir().expect("tempdir");
-    let data = tempfile::Builder::new()
-        .prefix("juju-tls-charmlibs-")
-        .permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700))
-        .tempdir()
-        .expect("data dir");
+    let data = support::private_dir();
     // The test module and its helpers, copied unmodified next to the packed charms they read.
     let tests = work.path().join("integration");
     run(
@@ -138,9 +129,7 @@ fn the_librarys_own_integration_tests_pass_on_the_local_model() {
         names.push_str(&format!("{name}: {}\n", dir.display()));
     }
     std::fs::write(&map, names).expect("map");
-    let bin = work.path().join("bin");
-    std::fs::create_dir_all(&bin).expect("mkdir");
-    std::os::unix::fs::symlink(support::BIN, bin.join("juju")).expect("link juju");
+    let path = support::juju_on_path(work.path());
 
     let mut deselect = vec![
         "test_tls_certificates.py::TestIntegration::test_given_charmhub_lib_app_mode_deployment_when_upgraded_then_certificate_is_preserved",
@@ -148,17 +137,12 @@ fn the_librarys_own_integration_tests_pass_on_the_local_model() {
     if std::env::var("JUJU_TLS_TEST_SLOW").as_deref() != Ok("1") {
         deselect.push("test_tls_certificates.py::TestIntegration::test_given_4_min_certificate_validity_when_certificate_expires_then_certificate_is_automatically_renewed");
     }
-    let mut cmd = Command::new(venv_python());
+    let mut cmd = Command::new(support::venv_python());
     cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA"])
         .arg("test_tls_certificates.py");
     for d in &deselect {
         cmd.args(["--deselect", d]);
     }
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let out = cmd
         .current_dir(&tests)
         .env("PATH", path)

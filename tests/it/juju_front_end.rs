@@ -8,12 +8,6 @@ use std::process::Command;
 
 use crate::support::{self, charms::stage_rust_charm};
 
-/// The oracle venv's python (scripts/test sets it).
-fn venv_python() -> String {
-    std::env::var("JUJU_TLS_TEST_PYTHON")
-        .expect("JUJU_TLS_TEST_PYTHON names the test venv's python (./scripts/test sets it)")
-}
-
 /// Processes whose environment names `data_dir` as their juju-tls data dir.
 fn processes_of(data_dir: &Path) -> Vec<String> {
     let needle = format!("JUJU_TLS_DATA_DIR={}", data_dir.display());
@@ -36,18 +30,12 @@ fn processes_of(data_dir: &Path) -> Vec<String> {
 #[test]
 fn jubilant_drives_every_verb_and_nothing_is_left_running() {
     let work = tempfile::tempdir().expect("tempdir");
-    let data = tempfile::Builder::new()
-        .prefix("juju-tls-front-end-")
-        .permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700))
-        .tempdir()
-        .expect("data dir");
+    let data = support::private_dir();
     let charms = work.path().join("charms");
     for name in ["self-signed-certificates", "tls-demo"] {
         stage_rust_charm(work.path(), name);
     }
-    let bin = work.path().join("bin");
-    std::fs::create_dir_all(&bin).expect("mkdir");
-    std::os::unix::fs::symlink(support::BIN, bin.join("juju")).expect("link juju");
+    let path = support::juju_on_path(work.path());
     let map = work.path().join("charmhub.yaml");
     std::fs::write(
         &map,
@@ -57,12 +45,7 @@ fn jubilant_drives_every_verb_and_nothing_is_left_running() {
         ),
     )
     .expect("write map");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new(venv_python())
+    let out = Command::new(support::venv_python())
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"])
         .arg(support::root().join("tests/jubilant/test_front_end.py"))
         .current_dir(work.path())

@@ -104,6 +104,20 @@ struct Packed {
     unpacked: PathBuf,
 }
 
+/// `charm` unzipped into `<dir>/unzipped`, by the `unzip` CLI (an independent reader).
+fn unzip(charm: &Path, dir: &Path) -> PathBuf {
+    let unzipped = dir.join("unzipped");
+    let out = Command::new("unzip")
+        .arg("-q")
+        .arg(charm)
+        .arg("-d")
+        .arg(&unzipped)
+        .output()
+        .expect("unzip is needed by this test (scripts/test installs it)");
+    assert!(out.status.success(), "unzip: {}", text(&out.stderr));
+    unzipped
+}
+
 fn pack() -> Packed {
     pack_charm(CHARM)
 }
@@ -144,15 +158,7 @@ fn pack_charm(name: &str) -> Packed {
         "pack names the file it wrote: {}",
         text(&result.stdout)
     );
-    let unzipped = dir.path().join("unzipped");
-    let unzip = Command::new("unzip")
-        .arg("-q")
-        .arg(&charm)
-        .arg("-d")
-        .arg(&unzipped)
-        .output()
-        .expect("unzip is needed by this test (scripts/test installs it)");
-    assert!(unzip.status.success(), "unzip: {}", text(&unzip.stderr));
+    let unzipped = unzip(&charm, dir.path());
     Packed {
         _dir: dir,
         charm,
@@ -606,15 +612,7 @@ fn pack_python_example() -> Packed {
         text(&result.stderr)
     );
     let charm = fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
-    let unzipped = dir.path().join("unzipped");
-    let unzip = Command::new("unzip")
-        .arg("-q")
-        .arg(&charm)
-        .arg("-d")
-        .arg(&unzipped)
-        .output()
-        .unwrap();
-    assert!(unzip.status.success(), "unzip: {}", text(&unzip.stderr));
+    let unzipped = unzip(&charm, dir.path());
     Packed {
         _dir: dir,
         charm,

@@ -27,6 +27,25 @@ pub(crate) fn juju_tls() -> Command {
     cmd
 }
 
+/// The test venv's python, with jubilant, pytest and the oracles (./scripts/test sets
+/// `JUJU_TLS_TEST_PYTHON`).
+pub(crate) fn venv_python() -> String {
+    std::env::var("JUJU_TLS_TEST_PYTHON")
+        .expect("JUJU_TLS_TEST_PYTHON names the test venv's python (./scripts/test sets it)")
+}
+
+/// A directory holding a `juju` link to the binary, to put first on PATH, and that PATH.
+pub(crate) fn juju_on_path(dir: &Path) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::os::unix::fs::symlink(BIN, bin.join("juju")).expect("link juju");
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 /// Lossy UTF-8 of an output stream.
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -45,7 +64,7 @@ pub(crate) fn success(what: &str, out: &Output) -> String {
 }
 
 /// A private (0700) temporary data dir: the model refuses others.
-fn private_dir() -> tempfile::TempDir {
+pub(crate) fn private_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("juju-tls-it-")
         .permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700))
