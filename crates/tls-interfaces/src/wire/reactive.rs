@@ -371,6 +371,16 @@ pub struct IssuedPair {
     pub key: Zeroizing<String>,
 }
 
+impl IssuedPair {
+    /// A certificate and its key.
+    pub fn new(cert: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            cert: cert.into(),
+            key: Zeroizing::new(key.into()),
+        }
+    }
+}
+
 impl fmt::Debug for IssuedPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IssuedPair")
@@ -423,6 +433,21 @@ pub struct ProviderBag {
     pub application: Option<IssuedPair>,
     /// The intermediate CA certificate (`<u>.processed_intermediate_requests`, `app_data`).
     pub intermediate: Option<IssuedPair>,
+}
+
+/// Whether `key` is one a reactive provider writes in its unit bag (`ca`, `chain`, the shared
+/// client certificate, and every `<u>.server.*` and `<u>.processed_*` answer): what a provider
+/// withdraws when it stops speaking the wire.
+pub fn is_provider_key(key: &str) -> bool {
+    key == CA_KEY
+        || key == CHAIN_KEY
+        || key == CLIENT_CERT_KEY
+        || key == CLIENT_KEY_KEY
+        || key.ends_with(".server.cert")
+        || key.ends_with(".server.key")
+        || RequestType::ALL
+            .iter()
+            .any(|t| key.ends_with(&t.processed_key("")))
 }
 
 /// Whether a provider bag speaks the reactive wire: it holds `ca` (a reactive provider

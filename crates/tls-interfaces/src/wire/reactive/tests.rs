@@ -196,6 +196,29 @@ fn provider_answers_round_trip_and_merge_across_units() {
 }
 
 #[test]
+fn provider_keys_are_recognised() {
+    for k in [
+        "ca",
+        "chain",
+        "client.key",
+        "web_0.server.cert",
+        "web_0.server.key",
+        "web_0.processed_requests",
+        "web_0.processed_application_requests",
+    ] {
+        assert!(is_provider_key(k), "{k}");
+    }
+    for k in [
+        "ingress-address",
+        "certificates",
+        "common_name",
+        "web_0.other",
+    ] {
+        assert!(!is_provider_key(k), "{k}");
+    }
+}
+
+#[test]
 fn debug_never_prints_a_key() {
     let text = format!("{:?}", pair(7));
     assert!(text.contains("CERT7") && !text.contains("KEY7"), "{text}");
