@@ -12,7 +12,8 @@
 //! (intermediates, policy, renewal at every level over virtual months) in `hierarchy.rs`, the
 //! manual-tls-certificates charm and the `pki sign-requests` verb (offline CA) in `manual.rs`,
 //! the `tls_client` library through the tls-client-demo charm (paths, trust store, flags) in
-//! `tls_client.rs`,
+//! `tls_client.rs`, the reactive `tls-certificates` wire (a `charms.reactive` charm served by
+//! our CA, `tls_client`'s opt-in fallback, refusals of bad requests) in `reactive.rs`,
 //! `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs, `user_secrets.rs` for Juju
 //! user secrets read by a Python consumer charm (`tests/charms/secret-reader`).
 //!
@@ -35,6 +36,7 @@ mod migration;
 mod ops_charms;
 mod pack;
 mod pki_cli;
+mod reactive;
 mod revocation;
 mod security;
 mod snapshots;
