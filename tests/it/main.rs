@@ -13,7 +13,8 @@
 //! manual-tls-certificates charm and the `pki sign-requests` verb (offline CA) in `manual.rs`,
 //! the `tls_client` library through the tls-client-demo charm (paths, trust store, flags) in
 //! `tls_client.rs`, the peer `tls` interface (tls-demo signed by its own leader: leader change,
-//! scaling, renewal) in `peer_tls.rs`,
+//! scaling, renewal) in `peer_tls.rs`, the reactive `tls-certificates` wire (a `charms.reactive`
+//! charm served by our CA, refusals of bad requests) in `reactive.rs`,
 //! `pack.rs` for `.charm` archives, `pki_cli.rs` for the `pki` verbs, `user_secrets.rs` for Juju
 //! user secrets read by a Python consumer charm (`tests/charms/secret-reader`),
 //! `juju_front_end.rs` for the `juju` front end driven by jubilant (`tests/jubilant/`), and
@@ -41,6 +42,7 @@ mod ops_charms;
 mod pack;
 mod peer_tls;
 mod pki_cli;
+mod reactive;
 mod revocation;
 mod security;
 mod snapshots;

@@ -27,6 +27,9 @@ pub struct Config {
     pub allow_ca_requests: bool,
     /// Caps on what one requirer can make the CA read (`max-*` options).
     pub limits: Limits,
+    /// Whether requirers on the reactive wire are served (`reactive-wire`): the CA then makes
+    /// their keys and sends them over the relation.
+    pub reactive_wire: bool,
 }
 
 /// Reads the configuration; `Err` lists every problem, one per bad option.
@@ -35,6 +38,7 @@ pub fn read(map: &Map<String, Value>) -> Result<Config, Vec<String>> {
     let ca = o.ca("90d");
     let root_validity = o.duration("root-ca-validity", "365d");
     let renewal_notice = o.duration("ca-renewal-notice", "7d");
+    let reactive_wire = o.flag("reactive-wire", false);
     if let (Some(root), Some(ca)) = (root_validity, &ca)
         && ca.certificate_validity * 2 > root
     {
@@ -56,6 +60,7 @@ pub fn read(map: &Map<String, Value>) -> Result<Config, Vec<String>> {
             key_algorithm: ca.key_algorithm,
             allow_ca_requests: ca.allow_ca_requests,
             limits: ca.limits,
+            reactive_wire,
         }),
         _ => None,
     };
@@ -78,6 +83,16 @@ mod tests {
         assert_eq!(c.certificate_limit, Some(99));
         assert_eq!(c.key_algorithm, KeyAlgorithm::Rsa2048);
         assert!(!c.allow_ca_requests);
+        assert!(!c.reactive_wire, "the reactive wire is opt-in");
+    }
+
+    #[test]
+    fn the_reactive_wire_is_a_boolean() {
+        let c = read(&map(json!({"ca-common-name": "x", "reactive-wire": true}))).unwrap();
+        assert!(c.reactive_wire);
+        let problems =
+            read(&map(json!({"ca-common-name": "x", "reactive-wire": "yes"}))).unwrap_err();
+        assert!(problems[0].contains("reactive-wire"), "{problems:?}");
     }
 
     #[test]

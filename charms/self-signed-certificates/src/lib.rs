@@ -12,6 +12,7 @@
 
 pub mod authority;
 pub mod config;
+pub mod reactive;
 pub mod revocation;
 pub mod upstream;
 
@@ -130,6 +131,8 @@ fn reconcile(
         if !busy_hook {
             TransferProvider::new(endpoint(SEND_CA_CERT)?).publish(model, &BTreeSet::new())?;
         }
+        // What this unit published on the reactive wire as leader (nothing read otherwise).
+        reactive::withdraw(model, &endpoint(CERTIFICATES)?)?;
         let status = match authority::load(model)? {
             Some(stored) => Status::active(format!(
                 "standby, the leader signs; CA '{}'",
@@ -280,6 +283,18 @@ fn reconcile(
     }));
     let issued = state.issued_count();
     provider.commit(model, state)?;
+    let reactive = if config.reactive_wire {
+        reactive::serve(
+            model,
+            &endpoint(CERTIFICATES)?,
+            &stored.ca,
+            config.certificate_validity,
+            at,
+        )?
+    } else {
+        reactive::withdraw(model, &endpoint(CERTIFICATES)?)?;
+        reactive::Served::default()
+    };
 
     published.insert(stored.ca.certificate().pem().trim().to_owned());
     publish_cas(model, &published)?;
@@ -303,9 +318,10 @@ fn reconcile(
         n => format!("; {n} previous CA(s) published until their certificates expire"),
     };
     model.set_unit_status(Status::active(format!(
-        "CA '{}': {issued} certificates issued ({} validity); {sequence}{previous}",
+        "CA '{}': {issued} certificates issued ({} validity); {sequence}{previous}{}",
         common_name(stored.ca.certificate()),
         format_duration(config.certificate_validity),
+        reactive.summary(),
     )))?;
     Ok(Some(Reconciled { stored, revoked }))
 }

@@ -92,6 +92,19 @@ pub(crate) fn interop_libs() -> PathBuf {
     )
 }
 
+/// charms.reactive and charmhelpers from PyPI, pinned by the reactive test charm's
+/// `requirements.txt`, installed once per target dir like [`interop_libs`].
+pub(crate) fn reactive_libs() -> PathBuf {
+    let req = root().join("tests/charms/reactive-tls-client/requirements.txt");
+    let pins = std::fs::read(&req).expect("requirements");
+    python::pip_target(
+        "reactive-pylibs",
+        &python::tag(&pins),
+        &[OsStr::new("-r"), req.as_os_str()],
+        python::Finish::SharedReadOnly,
+    )
+}
+
 /// A test charm from `tests/charms/<name>` copied to a temp dir, `venv/` linked to `venv`.
 pub(crate) fn python_charm(name: &str, venv: &Path) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()

@@ -276,6 +276,20 @@ impl TestModel {
         self.python_charm_from("tests/interop", name)
     }
 
+    /// The charms.reactive test charm `tests/charms/<name>`, with `venv/` linked to the
+    /// pinned reactive framework ([`charms::reactive_libs`]).
+    pub(crate) fn reactive_charm(&self, name: &str) -> PathBuf {
+        let dest = self.data.path().join("reactive-charms").join(name);
+        if !dest.exists() {
+            charms::stage_python_charm(
+                &root().join("tests/charms").join(name),
+                &dest,
+                &charms::reactive_libs(),
+            );
+        }
+        dest
+    }
+
     /// The Python charm of the migration guide's worked example (`examples/migration/`), with
     /// `venv/` linked to the shared read-only libs.
     pub(crate) fn example_python_charm(&self, name: &str) -> PathBuf {

@@ -7,6 +7,7 @@
 pub(crate) mod certificate_index;
 pub mod certificate_transfer;
 pub mod peer_tls;
+pub mod reactive;
 pub mod tls_certificates;
 
 use serde::de::DeserializeOwned;
@@ -111,7 +112,7 @@ pub(crate) fn read_value<T: DeserializeOwned>(
     }
 }
 
-fn kind_of(v: &serde_json::Value) -> &'static str {
+pub(crate) fn kind_of(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",
