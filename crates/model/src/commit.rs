@@ -245,7 +245,7 @@ fn bag_changed(c: &Connection, r: &Relation, owner: &str, writer: &str) -> Resul
 }
 
 /// Queues `x`'s joined + changed for `w` on `r`, unless `x` saw `w` already.
-fn queue_join(c: &Connection, r: &Relation, x: &str, w: &str) -> Result<()> {
+pub(crate) fn queue_join(c: &Connection, r: &Relation, x: &str, w: &str) -> Result<()> {
     if store::seen(c, r.id, x)?.iter().any(|s| s == w) {
         return Ok(());
     }
@@ -290,6 +290,12 @@ fn queue_joins(c: &Connection, r: &Relation, unit: &str) -> Result<()> {
         }
         if other.started {
             queue_join(c, r, &v, unit)?;
+        }
+    }
+    // Units of another model in scope (a cross-model relation): started on their side.
+    if me.started {
+        for w in store::crossmodel::remote_scope(c, r.id)? {
+            queue_join(c, r, unit, &w)?;
         }
     }
     Ok(())
