@@ -3,7 +3,9 @@
 //! `TLSCertificatesProvidesV4`): a server and a client certificate at the configured paths, keys
 //! 0600 that match their certificates, chains `openssl verify` accepts at the model's time, the
 //! CA in the unit's private trust store (never the host's), gone when the relation is removed,
-//! and the reactive layer's flags reported by the `flags` action.
+//! and the reactive layer's flags reported by the `flags` action. Against a provider that speaks
+//! only the reactive wire (`tests/interop/reactive-provider`), the demo is blocked naming
+//! `allow-reactive-wire` until it is set, then holds the provider-made keys and says so.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
