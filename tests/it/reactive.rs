@@ -187,7 +187,7 @@ fn a_reactive_charm_gets_its_files_from_our_ca_on_the_reactive_wire() {
 
 /// A shell charm that writes, in its unit bag, a bad JSON value, an unknown request type and
 /// one good client request.
-fn malformed_requirer() -> tempfile::TempDir {
+pub(crate) fn malformed_requirer() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("bad-reactive-")
         .tempdir()

@@ -3,7 +3,9 @@
 //! `TLSCertificatesProvidesV4`): a server and a client certificate at the configured paths, keys
 //! 0600 that match their certificates, chains `openssl verify` accepts at the model's time, the
 //! CA in the unit's private trust store (never the host's), gone when the relation is removed,
-//! and the reactive layer's flags reported by the `flags` action.
+//! and the reactive layer's flags reported by the `flags` action. Against a provider that speaks
+//! only the reactive wire (`tests/interop/reactive-provider`), the demo is blocked naming
+//! `allow-reactive-wire` until it is set, then holds the provider-made keys and says so.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -44,14 +46,21 @@ fn flags(m: &TestModel, unit: &str) -> Value {
     m.completed(unit, "flags", &[])["results"].clone()
 }
 
-/// Deploys the demo (one unit, the server certificate also for `extra`), relates it to
-/// `provider:certificates`, checks everything a unit holds against `ca` (the provider's CA),
-/// then removes the relation and checks the CA left the trust store.
-fn end_to_end(m: &TestModel, provider: &str, ca_of: impl Fn(&TestModel) -> String) {
-    m.deploy(
-        &m.rust_charm("tls-client-demo"),
-        &[APP, "--config", "extra-sans=demo.example"],
-    );
+/// Deploys the demo (one unit, the server certificate also for `extra`, `config` more
+/// options), relates it to `provider:certificates`, checks everything a unit holds against `ca`
+/// (the provider's CA) and that no key is in the relation data (the current wire), then removes
+/// the relation and checks the CA left the trust store.
+fn end_to_end(
+    m: &TestModel,
+    provider: &str,
+    config: &[&str],
+    ca_of: impl Fn(&TestModel) -> String,
+) {
+    let mut args = vec![APP, "--config", "extra-sans=demo.example"];
+    for c in config {
+        args.extend(["--config", c]);
+    }
+    m.deploy(&m.rust_charm("tls-client-demo"), &args);
     let unit = format!("{APP}/0");
     let (workload, message) = m.unit_status(&unit);
     assert_eq!(workload, "blocked", "{message}");
@@ -151,6 +160,15 @@ fn end_to_end(m: &TestModel, provider: &str, ca_of: impl Fn(&TestModel) -> Strin
     let logs = m.ok(&["debug-log", "-n", "500"]);
     let body = key.lines().nth(1).expect("a PEM body line");
     assert!(!logs.contains(body), "the key is in the logs");
+    // The current wire: the unit's key never left it, and no key is in any bag.
+    for u in [unit.clone(), format!("{provider}/0")] {
+        let shown = m.ok(&["show-unit", &u, "--json"]);
+        assert!(
+            !shown.contains("PRIVATE KEY"),
+            "a key in {u}'s relation data"
+        );
+        assert!(!shown.contains(body), "the key in {u}'s relation data");
+    }
 
     // The relation goes: the CA leaves the trust store; the workload's files stay.
     m.ok(&[
@@ -176,7 +194,8 @@ fn end_to_end(m: &TestModel, provider: &str, ca_of: impl Fn(&TestModel) -> Strin
 fn the_demo_gets_both_certificates_from_our_ca() {
     let m = TestModel::new("tlsclient");
     m.deploy(&m.rust_charm("self-signed-certificates"), &["ca"]);
-    end_to_end(&m, "ca", |m| {
+    // Allowed the reactive wire, the demo still speaks the current one with a current provider.
+    end_to_end(&m, "ca", &["allow-reactive-wire=true"], |m| {
         m.completed("ca/0", "get-ca-certificate", &[])["results"]["ca-certificate"]
             .as_str()
             .expect("ca-certificate")
@@ -188,10 +207,140 @@ fn the_demo_gets_both_certificates_from_our_ca() {
 fn the_demo_gets_both_certificates_from_the_python_provider() {
     let m = TestModel::new("tlsclientpy");
     m.deploy(&m.interop_charm("tls-provider"), &["pyca"]);
-    end_to_end(&m, "pyca", |m| {
+    end_to_end(&m, "pyca", &[], |m| {
         m.completed("pyca/0", "get-ca", &[])["results"]["root"]
             .as_str()
             .expect("root")
             .to_owned()
     });
+}
+
+/// The CA the reactive provider publishes.
+fn reactive_ca(m: &TestModel) -> String {
+    m.completed("easy/0", "get-ca", &[])["results"]["ca"]
+        .as_str()
+        .expect("ca")
+        .to_owned()
+}
+
+/// The demo against a provider that speaks only the reactive wire (`tests/interop/
+/// reactive-provider`, as easyrsa): not allowed, it is blocked naming the option and nothing
+/// comes; allowed, it gets the provider-made keys and certificates at its paths and says so. The
+/// provider refuses a malformed requirer's bad keys by name and serves its good request.
+#[test]
+fn the_demo_uses_a_reactive_only_provider_only_when_allowed() {
+    let m = TestModel::new("tlsclientrx");
+    m.deploy(&m.interop_charm("reactive-provider"), &["easy"]);
+    m.deploy(&m.rust_charm("tls-client-demo"), &[APP]);
+    let bad = crate::reactive::malformed_requirer();
+    m.deploy(bad.path(), &["bad"]);
+    m.ok(&[
+        "integrate",
+        &format!("{APP}:certificates"),
+        "easy:certificates",
+    ]);
+    m.ok(&["integrate", "bad:certificates", "easy:certificates"]);
+    m.settle();
+    let unit = format!("{APP}/0");
+    let name = unit.replace('/', "-");
+    let tls = m.charm_dir(&unit).join("tls");
+
+    // Not allowed: blocked, naming the option; no file, and the provider made no key for it.
+    let (workload, message) = m.unit_status(&unit);
+    assert_eq!(workload, "blocked", "{message}");
+    assert!(
+        message.contains("only the reactive tls-certificates wire")
+            && message.contains("set allow-reactive-wire=true"),
+        "{message}"
+    );
+    assert!(!tls.join("server.crt").exists() && !trust_file(&m, &unit).exists());
+    let wire_name = unit.replace('/', "_");
+    let shown = m.ok(&["show-unit", "easy/0", "--json"]);
+    assert!(!shown.contains(&format!("{wire_name}.server")), "{shown}");
+
+    // Allowed: the reactive wire, with the provider's keys.
+    m.ok(&["config", APP, "allow-reactive-wire=true"]);
+    m.settle();
+    let (workload, message) = m.unit_status(&unit);
+    assert_eq!(workload, "active", "{message}");
+    assert!(
+        message.starts_with(&format!(
+            "reactive wire in use (keys made by the provider): \
+             server {name} -> tls/server.crt (key tls/server.key); \
+             client {name}-client -> tls/client.crt (key tls/client.key); CA -> tls/ca.crt, "
+        )),
+        "{message}"
+    );
+    let ca = reactive_ca(&m);
+    assert_eq!(read(&tls.join("ca.crt")).trim(), ca.trim());
+    assert_eq!(read(&trust_file(&m, &unit)).trim(), ca.trim());
+    let provider_bag = m.ok(&["show-unit", "easy/0", "--json"]);
+    for (cert, key) in [("server.crt", "server.key"), ("client.crt", "client.key")] {
+        let (cert, key) = (tls.join(cert), tls.join(key));
+        assert_eq!(mode(&key), 0o600, "{}", key.display());
+        assert_eq!(mode(&cert), 0o644, "{}", cert.display());
+        assert!(
+            same_public_key(&cert, &key),
+            "{} matches its key",
+            cert.display()
+        );
+        let pem = read(&cert);
+        m.verify_pem(&format!("{unit} {}", cert.display()), &pem, &ca, &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The key is the one the provider made and published.
+        let key_pem = read(&key);
+        let body = key_pem.lines().nth(1).expect("a PEM body line");
+        assert!(
+            provider_bag.contains(body),
+            "{} is the provider's",
+            key.display()
+        );
+    }
+    let (ok, text) = crate::support::openssl::run_in(
+        &tls,
+        &[
+            "x509",
+            "-noout",
+            "-ext",
+            "subjectAltName",
+            "-in",
+            "server.crt",
+        ],
+    );
+    assert!(ok && text.contains(&format!("DNS:{name}")), "{text}");
+    // The demo's own bag holds the reactive requests, its CSRs withdrawn.
+    let own: Value = serde_json::from_str(&m.ok(&["show-unit", &unit, "--json"])).expect("JSON");
+    let data = own["relations"][0]["unit_data"].clone();
+    assert_eq!(data["unit_name"], wire_name.as_str(), "{own:#}");
+    assert_eq!(data["common_name"], name.as_str(), "{own:#}");
+    assert!(data["client_cert_requests"].is_string(), "{own:#}");
+    assert!(
+        data.get("certificate_signing_requests").is_none(),
+        "{own:#}"
+    );
+
+    // The provider refused the malformed unit's bad keys by name and served its good request.
+    let (_, easy) = m.unit_status("easy/0");
+    assert!(
+        easy.contains("reactive wire: 3 certificates for 2 unit(s), keys made here, 2 refused"),
+        "{easy}"
+    );
+    let log = m.ok(&["debug-log", "-n", "100000"]);
+    for (key, why) in [
+        ("cert_requests", "invalid JSON"),
+        ("ocsp_cert_requests", "unknown request type"),
+    ] {
+        assert!(
+            log.lines().any(
+                |l| l.contains("refused from unit bad/0 (relation certificates:")
+                    && l.contains(&format!("key '{key}': {why}"))
+            ),
+            "{key} refused by name:\n{log}"
+        );
+    }
+    let bad_bag = m.ok(&["show-unit", "bad/0", "--json"]);
+    assert!(
+        bad_bag.contains("bad_0.processed_client_requests") && bad_bag.contains("ok.example"),
+        "{bad_bag}"
+    );
 }

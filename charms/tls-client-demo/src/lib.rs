@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use charm::{Charm, Endpoint, Event, HandlerError, LogLevel, Model, Status};
 use serde::Deserialize;
-use tls_interfaces::tls_client::{ClientState, RequestedCertificate};
+use tls_interfaces::tls_client::{ClientState, RequestedCertificate, Wire};
 use tls_interfaces::{TlsClient, TlsClientEvent, TrustStore};
 
 /// The charm.
@@ -22,6 +22,10 @@ const RAISED: &str = "raised-flags";
 const DENIED: &str = "denied";
 /// How many raised flags are kept.
 const MAX_RAISED: usize = 200;
+/// The option allowing the reactive wire.
+const ALLOW_OPTION: &str = "allow-reactive-wire";
+/// The start of the status while the reactive wire is in use.
+const REACTIVE_NOTE: &str = "reactive wire in use (keys made by the provider): ";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -35,6 +39,8 @@ struct Config {
     extra_sans: String,
     #[serde(default)]
     trust_store_dir: String,
+    #[serde(default)]
+    allow_reactive_wire: bool,
 }
 
 impl Charm for TlsClientDemo {
@@ -84,7 +90,7 @@ fn client(model: &mut Model<'_>, config: &Config) -> Result<TlsClient, HandlerEr
     };
     let endpoint: Endpoint = ENDPOINT.parse()?;
     let none: &[&str] = &[];
-    let mut client = TlsClient::new(endpoint);
+    let mut client = TlsClient::new(endpoint).allow_reactive_wire(config.allow_reactive_wire);
     if !config.trust_store_dir.trim().is_empty() {
         client = client.with_trust_store(TrustStore::at(path(
             "trust-store-dir",
@@ -151,12 +157,24 @@ fn status(model: &mut Model<'_>, client: &TlsClient) -> Result<(), HandlerError>
         ))?;
         return Ok(());
     }
+    if state.wire == Wire::ReactiveNotAllowed {
+        model.set_unit_status(Status::blocked(format!(
+            "the provider speaks only the reactive tls-certificates wire (it makes the keys); \
+             set {ALLOW_OPTION}=true to use it"
+        )))?;
+        return Ok(());
+    }
+    // On the reactive wire the operator must see that the keys came over the relation.
+    let wire = match state.wire {
+        Wire::Reactive => REACTIVE_NOTE,
+        Wire::Current | Wire::ReactiveNotAllowed => "",
+    };
     if !state.certs_saved {
         let denied: Option<String> = model.stored(DENIED).ok().flatten();
         model.set_unit_status(match denied {
             Some(why) => Status::blocked(format!("certificate denied: {why}")),
             None => Status::waiting(format!(
-                "waiting for certificates: {} of {} saved",
+                "{wire}waiting for certificates: {} of {} saved",
                 state.saved.len(),
                 client.requests().len()
             )),
@@ -182,7 +200,7 @@ fn status(model: &mut Model<'_>, client: &TlsClient) -> Result<(), HandlerError>
         let shown: Vec<String> = ca_files.iter().map(|p| short(model, p)).collect();
         parts.push(format!("CA -> {}", shown.join(", ")));
     }
-    model.set_unit_status(Status::active(parts.join("; ")))?;
+    model.set_unit_status(Status::active(format!("{wire}{}", parts.join("; "))))?;
     Ok(())
 }
 

@@ -235,3 +235,135 @@ fn the_relation_going_takes_the_ca_out_of_the_trust_store() {
     let raised: Vec<String> = serde_json::from_value(out.stored["raised-flags"].clone()).unwrap();
     assert_eq!(raised.last().unwrap(), "(ca removed from the trust store)");
 }
+
+/// What a reactive-only provider (easyrsa) publishes for the demo unit that wrote `bag`: its
+/// CA and, when `answer`, every request answered with a key it made.
+fn reactive_provider_bag(bag: &charm::Databag, answer: bool) -> charm::Databag {
+    use tls_interfaces::wire::reactive::{self, IssuedPair, RequestType, RequirerBag};
+    let now = OffsetDateTime::from_unix_timestamp(State::new("x/0".parse().unwrap()).now).unwrap();
+    let ca = CertificateAuthority::self_signed_root(
+        &RequestAttributes::new("reactive CA"),
+        PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap(),
+        Duration::days(365),
+        now - Duration::days(1),
+    )
+    .unwrap();
+    let ca_pem = ca.certificate().pem().trim().to_owned();
+    let mut out = charm::Databag::from([("ca".to_owned(), ca_pem.clone())]);
+    out.insert("chain".into(), ca_pem);
+    if !answer {
+        return out;
+    }
+    let (parsed, errors) = RequirerBag::parse(bag);
+    assert!(errors.is_empty(), "{errors:?}");
+    let u = parsed.unit_name.clone().expect("unit_name");
+    let mut clients = std::collections::BTreeMap::new();
+    for r in parsed.all_requests() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let csr = RequestAttributes::new(&r.common_name).to_csr(&key).unwrap();
+        let cert = ca
+            .issue(
+                &pki::IssueRequest {
+                    csr: &csr,
+                    kind: pki::CertificateKind::Leaf,
+                    validity: Duration::days(30),
+                },
+                &IssuingPolicy::default(),
+                now,
+            )
+            .unwrap();
+        let pair = IssuedPair::new(cert.pem().trim(), key.to_pkcs8_pem().trim());
+        match r.kind {
+            RequestType::Server => {
+                let (c, k) = reactive::server_keys(&u);
+                out.insert(c, pair.cert.clone());
+                out.insert(k, pair.key.to_string());
+            }
+            _ => {
+                clients.insert(r.common_name.clone(), pair);
+            }
+        }
+    }
+    out.insert(
+        RequestType::Client.processed_key(&u),
+        reactive::processed_value(&clients),
+    );
+    out
+}
+
+/// The demo on a relation whose provider unit publishes `provider_bag(demo's bag)`.
+fn with_reactive_provider(
+    state: State,
+    provider_bag: impl Fn(&charm::Databag) -> charm::Databag,
+) -> State {
+    let mut state = state;
+    let r = state
+        .relations
+        .iter_mut()
+        .find(|r| r.id == RELATION)
+        .unwrap();
+    let bag = provider_bag(&r.local_unit_data);
+    r.remote_units.insert("ca/0".parse().unwrap(), bag);
+    demo()
+        .run(relation_event(Event::RelationChanged, "ca/0"), state)
+        .unwrap()
+}
+
+fn related(state: State) -> State {
+    state.with_relation(Relation::new(
+        "certificates".parse().unwrap(),
+        RELATION,
+        "ca".parse().unwrap(),
+    ))
+}
+
+#[test]
+fn a_reactive_only_provider_blocks_the_unit_naming_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = with_reactive_provider(related(configured(dir.path())), |b| {
+        reactive_provider_bag(b, false)
+    });
+    assert_eq!(out.unit_status.kind, StatusKind::Blocked);
+    assert!(
+        out.unit_status
+            .message
+            .contains("only the reactive tls-certificates wire")
+            && out
+                .unit_status
+                .message
+                .contains("set allow-reactive-wire=true"),
+        "{:?}",
+        out.unit_status
+    );
+    assert!(!dir.path().join("ca.crt").exists());
+}
+
+#[test]
+fn allowed_the_reactive_wire_is_used_and_status_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = related(configured(dir.path()).with_config("allow-reactive-wire", true));
+    let out = with_reactive_provider(state, |b| reactive_provider_bag(b, false));
+    assert_eq!(out.unit_status.kind, StatusKind::Waiting);
+    assert_eq!(
+        out.unit_status.message,
+        "reactive wire in use (keys made by the provider): waiting for certificates: 0 of 2 saved"
+    );
+    let out = with_reactive_provider(out, |b| reactive_provider_bag(b, true));
+    assert_eq!(
+        out.unit_status.kind,
+        StatusKind::Active,
+        "{:?}",
+        out.unit_status
+    );
+    let d = dir.path().display();
+    assert_eq!(
+        out.unit_status.message,
+        format!(
+            "reactive wire in use (keys made by the provider): \
+             server tls-client-demo-0 -> {d}/srv/server.crt (key {d}/srv/server.key); \
+             client tls-client-demo-0-client -> {d}/cli/client.crt (key {d}/cli/client.key); \
+             CA -> {d}/ca.crt, {d}/trust/tls-client-demo.crt"
+        )
+    );
+    assert_eq!(mode(&dir.path().join("cli/client.key")), 0o600);
+}

@@ -21,19 +21,38 @@
 //! ```
 //!
 //! What is remembered between hooks (digests of what was written, the trust-store files, whether
-//! every certificate was saved) is in the charm state under `tls-client:<endpoint>`; keys are
-//! never in it.
+//! every certificate was saved, the wire in use) is in the charm state under
+//! `tls-client:<endpoint>`; keys are never in it.
+//!
+//! # The reactive wire: an opt-in fallback
+//!
+//! A provider that speaks only the reactive `tls-certificates` wire (easyrsa and other
+//! `charms.reactive` providers) makes the private keys itself and sends them over the relation.
+//! A charm that must use such a provider says so with
+//! [`TlsClient::allow_reactive_wire`]`(true)`; it is never chosen on its own. The provider's
+//! wire is told on every hook from what it published ([`detect`]): `certificates` in its
+//! application bag is the current wire; else `ca` in one of its unit bags is the reactive wire;
+//! neither is the current wire (CSRs are sent, and the client waits). Only a provider that
+//! speaks the reactive wire alone is served on it; then this unit writes the layer's request
+//! keys instead of CSRs, and the provider's certificates and keys go to the same paths, with the
+//! same modes and the same [`TlsClientEvent`]s. [`ClientState::wire`] says which wire is in use
+//! (for the charm's status), and [`Wire::ReactiveNotAllowed`] that the provider speaks only the
+//! reactive wire and the charm has not allowed it (a hint is logged once; nothing will come).
 
 mod files;
+mod reactive;
 mod trust_store;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use charm::{Endpoint, Event, LogLevel, Model};
+use charm::{BagOwner, Databag, Endpoint, Event, LogLevel, Model, Relation};
 use pki::{KeyAlgorithm, RequestAttributes};
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
+pub use reactive::{ProviderWire, detect};
 pub use trust_store::{SYSTEM_TRUST_STORE, TRUST_STORE_ENV, TrustStore};
 
 use crate::error::{Error, Misuse};
@@ -155,6 +174,21 @@ impl TlsClientEvent {
     }
 }
 
+/// The wire a [`TlsClient`] speaks with its provider (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Wire {
+    /// The current wire: CSRs out, the unit's own key (kept in a secret, never sent).
+    #[default]
+    Current,
+    /// The reactive wire, allowed by the charm: the provider made the keys and sent them over
+    /// the relation.
+    Reactive,
+    /// The provider speaks only the reactive wire and the charm has not allowed it: CSRs are
+    /// out, but no certificate will come.
+    ReactiveNotAllowed,
+}
+
 /// What stays true between hooks: the reactive layer's flags that are set and left set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientState {
@@ -166,6 +200,8 @@ pub struct ClientState {
     pub certs_saved: bool,
     /// The certificates written at least once, as `(kind, common name)`.
     pub saved: BTreeSet<(CertKind, String)>,
+    /// The wire in use (as of the last hook).
+    pub wire: Wire,
 }
 
 impl ClientState {
@@ -201,6 +237,18 @@ struct Stored {
     certs: BTreeMap<String, String>,
     #[serde(default)]
     all_saved: bool,
+    /// The wire of the last hook.
+    #[serde(default)]
+    wire: Wire,
+    /// The provider's unusable reactive values last logged (each logged once).
+    #[serde(default)]
+    reactive_errors: BTreeSet<String>,
+}
+
+/// One certificate to write: the certificate file and the key file.
+struct Held {
+    cert_file: String,
+    key_file: Zeroizing<String>,
 }
 
 /// The `tls-client` convenience on one `tls-certificates` endpoint (unit certificates).
@@ -211,6 +259,7 @@ pub struct TlsClient {
     trust_store: TrustStore,
     requests: Vec<RequestedCertificate>,
     key_algorithm: KeyAlgorithm,
+    allow_reactive_wire: bool,
 }
 
 impl TlsClient {
@@ -223,7 +272,21 @@ impl TlsClient {
             trust_store: TrustStore::from_env(),
             requests: Vec::new(),
             key_algorithm: KeyAlgorithm::Rsa2048,
+            allow_reactive_wire: false,
         }
+    }
+
+    /// Allows the reactive wire, used only with a provider that speaks nothing else (see the
+    /// module docs). **The provider then makes the private keys and sends them over the
+    /// relation**; say so to the operator ([`ClientState::wire`]). Off by default.
+    pub fn allow_reactive_wire(mut self, allow: bool) -> Self {
+        self.allow_reactive_wire = allow;
+        self
+    }
+
+    /// Whether the charm allowed the reactive wire.
+    pub fn allows_reactive_wire(&self) -> bool {
+        self.allow_reactive_wire
     }
 
     /// Also writes the CA (every CA of our certificates, one file) to `path`: the layer's
@@ -354,15 +417,107 @@ impl TlsClient {
             Event::Remove => self.uninstall(model),
             _ => {
                 let mut out = Vec::new();
-                for e in requirer.handle(event, model)? {
-                    if let RequirerEvent::CertificateDenied(d) = e {
-                        out.push(TlsClientEvent::CertificateDenied(d));
+                let relation = model.relations(&self.endpoint)?.into_iter().next();
+                let wire = match &relation {
+                    Some(r) => self.wire(model, r)?,
+                    None => Wire::Current,
+                };
+                match (wire, &relation) {
+                    (Wire::Reactive, Some(r)) => self.handle_reactive(model, r, &mut out)?,
+                    _ => {
+                        if let Some(r) = &relation {
+                            // Back from the reactive wire: our requests there are withdrawn.
+                            let own = model.relation_data(&r.id, &model.own_unit_bag())?;
+                            let changes = reactive::withdraw_changes(&own);
+                            if !changes.is_empty() {
+                                model.update_relation_data(
+                                    &r.id,
+                                    &model.own_unit_bag(),
+                                    &changes,
+                                )?;
+                            }
+                        }
+                        for e in requirer.handle(event, model)? {
+                            if let RequirerEvent::CertificateDenied(d) = e {
+                                out.push(TlsClientEvent::CertificateDenied(d));
+                            }
+                        }
+                        self.save_current(&requirer, model, wire, &mut out)?;
                     }
                 }
-                self.save(&requirer, model, &mut out)?;
                 Ok(out)
             }
         }
+    }
+
+    /// The wire to speak on `relation`: the provider's, as far as the charm allows.
+    fn wire(&self, model: &mut Model<'_>, relation: &Relation) -> Result<Wire, Error> {
+        let app = match &relation.remote_app {
+            Some(app) => model.relation_data(&relation.id, &BagOwner::App(app.clone()))?,
+            None => Arc::new(Databag::new()),
+        };
+        let units = provider_unit_bags(model, relation)?;
+        Ok(
+            match (
+                detect(&app, units.iter().map(|b| &**b)),
+                self.allow_reactive_wire,
+            ) {
+                (ProviderWire::Current, _) => Wire::Current,
+                (ProviderWire::ReactiveOnly, true) => Wire::Reactive,
+                (ProviderWire::ReactiveOnly, false) => Wire::ReactiveNotAllowed,
+            },
+        )
+    }
+
+    /// The reactive wire: our requests in our unit bag, the provider's certificates and keys to
+    /// the files.
+    fn handle_reactive(
+        &self,
+        model: &mut Model<'_>,
+        relation: &Relation,
+        out: &mut Vec<TlsClientEvent>,
+    ) -> Result<(), Error> {
+        let unit = model.unit().to_string();
+        let own = model.own_unit_bag();
+        let current = model.relation_data(&relation.id, &own)?;
+        let (wanted, dropped) = reactive::request_bag(&unit, &self.requests);
+        let changes = reactive::request_changes(&current, &wanted);
+        if !changes.is_empty() {
+            if !dropped.is_empty() {
+                model.log(
+                    LogLevel::Warning,
+                    &format!(
+                        "tls-client: the reactive wire carries only DNS names and IP addresses; left out: {}",
+                        dropped.join(", ")
+                    ),
+                )?;
+            }
+            model.update_relation_data(&relation.id, &own, &changes)?;
+        }
+        let bags = provider_unit_bags(model, relation)?;
+        let answers = reactive::receive(bags.iter().map(|b| &**b), &unit, &self.requests);
+        let held: Vec<Option<Held>> = answers
+            .certificates
+            .into_iter()
+            .map(|c| {
+                c.map(|c| Held {
+                    cert_file: c.cert_file,
+                    key_file: c.key_file,
+                })
+            })
+            .collect();
+        let errors: BTreeSet<String> = answers
+            .errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "tls-client: unusable reactive answer on {}: {e}",
+                    relation.id
+                )
+            })
+            .collect();
+        let cas: Vec<String> = answers.ca.iter().map(|c| c.trim().to_owned()).collect();
+        self.save(model, Wire::Reactive, &held, &cas, errors, out)
     }
 
     /// What stays set between hooks (see [`ClientState::flags`]).
@@ -379,6 +534,7 @@ impl TlsClient {
             ca_installed: stored.installed.keys().map(PathBuf::from).collect(),
             certs_saved: stored.all_saved,
             saved,
+            wire: stored.wire,
         }
     }
 
@@ -420,11 +576,12 @@ impl TlsClient {
         Ok(())
     }
 
-    /// Writes every certificate held, the CA file and the trust store; records what changed.
-    fn save(
+    /// The current wire: the requirer's certificates and the unit's key to the files.
+    fn save_current(
         &self,
         requirer: &TlsRequirer,
         model: &mut Model<'_>,
+        wire: Wire,
         out: &mut Vec<TlsClientEvent>,
     ) -> Result<(), Error> {
         let assigned = requirer.assigned_certificates(model, Scope::Unit)?;
@@ -433,32 +590,68 @@ impl TlsClient {
         } else {
             requirer.private_key(model, Scope::Unit)?
         };
+        let mut cas: Vec<String> = Vec::new();
+        let mut held = Vec::with_capacity(self.requests.len());
+        for r in &self.requests {
+            let request = r.request();
+            let (Some(a), Some(key)) = (assigned.iter().find(|a| a.request == request), &key)
+            else {
+                held.push(None);
+                continue;
+            };
+            held.push(Some(Held {
+                cert_file: certificate_file(a),
+                key_file: key.to_pkcs8_pem(),
+            }));
+            let ca = a.ca.trim().to_owned();
+            if !ca.is_empty() && !cas.contains(&ca) {
+                cas.push(ca);
+            }
+        }
+        self.save(model, wire, &held, &cas, BTreeSet::new(), out)
+    }
+
+    /// Writes every certificate held (`held`: one entry per request, in order), the CA file
+    /// and the trust store; records what changed and the wire; logs each new problem once.
+    fn save(
+        &self,
+        model: &mut Model<'_>,
+        wire: Wire,
+        held: &[Option<Held>],
+        cas: &[String],
+        problems: BTreeSet<String>,
+        out: &mut Vec<TlsClientEvent>,
+    ) -> Result<(), Error> {
         let mut stored = self.load(model);
         let before = stored.clone();
-        let mut cas: Vec<String> = Vec::new();
+        if stored.wire != wire {
+            self.log_wire(model, wire)?;
+            stored.wire = wire;
+        }
+        for p in problems.difference(&stored.reactive_errors) {
+            model.log(LogLevel::Warning, p)?;
+        }
+        stored.reactive_errors = problems;
         let mut changed: Vec<TlsClientEvent> = Vec::new();
         let mut kinds = BTreeSet::new();
         let mut all = !self.requests.is_empty();
         let mut ids = BTreeSet::new();
-        for r in &self.requests {
+        for (i, r) in self.requests.iter().enumerate() {
             ids.insert(r.id());
-            let request = r.request();
-            let (Some(a), Some(key)) = (assigned.iter().find(|a| a.request == request), &key)
-            else {
+            let Some(Some(h)) = held.get(i) else {
                 // Same common name, same certificate: one written before (new SANs pending)
                 // still counts as saved, as in the reactive layer.
                 all &= stored.certs.contains_key(&r.id());
                 continue;
             };
-            let cert = certificate_file(a);
+            let cert = &h.cert_file;
             // The key first: a workload reloading on the new certificate finds its key.
-            let wrote_key =
-                files::write_if_changed(&r.key_path, &key.to_pkcs8_pem(), files::PRIVATE)?;
-            let wrote_cert = files::write_if_changed(&r.cert_path, &cert, files::PUBLIC)?;
+            let wrote_key = files::write_if_changed(&r.key_path, &h.key_file, files::PRIVATE)?;
+            let wrote_cert = files::write_if_changed(&r.cert_path, cert, files::PUBLIC)?;
             let d = digest(&[
                 &r.cert_path.to_string_lossy(),
                 &r.key_path.to_string_lossy(),
-                &cert,
+                cert,
             ]);
             if wrote_key || wrote_cert || stored.certs.get(&r.id()) != Some(&d) {
                 model.log(
@@ -480,15 +673,11 @@ impl TlsClient {
                 });
             }
             stored.certs.insert(r.id(), d);
-            let ca = a.ca.trim().to_owned();
-            if !ca.is_empty() && !cas.contains(&ca) {
-                cas.push(ca);
-            }
         }
         // A certificate no longer asked for is forgotten: asked again, it counts as new.
         stored.certs.retain(|id, _| ids.contains(id));
         if !cas.is_empty() {
-            self.save_ca(model, &cas, &mut stored, out)?;
+            self.save_ca(model, cas, &mut stored, out)?;
         }
         out.extend(changed);
         if kinds.contains(&CertKind::Server) {
@@ -510,8 +699,41 @@ impl TlsClient {
         Ok(())
     }
 
-    /// The CA file and the trust store. Until a certificate arrives there is no CA (the
-    /// current wire sends it with each certificate), so nothing is installed before.
+    /// Says once which wire is now in use, and why when it matters.
+    fn log_wire(&self, model: &mut Model<'_>, wire: Wire) -> Result<(), Error> {
+        let (level, message) = match wire {
+            Wire::Current => (
+                LogLevel::Info,
+                format!(
+                    "tls-client: the current tls-certificates wire on {}",
+                    self.endpoint
+                ),
+            ),
+            Wire::Reactive => (
+                LogLevel::Warning,
+                format!(
+                    "tls-client: the provider on {} speaks only the reactive tls-certificates wire; \
+                     using it as the charm allows: the provider makes the private keys and sends \
+                     them over the relation",
+                    self.endpoint
+                ),
+            ),
+            Wire::ReactiveNotAllowed => (
+                LogLevel::Warning,
+                format!(
+                    "tls-client: the provider on {} speaks only the reactive tls-certificates wire \
+                     (it makes the keys and sends them over the relation); this charm has not \
+                     allowed it (TlsClient::allow_reactive_wire), so no certificate will come",
+                    self.endpoint
+                ),
+            ),
+        };
+        model.log(level, &message)?;
+        Ok(())
+    }
+
+    /// The CA file and the trust store. On the current wire there is no CA until a
+    /// certificate arrives (it comes with each certificate); on the reactive wire it comes first.
     fn save_ca(
         &self,
         model: &mut Model<'_>,
@@ -600,6 +822,19 @@ impl TlsClient {
         )?;
         Ok(())
     }
+}
+
+/// The bags of the provider's units in `relation` (Juju's view is fixed for the hook, and
+/// each bag is read once per hook by the model's cache).
+fn provider_unit_bags(
+    model: &mut Model<'_>,
+    relation: &Relation,
+) -> Result<Vec<Arc<Databag>>, Error> {
+    let mut out = Vec::with_capacity(relation.units.len());
+    for unit in &relation.units {
+        out.push(model.relation_data(&relation.id, &BagOwner::Unit(unit.clone()))?);
+    }
+    Ok(out)
 }
 
 fn absolute(path: PathBuf) -> Result<PathBuf, Error> {

@@ -183,6 +183,14 @@ pub enum WireError {
         /// What is wrong.
         problem: String,
     },
+    /// A raw (non-JSON) value that is unusable, such as a `ca` that is not a PEM certificate.
+    #[error("key '{key}': {problem}")]
+    BadValue {
+        /// The databag key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A `*cert_requests` key the wire does not define.
     #[error(
         "key '{key}': unknown request type (known: cert_requests, client_cert_requests, application_cert_requests, intermediate_cert_requests)"
@@ -200,6 +208,7 @@ impl WireError {
             Self::InvalidJson { key, .. }
             | Self::WrongShape { key, .. }
             | Self::BadEntry { key, .. }
+            | Self::BadValue { key, .. }
             | Self::UnknownRequestType { key } => key,
         }
     }

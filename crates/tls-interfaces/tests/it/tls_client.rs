@@ -3,6 +3,7 @@
 //! file, a private trust store and the events named after the reactive layer's flags.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -26,10 +27,16 @@ struct ClientCharm {
     dir: PathBuf,
     wanted: Rc<RefCell<Wanted>>,
     events: Rc<RefCell<Vec<TlsClientEvent>>>,
+    allow_reactive: bool,
 }
 
 fn client(dir: &Path, wanted: &Wanted) -> Result<TlsClient, Error> {
+    client_allowing(dir, wanted, false)
+}
+
+fn client_allowing(dir: &Path, wanted: &Wanted, allow_reactive: bool) -> Result<TlsClient, Error> {
     let mut c = TlsClient::new(endpoint())
+        .allow_reactive_wire(allow_reactive)
         .with_key_algorithm(KeyAlgorithm::EcdsaP256)
         .with_trust_store(TrustStore::at(dir.join("trust")))
         .with_ca_certificate_path(dir.join("ca.crt"))?;
@@ -45,7 +52,7 @@ fn client(dir: &Path, wanted: &Wanted) -> Result<TlsClient, Error> {
 
 impl Charm for ClientCharm {
     fn handle(&mut self, event: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
-        let c = client(&self.dir, &self.wanted.borrow())?;
+        let c = client_allowing(&self.dir, &self.wanted.borrow(), self.allow_reactive)?;
         let events = c.handle(event, model)?;
         self.events.borrow_mut().extend(events);
         Ok(())
@@ -83,6 +90,15 @@ fn server_and_client() -> Wanted {
 
 impl ClientWorld {
     fn new(wanted: Wanted) -> Self {
+        Self::build(wanted, false)
+    }
+
+    /// A client that allows the reactive wire.
+    fn allowing_reactive(wanted: Wanted) -> Self {
+        Self::build(wanted, true)
+    }
+
+    fn build(wanted: Wanted, allow_reactive: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let wanted = Rc::new(RefCell::new(wanted));
         let events = Rc::new(RefCell::new(Vec::new()));
@@ -91,6 +107,7 @@ impl ClientWorld {
             dir: d.clone(),
             wanted: w.clone(),
             events: e.clone(),
+            allow_reactive,
         })
         .unwrap();
         let provider_ctx = Context::from_charmcraft_yaml(PROVIDER_META, || ProviderCharm {
@@ -494,4 +511,277 @@ fn misuse_is_refused_before_anything_is_written() {
     ];
     let mut w = ClientWorld::new(shared);
     assert!(flags(&w.round()).contains(&"tls_client.certs.saved".to_owned()));
+}
+
+// The opt-in fallback to the reactive wire, against a provider that speaks nothing else.
+
+/// What a reactive provider (easyrsa) publishes in its unit bag for the requiring unit that
+/// wrote `client_bag`: `ca`, `chain`, and every request answered with a key made here.
+fn reactive_answers(client_bag: &Databag) -> Databag {
+    use juju_tls_interfaces::wire::reactive::{self, IssuedPair, RequestType, RequirerBag};
+    let (parsed, errors) = RequirerBag::parse(client_bag);
+    assert!(errors.is_empty(), "{errors:?}");
+    let u = parsed.unit_name.clone().expect("unit_name");
+    let ca = ca();
+    let ca_pem = ca.certificate().pem().trim().to_owned();
+    let mut out = Databag::from([
+        ("ca".to_owned(), ca_pem.clone()),
+        ("chain".to_owned(), ca_pem),
+        ("private-address".to_owned(), "127.0.2.1".to_owned()),
+    ]);
+    let mut processed: BTreeMap<RequestType, BTreeMap<String, IssuedPair>> = BTreeMap::new();
+    for r in parsed.all_requests() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let mut attributes = pki::RequestAttributes::new(&r.common_name);
+        for san in &r.sans {
+            attributes.sans.push_str(san).unwrap();
+        }
+        let csr = attributes.to_csr(&key).unwrap();
+        let cert = ca
+            .issue(
+                &pki::IssueRequest {
+                    csr: &csr,
+                    kind: pki::CertificateKind::Leaf,
+                    validity: time::Duration::days(90),
+                },
+                &IssuingPolicy::default(),
+                time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap(),
+            )
+            .unwrap();
+        let pair = IssuedPair::new(cert.pem().trim(), key.to_pkcs8_pem().trim());
+        if parsed.top_level.as_ref() == Some(r) {
+            let (cert_key, key_key) = reactive::server_keys(&u);
+            out.insert(cert_key, pair.cert.clone());
+            out.insert(key_key, pair.key.to_string());
+        } else {
+            processed
+                .entry(r.kind)
+                .or_default()
+                .insert(r.common_name.clone(), pair);
+        }
+    }
+    for (kind, entries) in processed {
+        out.insert(kind.processed_key(&u), reactive::processed_value(&entries));
+    }
+    out
+}
+
+impl ClientWorld {
+    /// The provider unit `ca/0` now holds `bag`.
+    fn provider_unit_bag(&mut self, bag: Databag) {
+        let r = self
+            .client
+            .relations
+            .iter_mut()
+            .find(|r| r.id == RELATION_ID)
+            .unwrap();
+        r.remote_units.insert(unit("ca/0"), bag);
+    }
+
+    fn own_bag(&self) -> Databag {
+        self.client
+            .relation(RELATION_ID)
+            .unwrap()
+            .local_unit_data
+            .clone()
+    }
+
+    /// The client's lasting state, read through a hook as a charm reads it.
+    fn state(&self, allow_reactive: bool) -> juju_tls_interfaces::tls_client::ClientState {
+        struct Peek(Rc<RefCell<Option<ClientState>>>, PathBuf, Wanted, bool);
+        impl Charm for Peek {
+            fn handle(&mut self, _: &Event, model: &mut Model<'_>) -> Result<(), HandlerError> {
+                let c = client_allowing(&self.1, &self.2, self.3)?;
+                *self.0.borrow_mut() = Some(c.state(model));
+                Ok(())
+            }
+        }
+        use juju_tls_interfaces::tls_client::ClientState;
+        let seen = Rc::new(RefCell::new(None));
+        let (s, d, wanted) = (
+            seen.clone(),
+            self.dir.path().to_owned(),
+            self.wanted.borrow().clone(),
+        );
+        let peek = Context::from_charmcraft_yaml(CLIENT_META, move || {
+            Peek(s.clone(), d.clone(), wanted.clone(), allow_reactive)
+        })
+        .unwrap();
+        peek.run(Event::UpdateStatus, self.client.clone()).unwrap();
+        seen.borrow_mut().take().unwrap()
+    }
+
+    fn warnings(&self, needle: &str) -> usize {
+        self.client
+            .logs
+            .iter()
+            .filter(|(level, m)| *level == charm::LogLevel::Warning && m.contains(needle))
+            .count()
+    }
+}
+
+fn with_juju_keys(mut bag: Databag) -> Databag {
+    bag.insert("private-address".into(), "127.0.2.1".into());
+    bag
+}
+
+#[test]
+fn an_opted_in_client_uses_a_reactive_only_provider_and_comes_back_when_it_changes() {
+    use juju_tls_interfaces::tls_client::Wire;
+    let mut w = ClientWorld::allowing_reactive(server_and_client());
+    // The provider joined and published its CA only, as easyrsa does.
+    let ca_pem = ca().certificate().pem().trim().to_owned();
+    w.provider_unit_bag(with_juju_keys(Databag::from([(
+        "ca".to_owned(),
+        ca_pem.clone(),
+    )])));
+    w.run_client(w.event(Event::RelationChanged));
+    assert_eq!(
+        flags(&w.take()),
+        ["tls_client.ca.saved", "tls_client.ca_installed"],
+        "the CA comes first on this wire"
+    );
+    let bag = w.own_bag();
+    assert!(!bag.contains_key("certificate_signing_requests"), "{bag:?}");
+    assert_eq!(bag["unit_name"], "web_0");
+    assert_eq!(bag["common_name"], "web-0.example");
+    assert_eq!(bag["sans"], r#"["10.0.0.5", "web-0.example"]"#);
+    assert_eq!(
+        bag["client_cert_requests"],
+        r#"{"web-admin": {"sans": []}}"#
+    );
+    assert_eq!(bag["private-address"], "127.0.1.1", "Juju's keys stay");
+    assert_eq!(w.state(true).wire, Wire::Reactive);
+    assert_eq!(w.warnings("keys and sends them over the relation"), 1);
+
+    // The provider answers with keys it made: they land at the paths asked, 0600.
+    let answers = reactive_answers(&bag);
+    w.provider_unit_bag(answers.clone());
+    w.run_client(w.event(Event::RelationChanged));
+    assert_eq!(
+        flags(&w.take()),
+        [
+            "tls_client.server.cert.web-0.example.changed",
+            "tls_client.client.cert.web-admin.changed",
+            "tls_client.server.certs.changed",
+            "tls_client.client.certs.changed",
+            "tls_client.certs.changed",
+            "tls_client.certs.saved",
+        ]
+    );
+    for (cert, key, sent) in [
+        (
+            "srv/server.crt",
+            "srv/server.key",
+            &answers["web_0.server.key"],
+        ),
+        (
+            "cli/client.crt",
+            "cli/client.key",
+            &answers["web_0.processed_client_requests"],
+        ),
+    ] {
+        let (cert, key) = (w.path(cert), w.path(key));
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(mode(&cert), 0o644);
+        let key_pem = std::fs::read_to_string(&key).unwrap();
+        let parsed = PrivateKey::from_pem(&key_pem).unwrap();
+        assert!(leaf(&cert).matches_key(&parsed), "{}", cert.display());
+        let body = key_pem.lines().nth(1).unwrap();
+        assert!(sent.contains(body), "the provider's key, as sent");
+        // The leaf, then the provider's chain.
+        let text = std::fs::read_to_string(&cert).unwrap();
+        assert!(text.trim_end().ends_with(&ca_pem), "{text}");
+    }
+    assert_eq!(
+        leaf(&w.path("srv/server.crt")).subject().common_name(),
+        Some("web-0.example")
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.path("trust/web.crt")).unwrap(),
+        format!("{ca_pem}\n")
+    );
+    let s = w.state(true);
+    assert!(s.certs_saved && s.wire == Wire::Reactive, "{s:?}");
+    let stored = serde_json::to_string(&w.client.stored).unwrap();
+    assert!(!stored.contains("PRIVATE KEY"), "{stored}");
+    // Nothing new: no event, no write.
+    w.run_client(Event::UpdateStatus);
+    assert!(w.take().is_empty());
+    assert_eq!(
+        w.warnings("keys and sends them over the relation"),
+        1,
+        "said once"
+    );
+
+    // The provider now speaks the current wire: the reactive requests are withdrawn and CSRs
+    // sent with the unit's own key.
+    let r = w
+        .client
+        .relations
+        .iter_mut()
+        .find(|r| r.id == RELATION_ID)
+        .unwrap();
+    r.remote_app_data = Databag::from([("certificates".to_owned(), "[]".to_owned())]);
+    w.run_client(w.event(Event::RelationChanged));
+    let bag = w.own_bag();
+    assert_eq!(w.csr_count(), 2);
+    for k in [
+        "unit_name",
+        "common_name",
+        "sans",
+        "certificate_name",
+        "client_cert_requests",
+    ] {
+        assert!(!bag.contains_key(k), "{k} withdrawn: {bag:?}");
+    }
+    assert_eq!(w.state(true).wire, Wire::Current);
+}
+
+#[test]
+fn without_the_opt_in_a_reactive_only_provider_is_named_and_not_used() {
+    use juju_tls_interfaces::tls_client::Wire;
+    let mut w = ClientWorld::new(server_and_client());
+    let ca_pem = ca().certificate().pem().trim().to_owned();
+    w.provider_unit_bag(with_juju_keys(Databag::from([
+        ("ca".to_owned(), ca_pem.clone()),
+        ("chain".to_owned(), ca_pem),
+    ])));
+    w.run_client(w.event(Event::RelationChanged));
+    w.run_client(Event::UpdateStatus);
+    assert!(w.take().is_empty(), "no CA installed, no file");
+    assert!(!w.path("ca.crt").exists() && !w.path("trust/web.crt").exists());
+    // The current wire is spoken (a provider that learns it would answer), no reactive key.
+    assert_eq!(w.csr_count(), 2);
+    assert!(!w.own_bag().contains_key("unit_name"));
+    assert_eq!(w.state(false).wire, Wire::ReactiveNotAllowed);
+    assert_eq!(
+        w.warnings("allow_reactive_wire"),
+        1,
+        "one hint, not one per hook"
+    );
+}
+
+#[test]
+fn unusable_reactive_answers_are_named_once_and_the_rest_is_written() {
+    let mut w = ClientWorld::allowing_reactive(server_and_client());
+    w.provider_unit_bag(with_juju_keys(Databag::from([(
+        "ca".to_owned(),
+        ca().certificate().pem().to_owned(),
+    )])));
+    w.run_client(w.event(Event::RelationChanged));
+    let mut answers = reactive_answers(&w.own_bag());
+    answers.insert("web_0.processed_client_requests".into(), "{not json".into());
+    w.provider_unit_bag(answers);
+    w.run_client(w.event(Event::RelationChanged));
+    w.run_client(Event::UpdateStatus);
+    assert!(w.path("srv/server.key").exists());
+    assert!(!w.path("cli/client.key").exists());
+    assert_eq!(
+        w.warnings("key 'web_0.processed_client_requests': invalid JSON"),
+        1,
+        "{:?}",
+        w.client.logs
+    );
+    assert!(!w.state(true).certs_saved);
 }
