@@ -105,6 +105,10 @@ pub(super) fn run(model: Arc<Model>) -> anyhow::Result<()> {
     crate::cli::interrupt_on_signals(&model)?;
     let opts = SettleOptions::default();
     loop {
+        // Cross-model relations: what the peers changed (a unit joined, a bag, the peer model
+        // destroyed) becomes hooks here, and ours become theirs. Cheap without any.
+        let woken = model.sync_cross_model()?;
+        wake_peers(&model, &woken);
         let realtime = model.realtime()?;
         if realtime
             && model

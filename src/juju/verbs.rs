@@ -480,10 +480,18 @@ fn destroy_model(registry: &Registry, name: &str, timeout: Option<String>) -> an
             .transpose()?,
         notice: None,
     };
+    let mut peers = Vec::new();
     if let Ok(model) = registry.open(Some(name)) {
         stop_settler(&model);
+        peers = model.peer_models().unwrap_or_default();
     }
     registry.destroy_with(name, wait)?;
+    // Models related to it across models end their side of those relations.
+    for peer in peers {
+        if let Ok(p) = registry.open(Some(&peer)) {
+            background::spawn(&p)?;
+        }
+    }
     eprintln!("Model {name:?} destroyed");
     Ok(())
 }

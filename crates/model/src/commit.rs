@@ -269,6 +269,10 @@ pub(crate) fn queue_join(c: &Connection, r: &Relation, x: &str, w: &str) -> Resu
 /// Queues the joins a started unit is owed on a relation: it joins every unit in scope, and
 /// every started unit in scope joins it.
 fn queue_joins(c: &Connection, r: &Relation, unit: &str) -> Result<()> {
+    if r.dying {
+        // Departed and broken are queued; nobody joins a relation that is going.
+        return Ok(());
+    }
     let units = store::units(c)?;
     let me = units.iter().find(|u| u.name == unit);
     let Some(me) = me else { return Ok(()) };
@@ -315,7 +319,21 @@ fn react(c: &Connection, ctx: &HookContext, now: i64) -> Result<()> {
                 queue_joins(c, &r, unit)?;
             }
             RelationHook::Joined => {
-                store::relations::set_seen(c, id, unit, &hook.remote_unit, true)?
+                store::relations::set_seen(c, id, unit, &hook.remote_unit, true)?;
+                // A unit of another model that left while this hook ran (the sync found no
+                // departed to queue, as the join was not committed yet): it departs now.
+                let remote = &hook.remote_unit;
+                let is_remote = store::crossmodel::remote_app(c, names::app_of(remote)?)?.is_some();
+                if is_remote
+                    && !r.dying
+                    && !store::crossmodel::remote_scope(c, id)?.contains(remote)
+                {
+                    let ep = r.endpoint_of(&ctx.app.name).to_owned();
+                    store::enqueue(
+                        c,
+                        &crate::lifecycle::departed(&r, &ep, unit, remote, remote)?,
+                    )?;
+                }
             }
             RelationHook::Departed => {
                 store::relations::set_seen(c, id, unit, &hook.remote_unit, false)?;

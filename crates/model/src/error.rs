@@ -178,6 +178,16 @@ pub enum UsageError {
     /// A model consuming its own offer.
     #[error("cannot consume {0}: it is an offer of this model; relate the application directly")]
     ConsumeOwnOffer(String),
+    /// The application is offered to other models.
+    #[error(
+        "cannot remove application \"{app}\": it is offered as {offers}; remove the offer first (remove-offer)"
+    )]
+    AppOffered {
+        /// The application.
+        app: String,
+        /// Its offers, comma separated.
+        offers: String,
+    },
     /// No consumed offer of that name.
     #[error("saas application \"{0}\" not found")]
     UnknownSaas(String),

@@ -224,7 +224,7 @@ pub(crate) fn delete_app(c: &Connection, app: &str) -> Result<()> {
     for r in store::relations(c)?.into_iter().filter(|r| r.involves(app)) {
         store::relations::delete(c, r.id)?;
     }
-    // Its offers go with it; consuming models see their relations end at their next sync.
+    // Its offers go with it (only a destroyed model removes an offered application).
     store::crossmodel::delete_offers_of(c, app)?;
     store::apps::delete(c, app)
 }

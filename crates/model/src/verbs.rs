@@ -152,6 +152,19 @@ impl Model {
     /// broken), then every unit is torn down.
     pub fn remove_application(&self, app: &str) -> Result<()> {
         store::app(&self.db(), app)?.ok_or_else(|| UsageError::UnknownApp(app.to_owned()))?;
+        let offers: Vec<String> = store::crossmodel::offers(&self.db())?
+            .into_iter()
+            .filter(|o| o.app == app)
+            .map(|o| o.name)
+            .collect();
+        if !offers.is_empty() {
+            // Juju refuses too: consumers would lose their relations without being asked.
+            return Err(UsageError::AppOffered {
+                app: app.to_owned(),
+                offers: offers.join(", "),
+            }
+            .into());
+        }
         self.tx(|c| {
             store::apps::mark_dying(c, app)?;
             for r in store::relations(c)? {
@@ -179,9 +192,30 @@ impl Model {
     /// side may be a consumed offer (SAAS), or an offer URL (`[owner/]MODEL.OFFER[:endpoint]`),
     /// which is consumed first under the offer's name, as `juju integrate` does.
     pub fn integrate(&self, a: &str, b: &str) -> Result<i64> {
-        let a = self.offer_operand(a)?;
-        let b = self.offer_operand(b)?;
-        let (a, b) = (a.as_str(), b.as_str());
+        let (a, made_a) = self.offer_operand(a)?;
+        let (b, made_b) = match self.offer_operand(b) {
+            Ok(x) => x,
+            Err(e) => {
+                self.forget_saas(made_a);
+                return Err(e);
+            }
+        };
+        let result = self.integrate_resolved(&a, &b);
+        if result.is_err() {
+            // A SAAS consumed only for this integrate does not outlive its failure.
+            self.forget_saas(made_a);
+            self.forget_saas(made_b);
+        }
+        result
+    }
+
+    fn forget_saas(&self, name: Option<String>) {
+        if let Some(n) = name {
+            let _ = self.tx(|c| store::crossmodel::delete_remote_app(c, &n));
+        }
+    }
+
+    fn integrate_resolved(&self, a: &str, b: &str) -> Result<i64> {
         let (app_a, ep_a) = split_endpoint(a);
         let (app_b, ep_b) = split_endpoint(b);
         let sa = self.relatable(app_a)?;
@@ -332,18 +366,27 @@ impl Model {
         Ok(id)
     }
 
-    /// An `integrate` operand that is an offer URL, consumed (once) under the offer's name;
+    /// An `integrate` operand that is an offer URL (`[ctrl:][owner/]MODEL.OFFER[:endpoint]`),
+    /// consumed (once) under the offer's name, with the SAAS's name when this call made it;
     /// anything else as it is.
-    fn offer_operand(&self, operand: &str) -> Result<String> {
-        let (app, ep) = split_endpoint(operand);
-        if !app.contains('.') {
-            return Ok(operand.to_owned());
+    fn offer_operand(&self, operand: &str) -> Result<(String, Option<String>)> {
+        if !operand.contains('.') {
+            return Ok((operand.to_owned(), None));
         }
-        let saas = self.consume(app, None)?;
-        Ok(match ep {
+        // The endpoint follows the last ':' unless that is the controller's (`ctl:m.offer`).
+        let (url, ep) = match operand.rsplit_once(':') {
+            Some((url, ep)) if !ep.contains('.') && !ep.contains('/') => (url, Some(ep)),
+            _ => (operand, None),
+        };
+        let existed = store::crossmodel::remote_apps(&self.db())?.len();
+        let saas = self.consume(url, None)?;
+        let made = (store::crossmodel::remote_apps(&self.db())?.len() > existed)
+            .then(|| saas.name.clone());
+        let name = match ep {
             Some(ep) => format!("{}:{ep}", saas.name),
             None => saas.name,
-        })
+        };
+        Ok((name, made))
     }
 
     /// A local application, or a consumed offer, with the endpoints it can relate on.
@@ -606,18 +649,21 @@ impl Model {
         if seconds < 0 {
             return Err(UsageError::BadArgument("the clock only moves forward".into()).into());
         }
-        let offset = self.clock_offset()? + seconds;
-        clock::write_offset_file(&self.clock_file(), offset)?;
-        let now = clock::real_now() + offset;
-        self.tx(|c| {
+        // Read, moved and written in one transaction: two advances at once (a peer's bringing
+        // this model along) both count.
+        let (offset, now) = self.tx(|c| {
+            let offset = crate::model::clock_offset_in(c)? + seconds;
+            clock::write_offset_file(&self.clock_file(), offset)?;
+            let now = clock::real_now() + offset;
             store::set_meta(c, "clock_offset", &offset.to_string())?;
-            crate::timers::fire_due(c, now)
+            crate::timers::fire_due(c, now)?;
+            Ok((offset, now))
         })?;
         // Models related across models share one clock, as they do under one controller: a
         // peer behind is brought to the same time (and, through it, its own peers).
         for name in self.peer_models()? {
             if let Ok(peer) = self.registry().open(Some(&name)) {
-                let behind = now - peer.now()?;
+                let behind = offset - peer.clock_offset()?;
                 if behind > 0 {
                     peer.advance(behind)?;
                 }

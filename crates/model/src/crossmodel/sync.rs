@@ -41,8 +41,23 @@ impl Model {
             (xm::links(&db)?, xm::remote_apps(&db)?)
         };
         for link in links {
-            if self.sync_link(&link)? {
-                woken.insert(link.peer_model.clone());
+            // One link failing (a peer's store busy past the timeout, a damaged peer) must not
+            // stop this model's hooks: it is logged and tried again at the next sync.
+            match self.sync_link(&link) {
+                Ok(true) => {
+                    woken.insert(link.peer_model.clone());
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let message = format!(
+                        "cross-model relation {} with model {:?}: sync failed, will retry: {e}",
+                        link.relation_id, link.peer_model
+                    );
+                    self.tx(|c| {
+                        let now = crate::model::now_in(c)?;
+                        store::log(c, now, "", "WARNING", &message)
+                    })?;
+                }
             }
         }
         // Stand-ins no relation uses any more: a removed SAAS, a consumer whose relation went.
@@ -68,15 +83,22 @@ impl Model {
 
     /// Opens a peer model by name; `None` when it is gone, dying, or is another model of the
     /// same name (a model destroyed and made again).
-    fn open_peer(&self, name: &str, uuid: &str) -> Option<Model> {
-        let peer = self.registry().open(Some(name)).ok()?;
-        (peer.uuid() == uuid).then_some(peer)
+    fn open_peer(&self, name: &str, uuid: &str) -> Result<Option<Model>> {
+        match self.registry().open(Some(name)) {
+            Ok(peer) => Ok((peer.uuid() == uuid).then_some(peer)),
+            Err(crate::Error::Usage(UsageError::UnknownModel(_) | UsageError::ModelDying(_))) => {
+                Ok(None)
+            }
+            // Anything else (a busy or damaged store, an unsafe directory) is not the model
+            // being gone: ending the relation could not be undone, so the sync is retried.
+            Err(e) => Err(e),
+        }
     }
 
     /// Syncs one link; whether hooks were queued in the peer.
     fn sync_link(&self, link: &Link) -> Result<bool> {
         let local = store::relation(&self.db(), link.relation_id)?;
-        let peer = self.open_peer(&link.peer_model, &link.peer_uuid);
+        let peer = self.open_peer(&link.peer_model, &link.peer_uuid)?;
         let Some(local) = local else {
             // Our relation is gone: end theirs, then forget the link.
             let mut woke = false;
@@ -90,10 +112,12 @@ impl Model {
             self.tx(|c| end_relation(c, local.id))?;
             return Ok(false);
         };
-        let peer_relation = match link.peer_relation {
-            Some(p) => p,
+        let (peer_relation, linked_now) = match link.peer_relation {
+            Some(p) => (p, false),
+            // Going before it was linked: the offering side never needs to exist.
+            None if local.dying => return Ok(false),
             None => match self.link_offer(&peer, link, &local)? {
-                Some(p) => p,
+                Some(p) => (p, true),
                 None => {
                     self.tx(|c| end_relation(c, local.id))?;
                     return Ok(false);
@@ -101,24 +125,43 @@ impl Model {
             },
         };
         let theirs = store::relation(&peer.db(), peer_relation)?;
-        let their_link = xm::link_to(&peer.db(), self.uuid(), local.id)?;
         let Some(theirs) = theirs.filter(|t| !t.dying) else {
             // Their relation is going or gone.
             self.tx(|c| end_relation(c, local.id))?;
-            return Ok(false);
+            return Ok(linked_now);
         };
-        let Some(their_link) = their_link else {
-            self.tx(|c| end_relation(c, local.id))?;
-            return Ok(false);
+        // Their link, found by their relation: it may not name ours yet when the consuming
+        // side committed the offering side's relation but not yet its own half of the link
+        // (another settler syncing in between, or a crash): then it is completed here.
+        let their_link = xm::link(&peer.db(), theirs.id)?;
+        let their_link = match their_link {
+            Some(l) if l.peer_uuid == self.uuid() && l.peer_relation == Some(local.id) => l,
+            Some(l) if l.peer_uuid == self.uuid() && l.peer_relation.is_none() => {
+                peer.tx(|c| xm::set_peer_relation(c, theirs.id, local.id))?;
+                Link {
+                    peer_relation: Some(local.id),
+                    ..l
+                }
+            }
+            _ => {
+                self.tx(|c| end_relation(c, local.id))?;
+                return Ok(linked_now);
+            }
         };
         if local.dying {
             return peer.tx(|c| end_relation(c, theirs.id));
         }
-        let mine = snapshot(&self.db(), &local, &link.local_app, &their_link.remote_app)?;
-        let woke = peer.tx(|c| apply(c, &theirs, &their_link, &mine))?;
-        let them = snapshot(&peer.db(), &theirs, &their_link.local_app, &link.remote_app)?;
-        self.tx(|c| apply(c, &local, link, &them))?;
-        Ok(woke)
+        // Each copy reads its source inside the destination's write transaction: writers of
+        // one store are serialised, so a copy is never older than the one before it.
+        let woke = peer.tx(|c| {
+            let mine = snapshot(&self.db(), &local, &link.local_app, &their_link.remote_app)?;
+            apply(c, &theirs, &their_link, &mine)
+        })?;
+        self.tx(|c| {
+            let them = snapshot(&peer.db(), &theirs, &their_link.local_app, &link.remote_app)?;
+            apply(c, &local, link, &them)
+        })?;
+        Ok(woke || linked_now)
     }
 
     /// Makes the offering model's side of a consuming relation: its stand-in for our
@@ -151,7 +194,7 @@ impl Model {
             if !offer.endpoints.contains(&offered_ep) || store::app(c, &offer.app)?.is_none() {
                 return Ok(None);
             }
-            let stand_in = format!("remote-{}", consumer_token());
+            let stand_in = format!("remote-{}", consumer_token()?);
             xm::insert_remote_app(
                 c,
                 &RemoteApp {
@@ -196,7 +239,7 @@ impl Model {
         if let Some(id) = theirs {
             self.tx(|c| xm::set_peer_relation(c, relation_id, id))?;
             // One controller, one clock: the model behind catches up with the other.
-            let gap = self.now()? - peer.now()?;
+            let gap = self.clock_offset()? - peer.clock_offset()?;
             if gap > 0 {
                 peer.advance(gap)?;
             } else if gap < 0 {
@@ -207,12 +250,15 @@ impl Model {
     }
 }
 
-/// Juju names a consuming application in the offering model `remote-` + 32 hex digits.
-fn consumer_token() -> String {
-    let x = crate::secret_id::new_xid();
-    let mut hex: String = x.bytes().map(|b| format!("{b:02x}")).collect();
-    hex.truncate(32);
-    hex
+/// Juju names a consuming application in the offering model `remote-` + 32 hex digits (a UUID
+/// without its dashes).
+fn consumer_token() -> Result<String> {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| crate::Error::io("reading", "/dev/urandom", e))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Marks a relation dying (departed and broken queued) unless it already is, or is gone.
@@ -334,7 +380,7 @@ pub(crate) fn check_offer(model: &Model, saas: &RemoteApp) -> Result<()> {
         offer: saas.offer.clone(),
     };
     let peer = model
-        .open_peer(&saas.model_name, &saas.model_uuid)
+        .open_peer(&saas.model_name, &saas.model_uuid)?
         .ok_or_else(gone)?;
     let exists = xm::offer(&peer.db(), &saas.offer)?.is_some();
     if exists { Ok(()) } else { Err(gone().into()) }

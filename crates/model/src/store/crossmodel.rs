@@ -255,6 +255,16 @@ pub(crate) fn has_links(c: &Connection) -> Result<bool> {
     Ok(c.query_row("SELECT EXISTS(SELECT 1 FROM xrels)", [], |r| r.get(0))?)
 }
 
+/// The link of a local relation.
+pub(crate) fn link(c: &Connection, relation_id: i64) -> Result<Option<Link>> {
+    Ok(c.query_row(
+        &format!("SELECT {LINK_COLS} FROM xrels WHERE relation_id=?1"),
+        [relation_id],
+        link_row,
+    )
+    .optional()?)
+}
+
 /// The local relation linked to `peer_relation` of the model `peer_uuid`.
 pub(crate) fn link_to(c: &Connection, peer_uuid: &str, peer_relation: i64) -> Result<Option<Link>> {
     Ok(c.query_row(
