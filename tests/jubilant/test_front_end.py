@@ -190,6 +190,9 @@ def test_cross_model_offer_consume_and_remove_saas(juju: jubilant.Juju):
         assert saas.relations["certificates"] == ["web"]
         assert status.apps["web"].relations["certificates"][0].related_app == "theca"
         assert other.run("web/0", "probe").success
+        # relation-model-get names the offering model, as under Juju.
+        task = other.exec("relation-model-get -r $(relation-ids certificates) --format json", unit="web/0")
+        assert json.loads(task.stdout)["uuid"] == juju.show_model().model_uuid
         # The offering side: the offer and its connection; the consumer is `remote-<token>`.
         st = juju.wait(lambda s: s.offers["ca-offer"].total_connected_count == 1, timeout=60)
         offer = st.offers["ca-offer"]
