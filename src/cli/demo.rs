@@ -29,6 +29,10 @@ pub(crate) struct DemoArgs {
     /// Deploy these packed charms (or charm directories) instead of packing ours.
     #[arg(long, num_args = 2, value_names = ["CA_CHARM", "DEMO_CHARM"])]
     charms: Option<Vec<PathBuf>>,
+    /// Put the CA in a model of its own (`<model>-ca`) and offer it; tls-demo consumes the
+    /// offer across models.
+    #[arg(long)]
+    cross_model: bool,
 }
 
 const CA: &str = "self-signed-certificates";
@@ -105,16 +109,40 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     })?;
 
     let registry = Registry::from_env()?;
-    let model = steps.run(&format!("create a fresh model '{}'", args.model), || {
-        if registry.list()?.contains(&args.model) {
+    let ca_model_name = format!("{}-ca", args.model);
+    let created = if args.cross_model {
+        format!(
+            "create fresh models '{}' and '{ca_model_name}' (the CA's)",
+            args.model
+        )
+    } else {
+        format!("create a fresh model '{}'", args.model)
+    };
+    let (model, ca_model) = steps.run(&created, || {
+        let existing = registry.list()?;
+        // The CA's model first: destroying it ends the demo model's relation to it cleanly.
+        if args.cross_model && existing.contains(&ca_model_name) {
+            registry.destroy(&ca_model_name)?;
+        }
+        if existing.contains(&args.model) {
             registry.destroy(&args.model)?;
         }
         let model = Arc::new(registry.add(&args.model)?);
+        let ca_model = if args.cross_model {
+            Arc::new(registry.create(&ca_model_name)?)
+        } else {
+            model.clone()
+        };
         registry.switch(&args.model)?;
         let dir = model.dir().display().to_string();
-        Ok((model, format!("stored in {dir}")))
+        Ok(((model, ca_model), format!("stored in {dir}")))
     })?;
     let _lock = model.lock()?;
+    let _ca_lock = if args.cross_model {
+        Some(ca_model.lock()?)
+    } else {
+        None
+    };
     // Ctrl-C ends the running hooks too; they rerun from scratch on the next `wait`.
     crate::cli::model::interrupt_on_signals(&model)?;
     let settle = SettleOptions::default();
@@ -122,7 +150,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     steps.run(
         &format!("deploy {CA} and {DEMO} ({} units)", args.units),
         || {
-            model.deploy(
+            ca_model.deploy(
                 &ca_charm,
                 None,
                 1,
@@ -132,16 +160,31 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 )],
             )?;
             model.deploy(&demo_charm, None, args.units, &[])?;
-            let report = model.settle(&settle)?;
+            let mut runs = 0;
+            if !Arc::ptr_eq(&model, &ca_model) {
+                let report = ca_model.settle(&settle)?;
+                check_errors(&report.errors)?;
+                runs += report.runs.len();
+            }
+            let report = model.settle_with_peers(&settle)?;
             check_errors(&report.errors)?;
-            Ok(((), format!("{} hooks run", report.runs.len())))
+            runs += report.runs.len();
+            Ok(((), format!("{runs} hooks run")))
         },
     )?;
 
-    steps.run(&format!("integrate {DEMO}:certificates with {CA}"), || {
-        let hooks = integrate(&model, &settle)?;
-        Ok(((), format!("{hooks} hooks run; {}", unit_summary(&model)?)))
-    })?;
+    let across = if args.cross_model {
+        format!(" (offered by model '{ca_model_name}')")
+    } else {
+        String::new()
+    };
+    steps.run(
+        &format!("integrate {DEMO}:certificates with {CA}{across}"),
+        || {
+            let hooks = integrate(&model, &ca_model, &settle)?;
+            Ok(((), format!("{hooks} hooks run; {}", unit_summary(&model)?)))
+        },
+    )?;
 
     let first = steps.run(
         "probe: every unit handshakes with every peer (mutual TLS)",
@@ -156,7 +199,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "advance the virtual clock 82 days (past the renewal point)",
         || {
             model.advance(82 * 86_400)?;
-            let report = model.settle(&settle)?;
+            let report = model.settle_with_peers(&settle)?;
             check_errors(&report.errors)?;
             let now = serials(&model)?;
             let renewed = first
@@ -189,10 +232,10 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         &format!("rotate-private-key on {CA}/0: new CA, everything re-issued"),
         || {
             let before = ca_serial(&model)?;
-            let id = model.queue_action(&format!("{CA}/0"), "rotate-private-key", &[])?;
-            let report = model.settle(&settle)?;
+            let id = ca_model.queue_action(&format!("{CA}/0"), "rotate-private-key", &[])?;
+            let report = ca_model.settle_with_peers(&settle)?;
             check_errors(&report.errors)?;
-            let run = model.action(id)?;
+            let run = ca_model.action(id)?;
             if run.status != "completed" {
                 bail!("rotate-private-key {}: {}", run.status, run.message);
             }
@@ -212,16 +255,16 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     steps.run(&format!("remove {DEMO}/{} and the relation: cleanup", args.units.saturating_sub(1)), || {
         let secrets_before = model.secrets()?.len();
         model.remove_unit(&format!("{DEMO}/{}", args.units.saturating_sub(1)))?;
-        model.settle(&settle)?;
+        model.settle_with_peers(&settle)?;
         model.remove_relation(DEMO, CA)?;
-        let report = model.settle(&settle)?;
+        let report = model.settle_with_peers(&settle)?;
         check_errors(&report.errors)?;
         let secrets_after = model.secrets()?.len();
         Ok(((), format!("secrets {secrets_before} -> {secrets_after} (keys and certificates of the relation removed); {}", unit_summary(&model)?)))
     })?;
 
     let last_probes = steps.run("integrate again: new keys and certificates", || {
-        integrate(&model, &settle)?;
+        integrate(&model, &ca_model, &settle)?;
         let probes = probe_all(&model, &settle)?;
         let summary = format!("{}\n{}", unit_summary(&model)?, probe_summary(&probes));
         Ok((probes, summary))
@@ -231,7 +274,12 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let final_status = model.status()?;
 
     steps.run("leave the model for inspection", || {
-        Ok(((), format!("juju-tls status -m {}", args.model)))
+        let also = if args.cross_model {
+            format!("; juju-tls status -m {ca_model_name}")
+        } else {
+            String::new()
+        };
+        Ok(((), format!("juju-tls status -m {}{also}", args.model)))
     })?;
 
     println!();
@@ -341,13 +389,26 @@ fn check_errors(errors: &[(String, String)]) -> anyhow::Result<()> {
     )
 }
 
-/// Relates the demo to the CA and settles; returns how many hooks ran.
-fn integrate(model: &Arc<Model>, settle: &SettleOptions) -> anyhow::Result<usize> {
+/// Relates the demo to the CA and settles; returns how many hooks ran. With the CA in another
+/// model, it is offered there and consumed here first (once).
+fn integrate(
+    model: &Arc<Model>,
+    ca_model: &Arc<Model>,
+    settle: &SettleOptions,
+) -> anyhow::Result<usize> {
+    if !Arc::ptr_eq(model, ca_model) {
+        if ca_model.offers()?.is_empty() {
+            ca_model.offer(CA, &["certificates".to_owned()], None)?;
+        }
+        if model.saas()?.is_empty() {
+            model.consume(&format!("{}.{CA}", ca_model.name()), None)?;
+        }
+    }
     model.integrate(
         &format!("{DEMO}:certificates"),
         &format!("{CA}:certificates"),
     )?;
-    let report = model.settle(settle)?;
+    let report = model.settle_with_peers(settle)?;
     check_errors(&report.errors)?;
     Ok(report.runs.len())
 }
@@ -380,7 +441,7 @@ fn probe_all(
         .iter()
         .map(|u| Ok((u.clone(), model.queue_action(u, "probe", &[])?)))
         .collect::<anyhow::Result<_>>()?;
-    let report = model.settle(settle)?;
+    let report = model.settle_with_peers(settle)?;
     check_errors(&report.errors)?;
     let mut out = BTreeMap::new();
     let mut failures = Vec::new();

@@ -22,9 +22,9 @@ mod report;
 
 pub(crate) use args::Command;
 use args::{
-    AddSecret, AddUnit, Advance, Config, DebugLog, Deploy, HOOK_TIMEOUT_ENV, JsonOnly,
-    ModelCommand, Pair, Refresh, Run, Settle, ShowSecret, ShowUnit, Status, Target, UpdateSecret,
-    WaitArgs,
+    AddSecret, AddUnit, Advance, Config, ConsumeArgs, DebugLog, Deploy, HOOK_TIMEOUT_ENV, JsonOnly,
+    ModelCommand, OfferArgs, Pair, Refresh, Run, Settle, ShowSecret, ShowUnit, Status, Target,
+    UpdateSecret, WaitArgs,
 };
 use report::{print_action, print_status, time_text};
 
@@ -104,7 +104,7 @@ fn settle(model: &Arc<Model>, s: &Settle) -> anyhow::Result<()> {
     interrupt_on_signals(model)?;
     // An interrupted settle returns `Error::Interrupted`; `main` leaves the exit to the
     // signal thread.
-    let report = model.settle(&opts)?;
+    let report = model.settle_with_peers(&opts)?;
     if !report.errors.is_empty() {
         let mut msg = String::new();
         for (unit, hook) in &report.errors {
@@ -173,6 +173,18 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::RemoveRelation(p) => change(&p.target, &p.settle, |model| {
             Ok(model.remove_relation(&p.a, &p.b)?)
         }),
+        Command::Offer(o) => offer(o),
+        Command::RemoveOffer(r) => {
+            let (target, offer) = offer_target(&r.target, &r.offer)?;
+            change(&target, &r.settle, |model| {
+                Ok(model.remove_offer(&offer, r.force)?)
+            })
+        }
+        Command::Offers(o) => offers(o),
+        Command::Consume(c) => consume(c),
+        Command::RemoveSaas(a) => {
+            change(&a.target, &a.settle, |model| Ok(model.remove_saas(&a.app)?))
+        }
         Command::Config(c) => config(c),
         Command::Run(r) => run_action(r),
         Command::Status(s) => status(s),
@@ -290,6 +302,79 @@ fn integrate(p: Pair) -> anyhow::Result<ExitCode> {
     drop(lock);
     eprintln!("Integrated {} and {} (relation {id})", p.a, p.b);
     settle(&model, &p.settle)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `offer APP:EP[,EP] [NAME]`; `MODEL.APP` names the model.
+fn offer(o: OfferArgs) -> anyhow::Result<ExitCode> {
+    let (app, endpoints) = o.endpoints.split_once(':').ok_or_else(|| {
+        anyhow::anyhow!("expected APP:ENDPOINT[,ENDPOINT...], got {:?}", o.endpoints)
+    })?;
+    let (target, app) = offer_target(&o.target, app)?;
+    let endpoints: Vec<String> = endpoints
+        .split(',')
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let model = open(&target)?;
+    let lock = model.lock()?;
+    let offer = model.offer(&app, &endpoints, o.name.as_deref())?;
+    drop(lock);
+    eprintln!(
+        "Offered {}:{} as admin/{}.{}",
+        offer.app,
+        offer.endpoints.join(","),
+        model.name(),
+        offer.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `MODEL.NAME` (or `[owner/]MODEL.NAME`) as a target model and a name; a plain name as is.
+fn offer_target(target: &Target, name: &str) -> anyhow::Result<(Target, String)> {
+    match name.split_once('.') {
+        Some((model, rest)) => {
+            let model = model.rsplit_once('/').map_or(model, |(_, m)| m);
+            Ok((
+                Target {
+                    model: Some(model.to_owned()),
+                },
+                rest.to_owned(),
+            ))
+        }
+        None => Ok((
+            Target {
+                model: target.model.clone(),
+            },
+            name.to_owned(),
+        )),
+    }
+}
+
+/// `offers`.
+fn offers(o: JsonOnly) -> anyhow::Result<ExitCode> {
+    let model = open(&o.target)?;
+    let list = model.offers()?;
+    if o.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else if list.is_empty() {
+        eprintln!("No offers in model {:?}", model.name());
+    } else {
+        print!("{}", report::offers_table(&list).render());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `consume URL [ALIAS]`.
+fn consume(c: ConsumeArgs) -> anyhow::Result<ExitCode> {
+    let model = open(&c.target)?;
+    let lock = model.lock()?;
+    let saas = model.consume(&c.url, c.alias.as_deref())?;
+    drop(lock);
+    eprintln!(
+        "Added admin/{}.{} as {}",
+        saas.model_name, saas.offer, saas.name
+    );
     Ok(ExitCode::SUCCESS)
 }
 

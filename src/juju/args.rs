@@ -411,17 +411,61 @@ pub(crate) enum Verb {
         #[command(flatten)]
         out: Output,
     },
-    /// Not yet: cross-model relations.
+    /// Offer endpoints of an application to other models: `offer [MODEL.]APP:EP[,EP] [NAME]`.
     Offer {
-        /// Arguments.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// `[MODEL.]APP:ENDPOINT[,ENDPOINT...]`.
+        endpoints: String,
+        /// The offer's name (default: the application's).
+        name: Option<String>,
+        /// Accepted (one controller).
+        #[arg(long, short = 'c')]
+        controller: Option<String>,
     },
-    /// Not yet: cross-model relations.
+    /// Withdraw offers (`--force` also removes the relations using them).
+    RemoveOffer {
+        /// Offer names or URLs (`[owner/]MODEL.OFFER`).
+        #[arg(required = true)]
+        offers: Vec<String>,
+        /// Remove the offer's relations too.
+        #[arg(long)]
+        force: bool,
+        /// Accepted.
+        #[arg(long, short = 'y', alias = "no-prompt")]
+        yes: bool,
+    },
+    /// List the model's offers.
+    Offers {
+        /// Only this offer.
+        name: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Find offers of every model (`--url [owner/]MODEL.OFFER` for one).
+    FindOffers {
+        /// Only this URL (or the offers of the model it names, `MODEL.`).
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Consume another model's offer: `consume [ctrl:][owner/]MODEL.OFFER [ALIAS]`.
     Consume {
-        /// Arguments.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// The offer's URL.
+        url: String,
+        /// Its name in this model (default: the offer's name).
+        alias: Option<String>,
+    },
+    /// Remove consumed offers and their relations.
+    RemoveSaas {
+        /// SAAS names.
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Accepted.
+        #[arg(long)]
+        force: bool,
+        /// Accepted.
+        #[arg(long, alias = "no-prompt")]
+        no_prompt: bool,
     },
     /// Run the model's pending hooks in the background (started by the changing verbs).
     #[command(hide = true, name = "local-settle")]

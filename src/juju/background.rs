@@ -81,6 +81,22 @@ fn private_append(path: &Path) -> anyhow::Result<std::fs::File> {
         .with_context(|| format!("opening {}", path.display()))
 }
 
+/// Starts the settlers of the peer models (cross-model relations) in which a settle queued
+/// hooks. A peer that cannot be started is logged: its next settle syncs anyway.
+fn wake_peers(model: &Model, peers: &std::collections::BTreeSet<String>) {
+    let registry = model.registry();
+    for name in peers {
+        match registry.open(Some(name)) {
+            Ok(peer) => {
+                if let Err(e) = spawn(&peer) {
+                    eprintln!("starting the settler of model {name:?}: {e:#}");
+                }
+            }
+            Err(e) => eprintln!("model {name:?}: {e}"),
+        }
+    }
+}
+
 /// `juju local-settle`: the settler's body.
 pub(super) fn run(model: Arc<Model>) -> anyhow::Result<()> {
     let Ok(mut lock) = model.lock_with(LockKind::Settler, try_once()) else {
@@ -89,6 +105,10 @@ pub(super) fn run(model: Arc<Model>) -> anyhow::Result<()> {
     crate::cli::interrupt_on_signals(&model)?;
     let opts = SettleOptions::default();
     loop {
+        // Cross-model relations: what the peers changed (a unit joined, a bag, the peer model
+        // destroyed) becomes hooks here, and ours become theirs. Cheap without any.
+        let woken = model.sync_cross_model()?;
+        wake_peers(&model, &woken);
         let realtime = model.realtime()?;
         if realtime
             && model
@@ -103,6 +123,7 @@ pub(super) fn run(model: Arc<Model>) -> anyhow::Result<()> {
             for (unit, hook) in &report.errors {
                 eprintln!("{unit}: hook failed: \"{hook}\"");
             }
+            wake_peers(&model, &report.peers_woken);
             continue;
         }
         if realtime {

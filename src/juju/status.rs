@@ -62,13 +62,109 @@ pub(super) fn status(model: &Model) -> anyhow::Result<Value> {
         }
         apps.insert(a.name.clone(), app);
     }
-    Ok(json!({
+    let mut out = json!({
         "model": model_header(model)?,
         "machines": {},
         "applications": apps,
         "storage": {},
         "controller": {"timestamp": st.time},
-    }))
+    });
+    if !st.saas.is_empty() {
+        let mut saas = serde_json::Map::new();
+        for r in &st.saas {
+            saas.insert(
+                r.name.clone(),
+                json!({
+                    "url": format!("{CONTROLLER}:admin/{}.{}", r.model_name, r.offer),
+                    "endpoints": endpoints_json(&r.endpoints),
+                    "life": if r.dying { "dying" } else { "" },
+                    "application-status": {"current": r.status, "message": r.message},
+                    "relations": remote_relations(&st, &r.name),
+                }),
+            );
+        }
+        out["application-endpoints"] = Value::Object(saas);
+    }
+    if !st.offers.is_empty() {
+        let mut offers = serde_json::Map::new();
+        for o in &st.offers {
+            let active = o
+                .connections
+                .iter()
+                .filter(|c| c.status == "joined")
+                .count();
+            offers.insert(
+                o.name.clone(),
+                json!({
+                    "application": o.app,
+                    "charm": format!("local:{}-{}", o.charm, o.charm_rev),
+                    "total-connected-count": o.connections.len(),
+                    "active-connected-count": active,
+                    "endpoints": endpoints_json(&o.endpoints),
+                }),
+            );
+        }
+        out["offers"] = Value::Object(offers);
+    }
+    Ok(out)
+}
+
+/// Endpoints as Juju shows them on offers and SAAS: by name, interface and role.
+pub(super) fn endpoints_json(endpoints: &[model::Endpoint]) -> Value {
+    let map: serde_json::Map<String, Value> = endpoints
+        .iter()
+        .map(|e| {
+            (
+                e.name.clone(),
+                json!({"interface": e.interface, "role": model::role_name(e.role)}),
+            )
+        })
+        .collect();
+    Value::Object(map)
+}
+
+/// A SAAS's `relations`: by its endpoint, the local applications related to it.
+fn remote_relations(st: &Status, saas: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in st.relations.iter().filter(|r| !r.dying && r.involves(saas)) {
+        out.entry(r.endpoint_of(saas).to_owned())
+            .or_default()
+            .push(r.other_app(saas).to_owned());
+    }
+    out
+}
+
+/// `juju offers --format json`: keyed by offer name.
+pub(super) fn offers(offers: &[model::OfferView]) -> Value {
+    let mut out = serde_json::Map::new();
+    for o in offers {
+        let connections: Vec<Value> = o
+            .connections
+            .iter()
+            .map(|c| {
+                json!({
+                    "source-model": format!("admin/{}", c.model),
+                    "username": "admin",
+                    "relation-id": c.relation_id,
+                    "endpoint": c.endpoint,
+                    "status": {"current": c.status},
+                })
+            })
+            .collect();
+        out.insert(
+            o.name.clone(),
+            json!({
+                "offer": o.name,
+                "offer-url": o.url,
+                "application": o.app,
+                "charm": format!("local:{}-{}", o.charm, o.charm_rev),
+                "endpoints": endpoints_json(&o.endpoints),
+                "connections": connections,
+                "users": {"admin": {"display-name": "admin", "access": "admin"}},
+            }),
+        );
+    }
+    Value::Object(out)
 }
 
 fn model_header(model: &Model) -> anyhow::Result<Value> {

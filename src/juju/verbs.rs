@@ -120,10 +120,12 @@ pub(super) fn run(cli: JujuCli) -> anyhow::Result<ExitCode> {
                 m.integrate(&a, &b)?;
                 Ok(())
             })?;
+            spawn_peers(&registry, &model)?;
         }
         Verb::RemoveRelation { a, b, .. } => {
             let model = open(&registry, target)?;
             change(&model, |m| Ok(m.remove_relation(&a, &b)?))?;
+            spawn_peers(&registry, &model)?;
         }
         Verb::AddUnit { app, num_units, .. } => {
             let model = open(&registry, target)?;
@@ -340,8 +342,89 @@ pub(super) fn run(cli: JujuCli) -> anyhow::Result<ExitCode> {
                 println!("{version}");
             }
         }
-        Verb::Offer { .. } | Verb::Consume { .. } => {
-            bail!("cross-model relations (offer, consume) are not supported by the local model yet")
+        Verb::Offer {
+            endpoints, name, ..
+        } => {
+            let (spec, eps) = endpoints.split_once(':').with_context(|| {
+                format!("expected [MODEL.]APP:ENDPOINT[,ENDPOINT...], got {endpoints:?}")
+            })?;
+            let (model_name, app) = dotted(spec, target);
+            let model = open(&registry, model_name.as_deref())?;
+            let eps: Vec<String> = eps
+                .split(',')
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let _lock = model.lock()?;
+            model.offer(&app, &eps, name.as_deref())?;
+        }
+        Verb::RemoveOffer { offers, force, .. } => {
+            for o in offers {
+                let (model_name, offer) = dotted(&o, target);
+                let model = open(&registry, model_name.as_deref())?;
+                change(&model, |m| Ok(m.remove_offer(&offer, force)?))?;
+                spawn_peers(&registry, &model)?;
+            }
+        }
+        Verb::Offers { name, out } => {
+            let model = open(&registry, target)?;
+            let offers: Vec<_> = model
+                .offers()?
+                .into_iter()
+                .filter(|o| name.as_deref().is_none_or(|n| n == o.name))
+                .collect();
+            print(&status::offers(&offers), out.format)?;
+        }
+        Verb::FindOffers { url, out } => {
+            let mut found = serde_json::Map::new();
+            let (want_model, want_offer) = match url.as_deref() {
+                Some(u) => {
+                    let (m, o) = dotted(u, None);
+                    (m, (!o.is_empty()).then_some(o))
+                }
+                None => (None, None),
+            };
+            for name in registry.list()? {
+                if want_model.as_deref().is_some_and(|m| m != name) {
+                    continue;
+                }
+                let Ok(model) = registry.open(Some(&name)) else {
+                    continue;
+                };
+                for o in model.offers()? {
+                    if want_offer.as_deref().is_some_and(|w| w != o.name) {
+                        continue;
+                    }
+                    found.insert(
+                        format!("{}:{}", status::CONTROLLER, o.url),
+                        json!({
+                            "access": "admin",
+                            "endpoints": status::endpoints_json(&o.endpoints),
+                            "users": {"admin": {"display-name": "admin", "access": "admin"}},
+                        }),
+                    );
+                }
+            }
+            print(&Value::Object(found), out.format)?;
+        }
+        Verb::Consume { url, alias } => {
+            let model = open(&registry, target)?;
+            let _lock = model.lock()?;
+            let saas = model.consume(&url, alias.as_deref())?;
+            eprintln!(
+                "Added {}:admin/{}.{} as {}",
+                status::CONTROLLER,
+                saas.model_name,
+                saas.offer,
+                saas.name
+            );
+        }
+        Verb::RemoveSaas { names, .. } => {
+            let model = open(&registry, target)?;
+            for n in &names {
+                change(&model, |m| Ok(m.remove_saas(n)?))?;
+            }
+            spawn_peers(&registry, &model)?;
         }
         Verb::LocalSettle => {
             let model = open(&registry, target)?;
@@ -349,6 +432,29 @@ pub(super) fn run(cli: JujuCli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `[owner/]MODEL.NAME` as a model and a name; a plain name is in `target`.
+fn dotted(spec: &str, target: Option<&str>) -> (Option<String>, String) {
+    let spec = spec.split_once(':').map_or(spec, |(_, rest)| rest);
+    match spec.split_once('.') {
+        Some((model, name)) => (Some(super::model_name(model).to_owned()), name.to_owned()),
+        None => (
+            target.map(|t| super::model_name(t).to_owned()),
+            spec.to_owned(),
+        ),
+    }
+}
+
+/// Starts the settlers of the models related to `model` across models: a change here (a
+/// relation to an offer made or removed) gives them work once synced.
+fn spawn_peers(registry: &Registry, model: &Model) -> anyhow::Result<()> {
+    for name in model.peer_models()? {
+        if let Ok(peer) = registry.open(Some(&name)) {
+            background::spawn(&peer)?;
+        }
+    }
+    Ok(())
 }
 
 /// Records one change under the change lock, then leaves the hooks to the settler.
@@ -374,10 +480,18 @@ fn destroy_model(registry: &Registry, name: &str, timeout: Option<String>) -> an
             .transpose()?,
         notice: None,
     };
+    let mut peers = Vec::new();
     if let Ok(model) = registry.open(Some(name)) {
         stop_settler(&model);
+        peers = model.peer_models().unwrap_or_default();
     }
     registry.destroy_with(name, wait)?;
+    // Models related to it across models end their side of those relations.
+    for peer in peers {
+        if let Ok(p) = registry.open(Some(&peer)) {
+            background::spawn(&p)?;
+        }
+    }
     eprintln!("Model {name:?} destroyed");
     Ok(())
 }

@@ -29,6 +29,7 @@ mod charmlibs_integration;
 mod charms_e2e;
 mod cli;
 mod crash;
+mod cross_model;
 mod demo;
 mod hierarchy;
 mod interop;

@@ -170,10 +170,51 @@ def test_a_failed_hook_shows_as_juju_3_reports_it(juju: jubilant.Juju, tmp_path:
     juju.remove_application("broken", force=True)
 
 
-def test_cross_model_verbs_say_they_are_not_supported(juju: jubilant.Juju):
-    with pytest.raises(jubilant.CLIError) as e:
-        juju.offer(f"{juju.model}.ca", endpoint="send-ca-cert")
-    assert "cross-model" in e.value.stderr
+def test_cross_model_offer_consume_and_remove_saas(juju: jubilant.Juju):
+    # The CA of this module's model, offered; a requirer in a second model consumes it.
+    model = juju.model.split(":")[-1].split("/")[-1]
+    juju.offer(f"{juju.model}.ca", endpoint="certificates", name="ca-offer")
+    found = json.loads(juju.cli("find-offers", "--format", "json", include_model=False))
+    assert f"local:admin/{model}.ca-offer" in found, found
+    other = jubilant.Juju()
+    other.add_model(f"{model}-consumer")
+    try:
+        other.deploy(DEMO, "web", config={"mode": "unit"})
+        other.consume(f"{model}.ca-offer", "theca")
+        other.integrate("web:certificates", "theca")
+        status = other.wait(lambda s: jubilant.all_active(s, "web"), timeout=60)
+        saas = status.app_endpoints["theca"]
+        assert saas.url == f"local:admin/{model}.ca-offer"
+        assert saas.endpoints["certificates"].interface == "tls-certificates"
+        assert saas.endpoints["certificates"].role == "provider"
+        assert saas.relations["certificates"] == ["web"]
+        assert status.apps["web"].relations["certificates"][0].related_app == "theca"
+        assert other.run("web/0", "probe").success
+        # relation-model-get names the offering model, as under Juju.
+        task = other.exec("relation-model-get -r $(relation-ids certificates) --format json", unit="web/0")
+        assert json.loads(task.stdout)["uuid"] == juju.show_model().model_uuid
+        # The offering side: the offer and its connection; the consumer is `remote-<token>`.
+        st = juju.wait(lambda s: s.offers["ca-offer"].total_connected_count == 1, timeout=60)
+        offer = st.offers["ca-offer"]
+        assert offer.app == "ca" and offer.active_connected_count == 1
+        remote = [r.related_app for r in st.apps["ca"].relations["certificates"]]
+        assert any(r.startswith("remote-") for r in remote), remote
+        offers = json.loads(juju.cli("offers", "--format", "json"))
+        assert offers["ca-offer"]["connections"][0]["source-model"] == f"admin/{model}-consumer"
+        # Withdrawing an offer in use is refused; remove-saas ends the relation on both sides.
+        with pytest.raises(jubilant.CLIError) as e:
+            juju.cli("remove-offer", f"{model}.ca-offer", include_model=False)
+        assert "use --force" in e.value.stderr
+        other.cli("remove-saas", "theca")
+        other.wait(lambda s: "theca" not in s.app_endpoints and jubilant.all_waiting(s, "web"), timeout=60)
+        juju.wait(lambda s: s.offers["ca-offer"].total_connected_count == 0, timeout=60)
+        juju.cli("remove-offer", f"{model}.ca-offer", "--force", "-y", include_model=False)
+        assert "ca-offer" not in juju.status().offers
+        with pytest.raises(jubilant.CLIError) as e:
+            other.consume(f"{model}.nope")
+        assert "not found" in e.value.stderr
+    finally:
+        other.destroy_model(f"{model}-consumer", destroy_storage=True, force=True)
 
 
 def test_real_time_renews_a_short_lived_certificate_without_advance(juju: jubilant.Juju):

@@ -245,7 +245,7 @@ fn bag_changed(c: &Connection, r: &Relation, owner: &str, writer: &str) -> Resul
 }
 
 /// Queues `x`'s joined + changed for `w` on `r`, unless `x` saw `w` already.
-fn queue_join(c: &Connection, r: &Relation, x: &str, w: &str) -> Result<()> {
+pub(crate) fn queue_join(c: &Connection, r: &Relation, x: &str, w: &str) -> Result<()> {
     if store::seen(c, r.id, x)?.iter().any(|s| s == w) {
         return Ok(());
     }
@@ -269,6 +269,10 @@ fn queue_join(c: &Connection, r: &Relation, x: &str, w: &str) -> Result<()> {
 /// Queues the joins a started unit is owed on a relation: it joins every unit in scope, and
 /// every started unit in scope joins it.
 fn queue_joins(c: &Connection, r: &Relation, unit: &str) -> Result<()> {
+    if r.dying {
+        // Departed and broken are queued; nobody joins a relation that is going.
+        return Ok(());
+    }
     let units = store::units(c)?;
     let me = units.iter().find(|u| u.name == unit);
     let Some(me) = me else { return Ok(()) };
@@ -292,6 +296,12 @@ fn queue_joins(c: &Connection, r: &Relation, unit: &str) -> Result<()> {
             queue_join(c, r, &v, unit)?;
         }
     }
+    // Units of another model in scope (a cross-model relation): started on their side.
+    if me.started {
+        for w in store::crossmodel::remote_scope(c, r.id)? {
+            queue_join(c, r, unit, &w)?;
+        }
+    }
     Ok(())
 }
 
@@ -309,7 +319,21 @@ fn react(c: &Connection, ctx: &HookContext, now: i64) -> Result<()> {
                 queue_joins(c, &r, unit)?;
             }
             RelationHook::Joined => {
-                store::relations::set_seen(c, id, unit, &hook.remote_unit, true)?
+                store::relations::set_seen(c, id, unit, &hook.remote_unit, true)?;
+                // A unit of another model that left while this hook ran (the sync found no
+                // departed to queue, as the join was not committed yet): it departs now.
+                let remote = &hook.remote_unit;
+                let is_remote = store::crossmodel::remote_app(c, names::app_of(remote)?)?.is_some();
+                if is_remote
+                    && !r.dying
+                    && !store::crossmodel::remote_scope(c, id)?.contains(remote)
+                {
+                    let ep = r.endpoint_of(&ctx.app.name).to_owned();
+                    store::enqueue(
+                        c,
+                        &crate::lifecycle::departed(&r, &ep, unit, remote, remote)?,
+                    )?;
+                }
             }
             RelationHook::Departed => {
                 store::relations::set_seen(c, id, unit, &hook.remote_unit, false)?;

@@ -148,6 +148,49 @@ pub enum UsageError {
         /// Why not.
         reason: String,
     },
+    /// An offer URL that does not parse.
+    #[error("invalid offer URL {url:?}: {reason}")]
+    BadOfferUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No offer of that name in that model.
+    #[error("offer \"admin/{model}.{offer}\" not found")]
+    UnknownOffer {
+        /// The offering model.
+        model: String,
+        /// The offer.
+        offer: String,
+    },
+    /// An offer of that name exists already.
+    #[error("offer \"{0}\" already exists")]
+    OfferExists(String),
+    /// The offer cannot be made or withdrawn.
+    #[error("cannot offer \"{offer}\": {reason}")]
+    CannotOffer {
+        /// The offer's name.
+        offer: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A model consuming its own offer.
+    #[error("cannot consume {0}: it is an offer of this model; relate the application directly")]
+    ConsumeOwnOffer(String),
+    /// The application is offered to other models.
+    #[error(
+        "cannot remove application \"{app}\": it is offered as {offers}; remove the offer first (remove-offer)"
+    )]
+    AppOffered {
+        /// The application.
+        app: String,
+        /// Its offers, comma separated.
+        offers: String,
+    },
+    /// No consumed offer of that name.
+    #[error("saas application \"{0}\" not found")]
+    UnknownSaas(String),
     /// No relation between those endpoints.
     #[error("relation {0} not found")]
     UnknownRelation(String),

@@ -49,6 +49,7 @@ mod charm;
 mod clock;
 mod commit;
 mod context;
+mod crossmodel;
 mod error;
 mod failpoints;
 pub mod hook_tool_server;
@@ -77,6 +78,9 @@ pub use addresses::LEASE_DIR_ENV;
 pub use archive::{MAX_ENTRIES, MAX_RATIO, MAX_UNPACKED_BYTES, RATIO_FLOOR};
 pub use charm::{ActionSpec, CharmMeta, ConfigOption, Endpoint, Role};
 pub use clock::{faketime_library, parse_duration, parse_expiry};
+pub use crossmodel::{
+    Offer, OfferConnection, OfferUrl, OfferView, RemoteApp, RemoteKind, role_name,
+};
 pub use error::{CharmError, Error, Result, UsageError};
 pub use failpoints::FAILPOINT_ENV;
 pub use locks::{LockKind, LockWait, ModelLock};

@@ -131,7 +131,13 @@ pub(crate) fn exec_queued(c: &Connection, unit: &str, id: i64) -> Result<()> {
 
 /// A departed hook of `unit` on `r`, for `remote` leaving (or `unit` itself leaving: then
 /// `departing` is `unit`).
-fn departed(r: &Relation, ep: &str, unit: &str, remote: &str, departing: &str) -> Result<Hook> {
+pub(crate) fn departed(
+    r: &Relation,
+    ep: &str,
+    unit: &str,
+    remote: &str,
+    departing: &str,
+) -> Result<Hook> {
     Ok(Hook {
         relation_id: Some(r.id),
         remote_unit: remote.to_owned(),
@@ -218,5 +224,7 @@ pub(crate) fn delete_app(c: &Connection, app: &str) -> Result<()> {
     for r in store::relations(c)?.into_iter().filter(|r| r.involves(app)) {
         store::relations::delete(c, r.id)?;
     }
+    // Its offers go with it (only a destroyed model removes an offered application).
+    store::crossmodel::delete_offers_of(c, app)?;
     store::apps::delete(c, app)
 }

@@ -71,11 +71,68 @@ pub struct SettleReport {
     pub runs: Vec<HookRecord>,
     /// Units left in error, with the failed hook.
     pub errors: Vec<(String, String)>,
+    /// Models related to this one across models in which the settle queued hooks: their
+    /// settlers have work ([`Model::settle_with_peers`] runs it).
+    pub peers_woken: BTreeSet<String>,
 }
 
 impl Model {
     /// Runs hooks until nothing runnable is left. Timers that are not due are not waited for.
+    /// Cross-model relations are synced before and after (see `crossmodel`): hooks that queues
+    /// here run too; the peers it wakes are named in the report.
     pub fn settle(self: &Arc<Self>, opts: &SettleOptions) -> Result<SettleReport> {
+        let mut report = SettleReport::default();
+        loop {
+            report.peers_woken.extend(self.sync_cross_model()?);
+            let round = self.settle_queue(opts)?;
+            report.errors = round.errors;
+            if round.runs.is_empty() {
+                return Ok(report);
+            }
+            report.runs.extend(round.runs);
+        }
+    }
+
+    /// Settles this model and the models related to it across models, until none has work: a
+    /// hook here can queue hooks there and the other way round. Runs of peer models are named
+    /// `model:unit` in the report, and so are their units in error.
+    pub fn settle_with_peers(self: &Arc<Self>, opts: &SettleOptions) -> Result<SettleReport> {
+        let mut report = SettleReport::default();
+        let registry = self.registry();
+        loop {
+            let mine = self.settle(opts)?;
+            let mut ran = !mine.runs.is_empty();
+            report.runs.extend(mine.runs);
+            report.errors = mine.errors;
+            let mut peers: BTreeSet<String> = self.peer_models()?.into_iter().collect();
+            peers.extend(mine.peers_woken);
+            for name in peers {
+                // A peer destroyed meanwhile has nothing to run; the next sync ends our side.
+                let Ok(peer) = registry.open(Some(&name)) else {
+                    continue;
+                };
+                let peer = Arc::new(peer);
+                let theirs = peer.settle(opts)?;
+                ran |= !theirs.runs.is_empty();
+                report.errors.extend(
+                    theirs
+                        .errors
+                        .into_iter()
+                        .map(|(u, h)| (format!("{name}:{u}"), h)),
+                );
+                report.runs.extend(theirs.runs.into_iter().map(|mut r| {
+                    r.unit = format!("{name}:{}", r.unit);
+                    r
+                }));
+            }
+            if !ran {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// Runs this model's queued hooks until none is runnable (no sync).
+    fn settle_queue(self: &Arc<Self>, opts: &SettleOptions) -> Result<SettleReport> {
         let mut report = SettleReport::default();
         if self.next_runnable(&BTreeSet::new())?.is_none() {
             report.errors = self.errors()?;

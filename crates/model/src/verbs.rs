@@ -82,7 +82,9 @@ impl Model {
         let meta = CharmMeta::load(&dir)?;
         let app = app.unwrap_or(&meta.name).to_owned();
         names::check_app(&app)?;
-        if store::app(&self.db(), &app)?.is_some() {
+        if store::app(&self.db(), &app)?.is_some()
+            || store::crossmodel::remote_app(&self.db(), &app)?.is_some()
+        {
             return Err(UsageError::AppExists(app).into());
         }
         let mut set = BTreeMap::new();
@@ -150,6 +152,19 @@ impl Model {
     /// broken), then every unit is torn down.
     pub fn remove_application(&self, app: &str) -> Result<()> {
         store::app(&self.db(), app)?.ok_or_else(|| UsageError::UnknownApp(app.to_owned()))?;
+        let offers: Vec<String> = store::crossmodel::offers(&self.db())?
+            .into_iter()
+            .filter(|o| o.app == app)
+            .map(|o| o.name)
+            .collect();
+        if !offers.is_empty() {
+            // Juju refuses too: consumers would lose their relations without being asked.
+            return Err(UsageError::AppOffered {
+                app: app.to_owned(),
+                offers: offers.join(", "),
+            }
+            .into());
+        }
         self.tx(|c| {
             store::apps::mark_dying(c, app)?;
             for r in store::relations(c)? {
@@ -173,14 +188,38 @@ impl Model {
         Ok(())
     }
 
-    /// Relates two endpoints (`app` or `app:endpoint` each); returns the relation id.
+    /// Relates two endpoints (`app` or `app:endpoint` each); returns the relation id. Either
+    /// side may be a consumed offer (SAAS), or an offer URL (`[owner/]MODEL.OFFER[:endpoint]`),
+    /// which is consumed first under the offer's name, as `juju integrate` does.
     pub fn integrate(&self, a: &str, b: &str) -> Result<i64> {
+        let (a, made_a) = self.offer_operand(a)?;
+        let (b, made_b) = match self.offer_operand(b) {
+            Ok(x) => x,
+            Err(e) => {
+                self.forget_saas(made_a);
+                return Err(e);
+            }
+        };
+        let result = self.integrate_resolved(&a, &b);
+        if result.is_err() {
+            // A SAAS consumed only for this integrate does not outlive its failure.
+            self.forget_saas(made_a);
+            self.forget_saas(made_b);
+        }
+        result
+    }
+
+    fn forget_saas(&self, name: Option<String>) {
+        if let Some(n) = name {
+            let _ = self.tx(|c| store::crossmodel::delete_remote_app(c, &n));
+        }
+    }
+
+    fn integrate_resolved(&self, a: &str, b: &str) -> Result<i64> {
         let (app_a, ep_a) = split_endpoint(a);
         let (app_b, ep_b) = split_endpoint(b);
-        let db = self.db();
-        let ma = store::app(&db, app_a)?.ok_or_else(|| UsageError::UnknownApp(app_a.to_owned()))?;
-        let mb = store::app(&db, app_b)?.ok_or_else(|| UsageError::UnknownApp(app_b.to_owned()))?;
-        drop(db);
+        let sa = self.relatable(app_a)?;
+        let sb = self.relatable(app_b)?;
         let cannot = |reason: String| {
             Error::from(UsageError::CannotRelate {
                 a: a.to_owned(),
@@ -191,15 +230,19 @@ impl Model {
         if app_a == app_b {
             return Err(cannot("an application is related to itself only through its peer endpoints, which Juju relates on deploy".into()));
         }
-        for (m, ep) in [(&ma, ep_a), (&mb, ep_b)] {
+        if sa.remote.is_some() && sb.remote.is_some() {
+            return Err(cannot(
+                "both are applications of other models: relate them in one of those models".into(),
+            ));
+        }
+        for (m, ep) in [(&sa, ep_a), (&sb, ep_b)] {
             if let Some(ep) = ep {
-                match m.meta.endpoint(ep) {
+                match m.endpoints.iter().find(|e| e.name == ep) {
                     None => {
                         return Err(UsageError::UnknownEndpoint {
                             app: m.name.clone(),
                             endpoint: ep.to_owned(),
                             known: m
-                                .meta
                                 .endpoints
                                 .iter()
                                 .map(|e| e.name.as_str())
@@ -216,14 +259,12 @@ impl Model {
             }
         }
         let mut candidates = Vec::new();
-        for ea in ma
-            .meta
+        for ea in sa
             .endpoints
             .iter()
             .filter(|e| e.role != Role::Peers && ep_a.is_none_or(|n| n == e.name))
         {
-            for eb in mb
-                .meta
+            for eb in sb
                 .endpoints
                 .iter()
                 .filter(|e| e.role != Role::Peers && ep_b.is_none_or(|n| n == e.name))
@@ -240,9 +281,8 @@ impl Model {
         let (ea, eb) = match candidates.len() {
             1 => candidates.remove(0),
             0 => {
-                let describe = |m: &store::App, ep: Option<&str>| {
-                    m.meta
-                        .endpoints
+                let describe = |m: &Relatable, ep: Option<&str>| {
+                    m.endpoints
                         .iter()
                         .filter(|e| e.role != Role::Peers && ep.is_none_or(|n| n == e.name))
                         .map(|e| {
@@ -254,8 +294,8 @@ impl Model {
                 };
                 return Err(cannot(format!(
                     "no matching endpoints: the interfaces must be equal and one side must provide what the other requires; have {} and {}",
-                    describe(&ma, ep_a),
-                    describe(&mb, ep_b)
+                    describe(&sa, ep_a),
+                    describe(&sb, ep_b)
                 )));
             }
             _ => {
@@ -267,7 +307,11 @@ impl Model {
                 return Err(cannot(format!("ambiguous, name the endpoints: {list}")));
             }
         };
-        self.tx(|c| {
+        let remote = sa.remote.as_ref().or(sb.remote.as_ref());
+        if let Some(saas) = remote {
+            crate::crossmodel::sync::check_offer(self, saas)?;
+        }
+        let id = self.tx(|c| {
             for r in store::relations(c)? {
                 let same = (r.app_a == app_a
                     && r.ep_a == ea.name
@@ -298,9 +342,71 @@ impl Model {
                 dying: false,
             };
             store::relations::insert(c, &r)?;
+            if let Some(saas) = remote {
+                let local_app = if saas.name == app_a { app_b } else { app_a };
+                store::crossmodel::insert_link(
+                    c,
+                    &store::crossmodel::Link {
+                        relation_id: id,
+                        local_app: local_app.to_owned(),
+                        remote_app: saas.name.clone(),
+                        peer_uuid: saas.model_uuid.clone(),
+                        peer_model: saas.model_name.clone(),
+                        peer_relation: None,
+                    },
+                )?;
+            }
             lifecycle::relation_created(c, &r)?;
             Ok(id)
-        })
+        })?;
+        if remote.is_some() {
+            // Makes the offering side now; a failure here is retried by the next sync.
+            self.sync_cross_model()?;
+        }
+        Ok(id)
+    }
+
+    /// An `integrate` operand that is an offer URL (`[ctrl:][owner/]MODEL.OFFER[:endpoint]`),
+    /// consumed (once) under the offer's name, with the SAAS's name when this call made it;
+    /// anything else as it is.
+    fn offer_operand(&self, operand: &str) -> Result<(String, Option<String>)> {
+        if !operand.contains('.') {
+            return Ok((operand.to_owned(), None));
+        }
+        // The endpoint follows the last ':' unless that is the controller's (`ctl:m.offer`).
+        let (url, ep) = match operand.rsplit_once(':') {
+            Some((url, ep)) if !ep.contains('.') && !ep.contains('/') => (url, Some(ep)),
+            _ => (operand, None),
+        };
+        let existed = store::crossmodel::remote_apps(&self.db())?.len();
+        let saas = self.consume(url, None)?;
+        let made = (store::crossmodel::remote_apps(&self.db())?.len() > existed)
+            .then(|| saas.name.clone());
+        let name = match ep {
+            Some(ep) => format!("{}:{ep}", saas.name),
+            None => saas.name,
+        };
+        Ok((name, made))
+    }
+
+    /// A local application, or a consumed offer, with the endpoints it can relate on.
+    fn relatable(&self, name: &str) -> Result<Relatable> {
+        let db = self.db();
+        if let Some(app) = store::app(&db, name)? {
+            return Ok(Relatable {
+                name: app.name,
+                endpoints: app.meta.endpoints,
+                remote: None,
+            });
+        }
+        match store::crossmodel::remote_app(&db, name)? {
+            Some(r) if r.kind == store::crossmodel::RemoteKind::Saas && !r.dying => Ok(Relatable {
+                name: r.name.clone(),
+                endpoints: r.endpoints.clone(),
+                remote: Some(r),
+            }),
+            _ => Err(UsageError::UnknownApp(name.to_owned()).into()),
+        }
     }
 
     /// Removes the relation between two endpoints (`app[:ep]` each).
@@ -309,7 +415,9 @@ impl Model {
         let (app_b, ep_b) = split_endpoint(b);
         self.tx(|c| {
             for n in [app_a, app_b] {
-                store::app(c, n)?.ok_or_else(|| UsageError::UnknownApp(n.to_owned()))?;
+                if store::app(c, n)?.is_none() && store::crossmodel::remote_app(c, n)?.is_none() {
+                    return Err(UsageError::UnknownApp(n.to_owned()).into());
+                }
             }
             let matches: Vec<_> = store::relations(c)?
                 .into_iter()
@@ -535,18 +643,32 @@ impl Model {
     }
 
     /// Moves the virtual clock forward by `seconds` and queues what became due: secret-expired
-    /// and secret-rotate for owners, and at most one update-status per started unit.
+    /// and secret-rotate for owners, and at most one update-status per started unit. Models
+    /// related to this one across models are brought to the same time.
     pub fn advance(&self, seconds: i64) -> Result<i64> {
         if seconds < 0 {
             return Err(UsageError::BadArgument("the clock only moves forward".into()).into());
         }
-        let offset = self.clock_offset()? + seconds;
-        clock::write_offset_file(&self.clock_file(), offset)?;
-        let now = clock::real_now() + offset;
-        self.tx(|c| {
+        // Read, moved and written in one transaction: two advances at once (a peer's bringing
+        // this model along) both count.
+        let (offset, now) = self.tx(|c| {
+            let offset = crate::model::clock_offset_in(c)? + seconds;
+            clock::write_offset_file(&self.clock_file(), offset)?;
+            let now = clock::real_now() + offset;
             store::set_meta(c, "clock_offset", &offset.to_string())?;
-            crate::timers::fire_due(c, now)
+            crate::timers::fire_due(c, now)?;
+            Ok((offset, now))
         })?;
+        // Models related across models share one clock, as they do under one controller: a
+        // peer behind is brought to the same time (and, through it, its own peers).
+        for name in self.peer_models()? {
+            if let Ok(peer) = self.registry().open(Some(&name)) {
+                let behind = offset - peer.clock_offset()?;
+                if behind > 0 {
+                    peer.advance(behind)?;
+                }
+            }
+        }
         Ok(now)
     }
 
@@ -598,4 +720,11 @@ fn insert_dotted(map: &mut serde_json::Map<String, Value>, key: &str, value: Val
             }
         }
     }
+}
+
+/// One side of an `integrate`: a local application or a consumed offer.
+struct Relatable {
+    name: String,
+    endpoints: Vec<charm::Endpoint>,
+    remote: Option<store::crossmodel::RemoteApp>,
 }

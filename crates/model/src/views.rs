@@ -23,6 +23,10 @@ pub struct Status {
     pub relations: Vec<Relation>,
     /// Hooks waiting to run.
     pub pending_hooks: usize,
+    /// Offers of other models this model consumed (`juju status`'s SAAS).
+    pub saas: Vec<crate::RemoteApp>,
+    /// This model's offers, with their connections.
+    pub offers: Vec<crate::OfferView>,
 }
 
 /// One application in [`Status`].
@@ -176,60 +180,14 @@ impl Model {
     /// The whole model, like `juju status`.
     pub fn status(&self) -> Result<Status> {
         let db = self.db();
-        let units = store::units(&db)?;
-        let mut apps = Vec::new();
-        for a in store::apps(&db)? {
-            let mut us = Vec::new();
-            let mut statuses = Vec::new();
-            for u in units.iter().filter(|u| u.app == a.name) {
-                let ports = store::units::ports(&db, &u.name)?;
-                let (workload, message) = if u.agent == AgentState::Error {
-                    (
-                        WorkloadStatus::Error,
-                        format!(
-                            "hook failed: \"{}\"",
-                            u.error_hook.clone().unwrap_or_default()
-                        ),
-                    )
-                } else {
-                    (u.status, u.message.clone())
-                };
-                statuses.push(workload);
-                us.push(UnitStatus {
-                    name: u.name.clone(),
-                    workload: workload.as_str().to_owned(),
-                    agent: if u.dying && u.agent != AgentState::Error {
-                        "dying".into()
-                    } else {
-                        u.agent.as_str().to_owned()
-                    },
-                    message,
-                    leader: u.leader,
-                    address: u.address.clone(),
-                    ports,
-                    version: u.version.clone(),
-                });
-            }
-            let (status, message) = if a.status != WorkloadStatus::Unknown {
-                (a.status.as_str().to_owned(), a.message.clone())
-            } else {
-                // Juju derives it from the most severe unit status (the enum's order).
-                statuses
-                    .iter()
-                    .zip(&us)
-                    .min_by_key(|(s, _)| **s)
-                    .map(|(s, u)| (s.as_str().to_owned(), u.message.clone()))
-                    .unwrap_or(("unknown".into(), String::new()))
-            };
-            apps.push(AppStatus {
-                name: a.name.clone(),
-                charm: a.meta.name.clone(),
-                revision: a.charm_rev,
-                status,
-                message,
-                units: us,
-            });
-        }
+        let apps = app_statuses(&db)?;
+        let saas = store::crossmodel::remote_apps(&db)?
+            .into_iter()
+            .filter(|r| r.kind == store::crossmodel::RemoteKind::Saas)
+            .collect();
+        drop(db);
+        let offers = self.offers()?;
+        let db = self.db();
         let pending = store::hooks::pending_count(&db)?;
         drop(db);
         Ok(Status {
@@ -238,6 +196,8 @@ impl Model {
             applications: apps,
             relations: store::relations(&self.db())?,
             pending_hooks: pending as usize,
+            saas,
+            offers,
         })
     }
 
@@ -361,4 +321,64 @@ impl Model {
     pub fn pending_hooks(&self) -> Result<Vec<store::Hook>> {
         store::hooks::hooks(&self.db())
     }
+}
+
+/// Every application's status, derived as Juju derives it (also read from a peer model, for the
+/// status its consumers show of an offer).
+pub(crate) fn app_statuses(db: &rusqlite::Connection) -> Result<Vec<AppStatus>> {
+    let units = store::units(db)?;
+    let mut apps = Vec::new();
+    for a in store::apps(db)? {
+        let mut us = Vec::new();
+        let mut statuses = Vec::new();
+        for u in units.iter().filter(|u| u.app == a.name) {
+            let ports = store::units::ports(db, &u.name)?;
+            let (workload, message) = if u.agent == AgentState::Error {
+                (
+                    WorkloadStatus::Error,
+                    format!(
+                        "hook failed: \"{}\"",
+                        u.error_hook.clone().unwrap_or_default()
+                    ),
+                )
+            } else {
+                (u.status, u.message.clone())
+            };
+            statuses.push(workload);
+            us.push(UnitStatus {
+                name: u.name.clone(),
+                workload: workload.as_str().to_owned(),
+                agent: if u.dying && u.agent != AgentState::Error {
+                    "dying".into()
+                } else {
+                    u.agent.as_str().to_owned()
+                },
+                message,
+                leader: u.leader,
+                address: u.address.clone(),
+                ports,
+                version: u.version.clone(),
+            });
+        }
+        let (status, message) = if a.status != WorkloadStatus::Unknown {
+            (a.status.as_str().to_owned(), a.message.clone())
+        } else {
+            // Juju derives it from the most severe unit status (the enum's order).
+            statuses
+                .iter()
+                .zip(&us)
+                .min_by_key(|(s, _)| **s)
+                .map(|(s, u)| (s.as_str().to_owned(), u.message.clone()))
+                .unwrap_or(("unknown".into(), String::new()))
+        };
+        apps.push(AppStatus {
+            name: a.name.clone(),
+            charm: a.meta.name.clone(),
+            revision: a.charm_rev,
+            status,
+            message,
+            units: us,
+        });
+    }
+    Ok(apps)
 }

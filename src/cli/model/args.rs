@@ -28,6 +28,16 @@ pub(crate) enum Command {
     Integrate(Pair),
     /// Remove the relation between two applications.
     RemoveRelation(Pair),
+    /// Offer endpoints of an application to other models: `offer APP:EP[,EP] [NAME]`.
+    Offer(OfferArgs),
+    /// Withdraw an offer (`--force` also removes the relations using it).
+    RemoveOffer(RemoveOffer),
+    /// List this model's offers and the relations of other models to them.
+    Offers(JsonOnly),
+    /// Consume another model's offer: `consume [owner/]MODEL.OFFER [ALIAS]`; then `integrate`.
+    Consume(ConsumeArgs),
+    /// Remove a consumed offer and its relations.
+    RemoveSaas(AppArg),
     /// Show an application's config, or set `key=value` options.
     Config(Config),
     /// Run an action on a unit and print its results (non-zero exit when it failed).
@@ -205,6 +215,39 @@ pub(crate) struct Pair {
     pub(super) target: Target,
     #[command(flatten)]
     pub(super) settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OfferArgs {
+    /// `APP:ENDPOINT[,ENDPOINT...]` (`MODEL.APP:...` names the model too).
+    pub(super) endpoints: String,
+    /// The offer's name (default: the application's).
+    pub(super) name: Option<String>,
+    #[command(flatten)]
+    pub(super) target: Target,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemoveOffer {
+    /// Offer name (or URL `[owner/]MODEL.OFFER`).
+    pub(super) offer: String,
+    /// Also remove the relations of consuming models to it.
+    #[arg(long)]
+    pub(super) force: bool,
+    #[command(flatten)]
+    pub(super) target: Target,
+    #[command(flatten)]
+    pub(super) settle: Settle,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConsumeArgs {
+    /// Offer URL: `[controller:][owner/]MODEL.OFFER`.
+    pub(super) url: String,
+    /// Name of the consumed offer in this model (default: the offer's name).
+    pub(super) alias: Option<String>,
+    #[command(flatten)]
+    pub(super) target: Target,
 }
 
 #[derive(Debug, Args)]

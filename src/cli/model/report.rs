@@ -71,6 +71,62 @@ pub(super) fn print_status(st: &model::Status) {
         }
         print!("{}", rels.render());
     }
+    if !st.saas.is_empty() {
+        println!();
+        let mut t = Table::new(["SAAS", "Status", "Store", "URL"]);
+        for r in &st.saas {
+            t.row([
+                r.name.clone(),
+                paint_status(&r.status),
+                "local".into(),
+                format!("admin/{}.{}", r.model_name, r.offer),
+            ]);
+        }
+        print!("{}", t.render());
+    }
+    if !st.offers.is_empty() {
+        println!();
+        print!("{}", offers_table(&st.offers).render());
+    }
+}
+
+/// `offers`: one row per offer and consuming relation.
+pub(super) fn offers_table(offers: &[model::OfferView]) -> Table {
+    let mut t = Table::new([
+        "Offer",
+        "Application",
+        "Charm",
+        "Endpoints",
+        "Connected",
+        "URL",
+    ]);
+    for o in offers {
+        let endpoints = o
+            .endpoints
+            .iter()
+            .map(|e| format!("{} ({} {})", e.name, e.interface, model::role_name(e.role)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let connected = o
+            .connections
+            .iter()
+            .map(|c| format!("{}:{} ({})", c.model, c.app, c.status))
+            .collect::<Vec<_>>()
+            .join(", ");
+        t.row([
+            o.name.clone(),
+            o.app.clone(),
+            format!("{}-{}", o.charm, o.charm_rev),
+            endpoints,
+            if connected.is_empty() {
+                "-".into()
+            } else {
+                connected
+            },
+            o.url.clone(),
+        ]);
+    }
+    t
 }
 
 fn paint_status(s: &str) -> String {

@@ -74,7 +74,8 @@ pub(crate) fn private_dir() -> tempfile::TempDir {
 
 /// A model in its own data dir; destroyed (workloads killed) when dropped.
 pub(crate) struct TestModel {
-    data: tempfile::TempDir,
+    /// Shared by the models of one test made with [`TestModel::another`].
+    data: std::sync::Arc<tempfile::TempDir>,
     pub(crate) name: String,
 }
 
@@ -89,9 +90,19 @@ impl TestModel {
     /// A fresh data dir where a verb (such as `demo --model NAME`) makes the model itself.
     pub(crate) fn unadded(name: &str) -> Self {
         Self {
-            data: private_dir(),
+            data: std::sync::Arc::new(private_dir()),
             name: name.to_owned(),
         }
+    }
+
+    /// A second model in the same data dir (cross-model tests); destroyed when dropped.
+    pub(crate) fn another(&self, name: &str) -> Self {
+        let m = Self {
+            data: self.data.clone(),
+            name: name.to_owned(),
+        };
+        m.ok(&["model", "add", name]);
+        m
     }
 
     /// The model's data dir (`$JUJU_TLS_DATA_DIR`).

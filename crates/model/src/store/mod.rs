@@ -9,6 +9,7 @@
 
 pub(crate) mod actions;
 pub(crate) mod apps;
+pub(crate) mod crossmodel;
 pub(crate) mod hooks;
 pub(crate) mod logs;
 pub(crate) mod relations;

@@ -147,6 +147,7 @@ pub(crate) fn delete(c: &Connection, id: i64) -> Result<()> {
     for sql in [
         "DELETE FROM relations WHERE id=?1",
         "DELETE FROM scope WHERE relation_id=?1",
+        "DELETE FROM remote_scope WHERE relation_id=?1",
         "DELETE FROM seen WHERE relation_id=?1",
         "DELETE FROM bags WHERE relation_id=?1",
         "DELETE FROM secret_grants WHERE relation_id=?1",

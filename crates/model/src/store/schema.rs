@@ -58,14 +58,24 @@ CREATE TABLE IF NOT EXISTS hook_log(
   code INTEGER NOT NULL, millis INTEGER NOT NULL, output TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log(
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, unit TEXT NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS offers(name TEXT PRIMARY KEY, app TEXT NOT NULL, endpoints TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS remote_apps(
+  name TEXT PRIMARY KEY, kind TEXT NOT NULL, model_uuid TEXT NOT NULL, model_name TEXT NOT NULL,
+  offer TEXT NOT NULL DEFAULT '', app TEXT NOT NULL, endpoints TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'unknown', message TEXT NOT NULL DEFAULT '', dying INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS xrels(
+  relation_id INTEGER PRIMARY KEY, local_app TEXT NOT NULL, remote_app TEXT NOT NULL,
+  peer_uuid TEXT NOT NULL, peer_model TEXT NOT NULL, peer_relation INTEGER);
+CREATE TABLE IF NOT EXISTS remote_scope(relation_id INTEGER NOT NULL, unit TEXT NOT NULL, PRIMARY KEY(relation_id, unit));
 "#;
 
 /// The schema this binary writes (`PRAGMA user_version`). 0: stores made before versioning
 /// (migrated); 1: hooks have `running`; 2: units have `addr_index`, hooks `pgid`; 3: hooks are
 /// indexed by unit (the scheduler picks each unit's first hook without reading the queue); 4:
 /// secrets may be owned by the model (`owner_app` NULL: user secrets), have `auto_prune` and
-/// creation/update times.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+/// creation/update times; 5: cross-model relations (`offers`, `remote_apps`, `xrels`,
+/// `remote_scope`).
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// Opens (creating if needed) the store of one model, migrating one made by an older binary and
 /// refusing one made by a newer. The file is created 0600 before SQLite opens it (it holds

@@ -211,8 +211,12 @@ fn call(
             files,
         ),
         Call::RelationModelGet { relation } => {
-            relations::resolve_relation(c, ctx, relation.as_ref())?;
-            Ok(Some(json!({ "uuid": model.uuid() })))
+            let r = relations::resolve_relation(c, ctx, relation.as_ref())?;
+            // The model of the other side: the peer model for a cross-model relation.
+            let uuid = store::crossmodel::link(c, r.id)
+                .map_err(store_err)?
+                .map_or_else(|| model.uuid().to_owned(), |l| l.peer_uuid);
+            Ok(Some(json!({ "uuid": uuid })))
         }
         Call::ConfigGet { all, key } => config::config_get(ctx, *all, key.as_deref()),
         Call::IsLeader => Ok(Some(Value::Bool(is_leader(c, ctx)?))),
