@@ -180,3 +180,129 @@ fn bad_offers_and_urls_are_refused_by_name() {
     let e = a.fails(&["remove-offer", "ca"], 2);
     assert!(e.contains("remove them first or use --force"), "{e}");
 }
+
+/// Writes a shell charm (`metadata.yaml`, optional `actions.yaml`, `dispatch`) under `dir`.
+fn shell_charm(
+    dir: &std::path::Path,
+    name: &str,
+    meta: &str,
+    actions: &str,
+    script: &str,
+) -> std::path::PathBuf {
+    let charm = dir.join(name);
+    std::fs::create_dir_all(&charm).expect("charm dir");
+    std::fs::write(
+        charm.join("metadata.yaml"),
+        format!("name: {name}\nsummary: s\ndescription: d\n{meta}"),
+    )
+    .expect("metadata");
+    if !actions.is_empty() {
+        std::fs::write(charm.join("actions.yaml"), actions).expect("actions");
+    }
+    crate::support::charms::write_dispatch(&charm, script);
+    charm
+}
+
+/// A secret granted on a cross-model relation: the reader in the other model reads it by its
+/// URI (which names the owner's model), under a label afterwards, and hears of a new revision
+/// through secret-changed; the owner's store tracks the reader under its stand-in unit.
+#[test]
+fn a_secret_granted_across_models_is_read_and_its_changes_arrive() {
+    let a = TestModel::new("sa");
+    let b = a.another("sb");
+    let dir = crate::support::private_dir();
+    let owner = shell_charm(
+        dir.path(),
+        "xs-owner",
+        "provides:\n  sec:\n    interface: xsec\n",
+        "rotate:\n  description: new content\n",
+        r#"#!/bin/sh
+set -e
+case "$JUJU_DISPATCH_PATH" in
+  hooks/sec-relation-created)
+    if [ "$(is-leader --format json)" = true ]; then
+      uri=$(secret-add --label shared foo=bar)
+      echo "$uri" > "$JUJU_CHARM_DIR/uri"
+      secret-grant "$uri" -r "$JUJU_RELATION_ID"
+      private=$(secret-add --label private hidden=yes)
+      relation-set -r "$JUJU_RELATION_ID" --app uri="$uri" private="$private"
+    fi ;;
+  actions/rotate)
+    secret-set "$(cat "$JUJU_CHARM_DIR/uri")" foo=baz ;;
+esac
+"#,
+    );
+    let reader = shell_charm(
+        dir.path(),
+        "xs-reader",
+        "requires:\n  sec:\n    interface: xsec\n",
+        "",
+        r#"#!/bin/sh
+set -e
+case "$JUJU_DISPATCH_PATH" in
+  hooks/sec-relation-changed)
+    uri=$(relation-get --app uri "$JUJU_REMOTE_APP")
+    [ -n "$uri" ] || exit 0
+    echo "read $(secret-get "$uri" foo --label mine)" >> "$JUJU_CHARM_DIR/reads"
+    private=$(relation-get --app private "$JUJU_REMOTE_APP")
+    echo "private $(secret-get "$private" 2>&1)" >> "$JUJU_CHARM_DIR/reads" ;;
+  hooks/secret-changed)
+    echo "changed $JUJU_SECRET_LABEL $(secret-get --label mine --refresh 2>&1)" >> "$JUJU_CHARM_DIR/reads" ;;
+esac
+"#,
+    );
+    a.deploy(&owner, &["owner"]);
+    a.ok(&["offer", "owner:sec"]);
+    b.deploy(&reader, &["reader", "-n", "2"]);
+    b.ok(&["integrate", "reader", "sa.owner"]);
+    let reads = |u: &str| std::fs::read_to_string(b.charm_dir(u).join("reads")).unwrap_or_default();
+    for u in ["reader/0", "reader/1"] {
+        assert!(
+            reads(u).lines().any(|l| l == "read bar"),
+            "{u}: {:?}",
+            reads(u)
+        );
+        // A secret of that model not granted to the reader stays unreadable.
+        assert!(
+            reads(u)
+                .lines()
+                .any(|l| l == "private ERROR permission denied"),
+            "{u}: {:?}",
+            reads(u)
+        );
+    }
+    let uri = std::fs::read_to_string(a.charm_dir("owner/0").join("uri")).expect("uri");
+    assert!(uri.starts_with("secret://"), "{uri}");
+
+    // A new revision reaches both readers, by label.
+    a.completed("owner/0", "rotate", &[]);
+    b.settle();
+    for u in ["reader/0", "reader/1"] {
+        assert!(
+            reads(u).lines().any(|l| l == "changed mine foo: baz"),
+            "{u}: {:?}",
+            reads(u)
+        );
+    }
+    // Once, not at every sync.
+    b.settle();
+    a.settle();
+    for u in ["reader/0", "reader/1"] {
+        assert_eq!(
+            reads(u).matches("changed").count(),
+            1,
+            "{u}: {:?}",
+            reads(u)
+        );
+    }
+    // The owner tracks its readers under their stand-ins: both on the new revision.
+    let rows = crate::support::sqlite_rows(
+        &a.data_dir().join("models/sa/model.db"),
+        "SELECT unit, tracked FROM secret_consumers ORDER BY unit",
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        assert!(row[0].starts_with("remote-"), "{rows:?}");
+        assert_eq!(row[1], "2", "{rows:?}");
+    }
+}

@@ -129,6 +129,16 @@ impl SecretUri {
         &self.0
     }
 
+    /// The model UUID the URI names, if any (`secret://<uuid>/<xid>`, `secret:<uuid>/<xid>`).
+    pub fn model_uuid(&self) -> Option<&str> {
+        let s = self.0.as_str();
+        let rest = s
+            .strip_prefix("secret://")
+            .or_else(|| s.strip_prefix("secret:"))?;
+        let (uuid, _) = rest.trim_start_matches('/').split_once('/')?;
+        is_uuid(uuid).then_some(uuid)
+    }
+
     /// The bare xid: what follows `secret:` or the last `/`.
     pub fn xid(&self) -> &str {
         let s = self.0.as_str();
@@ -516,6 +526,22 @@ impl FromStr for PortSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_uri_names_its_model_when_it_has_one() {
+        let uuid = "deadbeef-1234-4abc-8def-0123456789ab";
+        for text in [
+            format!("secret://{uuid}/cq2r5ai8jn1v2hq0sf6g"),
+            format!("secret:{uuid}/cq2r5ai8jn1v2hq0sf6g"),
+        ] {
+            let uri = SecretUri::parse(&text).expect("valid");
+            assert_eq!(uri.model_uuid(), Some(uuid), "{text}");
+            assert_eq!(uri.xid(), "cq2r5ai8jn1v2hq0sf6g");
+        }
+        for text in ["secret:cq2r5ai8jn1v2hq0sf6g", "cq2r5ai8jn1v2hq0sf6g"] {
+            assert_eq!(SecretUri::parse(text).expect("valid").model_uuid(), None);
+        }
+    }
 
     #[test]
     fn relation_refs() {

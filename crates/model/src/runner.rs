@@ -177,7 +177,13 @@ pub(crate) fn environment(l: &Launch<'_>) -> Vec<(String, String)> {
         }
     }
     if let Some(xid) = &l.hook.secret {
-        set("JUJU_SECRET_ID", crate::secret_id::uri(l.model.uuid(), xid));
+        // Another model's secret (cross-model) is queued under its full URI.
+        let id = if xid.starts_with("secret:") {
+            xid.clone()
+        } else {
+            crate::secret_id::uri(l.model.uuid(), xid)
+        };
+        set("JUJU_SECRET_ID", id);
         set("JUJU_SECRET_LABEL", l.secret_label.to_owned());
         // Juju exports the revision only when it is known (> 0); secret-rotate has none.
         if let Some(rev) = l.hook.secret_rev {

@@ -593,6 +593,10 @@ pub(crate) fn notify_consumers(c: &Connection, xid: &str) -> Result<()> {
         return Ok(());
     };
     for unit in store::secrets::consumers_not_tracking(c, xid, latest)? {
+        // A reader in another model (its stand-in here) hears of it through the sync.
+        if store::crossmodel::remote_app(c, crate::names::app_of(&unit)?)?.is_some() {
+            continue;
+        }
         store::enqueue(
             c,
             &Hook {
@@ -642,6 +646,13 @@ pub(crate) fn hook_label(c: &Connection, hook: &Hook) -> Result<String> {
     let Some(xid) = &hook.secret else {
         return Ok(String::new());
     };
+    if let Some(uri) = xid.strip_prefix("secret:") {
+        // Another model's secret: the label is the reader's, kept here.
+        let xid = uri.rsplit('/').next().unwrap_or(uri);
+        return Ok(store::crossmodel::remote_secret(c, &hook.unit, xid)?
+            .and_then(|r| r.label)
+            .unwrap_or_default());
+    }
     let label = if hook.hook == HookKind::Secret(SecretHook::Changed) {
         store::secrets::consumer_label(c, xid, &hook.unit)?
     } else {

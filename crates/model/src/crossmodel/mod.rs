@@ -15,10 +15,9 @@
 //! idempotent and made in one transaction per side, so two settlers syncing at once, or a
 //! settler killed halfway, queue nothing twice and lose nothing.
 //!
-//! Secrets are not shared across models: the `tls-certificates` and `certificate_transfer`
-//! interfaces do not need them, and a `secret-get` of another model's secret fails as for any
-//! secret that was not granted.
+//! Secrets are shared across a cross-model relation as Juju 3.3+ shares them (see [`secrets`]).
 
+pub(crate) mod secrets;
 pub(crate) mod sync;
 mod url;
 

@@ -159,9 +159,13 @@ impl Model {
         })?;
         self.tx(|c| {
             let them = snapshot(&peer.db(), &theirs, &their_link.local_app, &link.remote_app)?;
-            apply(c, &local, link, &them)
+            let copied = apply(c, &local, link, &them)?;
+            // Secrets of theirs our units read: secret-changed for newer revisions.
+            super::secrets::notify(c, &peer)?;
+            Ok(copied)
         })?;
-        Ok(woke || linked_now)
+        let woke_secrets = peer.tx(|c| super::secrets::notify(c, self))?;
+        Ok(woke || linked_now || woke_secrets)
     }
 
     /// Makes the offering model's side of a consuming relation: its stand-in for our

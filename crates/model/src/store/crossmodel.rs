@@ -347,3 +347,73 @@ pub(crate) fn replace_bag(
     }
     Ok(())
 }
+
+/// A secret of another model a local unit reads: its label here, and the latest revision the
+/// unit was told about (read, or announced by secret-changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RemoteSecret {
+    /// The consuming unit.
+    pub unit: String,
+    /// The secret's xid.
+    pub xid: String,
+    /// The owning model's UUID.
+    pub model_uuid: String,
+    /// The unit's label for it.
+    pub label: Option<String>,
+    /// The latest revision the unit has read or been sent secret-changed for.
+    pub notified: i64,
+}
+
+fn remote_secret_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RemoteSecret> {
+    Ok(RemoteSecret {
+        unit: r.get(0)?,
+        xid: r.get(1)?,
+        model_uuid: r.get(2)?,
+        label: r.get(3)?,
+        notified: r.get(4)?,
+    })
+}
+
+/// The remote secrets units of this model read.
+pub(crate) fn remote_secrets(c: &Connection) -> Result<Vec<RemoteSecret>> {
+    let mut st = c.prepare(
+        "SELECT unit,xid,model_uuid,label,notified FROM remote_secrets ORDER BY unit, xid",
+    )?;
+    Ok(st
+        .query_map([], remote_secret_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The remote secret `unit` labelled `label`.
+pub(crate) fn remote_secret_by_label(
+    c: &Connection,
+    unit: &str,
+    label: &str,
+) -> Result<Option<RemoteSecret>> {
+    Ok(c.query_row(
+        "SELECT unit,xid,model_uuid,label,notified FROM remote_secrets WHERE unit=?1 AND label=?2",
+        params![unit, label],
+        remote_secret_row,
+    )
+    .optional()?)
+}
+
+/// The record of `unit` reading `xid`.
+pub(crate) fn remote_secret(c: &Connection, unit: &str, xid: &str) -> Result<Option<RemoteSecret>> {
+    Ok(c.query_row(
+        "SELECT unit,xid,model_uuid,label,notified FROM remote_secrets WHERE unit=?1 AND xid=?2",
+        params![unit, xid],
+        remote_secret_row,
+    )
+    .optional()?)
+}
+
+/// Records (or updates) a unit's read of a remote secret.
+pub(crate) fn upsert_remote_secret(c: &Connection, s: &RemoteSecret) -> Result<()> {
+    c.execute(
+        "INSERT INTO remote_secrets(unit,xid,model_uuid,label,notified) VALUES(?1,?2,?3,?4,?5) \
+         ON CONFLICT(unit,xid) DO UPDATE SET label=COALESCE(?4,label), notified=MAX(notified,?5)",
+        params![s.unit, s.xid, s.model_uuid, s.label, s.notified],
+    )?;
+    Ok(())
+}

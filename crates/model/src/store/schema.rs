@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS xrels(
   relation_id INTEGER PRIMARY KEY, local_app TEXT NOT NULL, remote_app TEXT NOT NULL,
   peer_uuid TEXT NOT NULL, peer_model TEXT NOT NULL, peer_relation INTEGER);
 CREATE TABLE IF NOT EXISTS remote_scope(relation_id INTEGER NOT NULL, unit TEXT NOT NULL, PRIMARY KEY(relation_id, unit));
+CREATE TABLE IF NOT EXISTS remote_secrets(
+  unit TEXT NOT NULL, xid TEXT NOT NULL, model_uuid TEXT NOT NULL, label TEXT,
+  notified INTEGER NOT NULL, PRIMARY KEY(unit, xid));
 "#;
 
 /// The schema this binary writes (`PRAGMA user_version`). 0: stores made before versioning
@@ -74,7 +77,7 @@ CREATE TABLE IF NOT EXISTS remote_scope(relation_id INTEGER NOT NULL, unit TEXT 
 /// indexed by unit (the scheduler picks each unit's first hook without reading the queue); 4:
 /// secrets may be owned by the model (`owner_app` NULL: user secrets), have `auto_prune` and
 /// creation/update times; 5: cross-model relations (`offers`, `remote_apps`, `xrels`,
-/// `remote_scope`).
+/// `remote_scope`, `remote_secrets`).
 pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// Opens (creating if needed) the store of one model, migrating one made by an older binary and

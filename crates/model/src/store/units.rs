@@ -397,6 +397,7 @@ pub(crate) fn delete(c: &Connection, unit: &str) -> Result<()> {
         "DELETE FROM ports WHERE unit=?1",
         "DELETE FROM unit_state WHERE unit=?1",
         "DELETE FROM secret_consumers WHERE unit=?1",
+        "DELETE FROM remote_secrets WHERE unit=?1",
         "DELETE FROM secret_revisions WHERE xid IN (SELECT xid FROM secrets WHERE owner_unit=?1)",
         "DELETE FROM secrets WHERE owner_unit=?1",
     ] {

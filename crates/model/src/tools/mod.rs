@@ -281,6 +281,58 @@ fn call(
             label,
             refresh,
             peek,
+        } if crate::crossmodel::secrets::named_remote(
+            model,
+            c,
+            ctx,
+            uri.as_ref(),
+            label.as_deref(),
+        )?
+        .is_some() =>
+        {
+            let named = crate::crossmodel::secrets::named_remote(
+                model,
+                c,
+                ctx,
+                uri.as_ref(),
+                label.as_deref(),
+            )?
+            .ok_or_else(|| ToolError::runtime("secret not found"))?;
+            if *refresh && *peek {
+                return Err(ToolError::usage(
+                    "specify one of --peek or --refresh but not both",
+                ));
+            }
+            let content = crate::crossmodel::secrets::get(
+                model,
+                c,
+                ctx,
+                named,
+                label.as_deref(),
+                *refresh,
+                *peek,
+            )?;
+            Ok(Some(match key {
+                Some(k) => Value::String(
+                    content
+                        .get(k)
+                        .cloned()
+                        .ok_or_else(|| ToolError::runtime(format!("secret key {k:?} not found")))?,
+                ),
+                None => Value::Object(
+                    content
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                ),
+            }))
+        }
+        Call::SecretGet {
+            uri,
+            key,
+            label,
+            refresh,
+            peek,
         } => crate::secrets::get(
             c,
             ctx,
