@@ -27,7 +27,9 @@ pub enum SettingsError {
 pub fn encode(settings: &BTreeMap<String, String>) -> Vec<u8> {
     // A map of strings always serialises.
     let json = serde_json::to_string(settings).unwrap_or_default();
-    if !json.chars().any(yaml_escapes) {
+    // Every character to escape is DEL or outside ASCII: a byte scan (vectorised) clears the
+    // common case without decoding megabytes of a CA's bag char by char.
+    if !json.bytes().any(|b| b >= 0x7f) || !json.chars().any(yaml_escapes) {
         return json.into_bytes();
     }
     let mut out = String::with_capacity(json.len() + 16);

@@ -358,8 +358,10 @@ pub(super) fn parse_own_lists(
     let at = |key: &str| format!("relation {relation}, own app bag, key {key}");
     let value = bag.get(CERTIFICATES_KEY);
     let from = warnings.len();
-    let certificates: Vec<CertificateEntry> = read_list(value, &at(CERTIFICATES_KEY), warnings);
+    let (certificates, texts) = read_certificates(value, &at(CERTIFICATES_KEY), warnings);
+    let mut texts = texts.into_iter();
     for entry in certificates {
+        let text = texts.next();
         match csr_der(&entry.certificate_signing_request) {
             Some(der) => {
                 let key = sha256(&der);
@@ -371,6 +373,12 @@ pub(super) fn parse_own_lists(
                     state.certificates[i] = None;
                     state.certificates_changed = true;
                 }
+                state
+                    .certificates_read
+                    .resize(state.certificates.len(), None);
+                state
+                    .certificates_read
+                    .push(text.map(|t| (entry.clone(), t)));
                 state.certificates.push(Some(entry));
             }
             None => {
@@ -395,6 +403,27 @@ pub(super) fn parse_own_lists(
         state.errors.push(Some(entry));
     }
     key_warnings(warnings, keys, from, value.map_or("", String::as_str));
+}
+
+/// Our certificates list, each entry with its JSON text when every entry parses (the usual
+/// case); else as [`read_list`] reads it (bad entries become warnings), without texts.
+fn read_certificates(
+    value: Option<&String>,
+    location: &str,
+    warnings: &mut Vec<Warning>,
+) -> (Vec<CertificateEntry>, Vec<Box<serde_json::value::RawValue>>) {
+    if let Some(text) = value {
+        if let Ok(raw) = serde_json::from_str::<Vec<Box<serde_json::value::RawValue>>>(text) {
+            let parsed: Result<Vec<CertificateEntry>, _> = raw
+                .iter()
+                .map(|r| serde_json::from_str::<CertificateEntry>(r.get()))
+                .collect();
+            if let Ok(entries) = parsed {
+                return (entries, raw);
+            }
+        }
+    }
+    (read_list(value, location, warnings), Vec::new())
 }
 
 /// Whether every key and name of an index entry is well formed (what [`from_index`] needs).
@@ -446,4 +475,95 @@ pub(super) fn from_index(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod splice_tests {
+    use super::*;
+    use crate::json::to_python_json;
+
+    fn entry(n: i64) -> CertificateEntry {
+        CertificateEntry {
+            ca: format!("-----BEGIN CERTIFICATE-----\nCA{n}\n-----END CERTIFICATE-----"),
+            certificate_signing_request: format!("CSR {n}\n\"quoted\" é"),
+            certificate: format!("CERT{n}\n"),
+            chain: Some(vec![format!("CERT{n}"), format!("CA{n}")]),
+            revoked: (n % 2 == 0).then_some(false),
+            recommended_expiry_notification_time: Some(n),
+        }
+    }
+
+    fn state_from(text: &str) -> RelationState {
+        let mut warnings = Vec::new();
+        let (entries, texts) = read_certificates(Some(&text.to_owned()), "here", &mut warnings);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let mut st = RelationState::new("certificates:7".parse().expect("id"), None);
+        st.certificates_read = entries.iter().cloned().zip(texts).map(Some).collect();
+        st.certificates = entries.into_iter().map(Some).collect();
+        st
+    }
+
+    fn fresh(st: &RelationState) -> String {
+        let live: Vec<&CertificateEntry> = st.live_certificates().collect();
+        to_python_json(&live)
+    }
+
+    #[test]
+    fn unchanged_entries_keep_their_text_and_changed_ones_are_serialized() {
+        let text = to_python_json(&(1..=4).map(entry).collect::<Vec<_>>());
+        let mut st = state_from(&text);
+        assert_eq!(st.certificates_json(), text);
+        // Revoked, removed, replaced, added: the list is what a fresh serialization gives.
+        if let Some(e) = st.certificates[1].as_mut() {
+            e.revoked = Some(true);
+        }
+        st.certificates[0] = None;
+        st.certificates[2] = Some(entry(9));
+        st.certificates.push(Some(entry(5)));
+        assert_eq!(st.certificates_json(), fresh(&st));
+    }
+
+    #[test]
+    fn text_another_writer_formatted_is_kept_for_its_unchanged_entries() {
+        // The Python library's key order differs from ours; unchanged entries stay byte for
+        // byte as it wrote them, so moving a charm to our library causes no spurious change.
+        let other = r#"[{"certificate": "C", "ca": "A", "certificate_signing_request": "R"}]"#;
+        let st = state_from(other);
+        assert_eq!(st.certificates_json(), other);
+    }
+
+    #[test]
+    fn a_bad_entry_falls_back_to_the_checked_reader_without_texts() {
+        let text =
+            r#"[{"ca": "A", "certificate_signing_request": "R", "certificate": "C"}, {"ca": 1}]"#;
+        let mut warnings = Vec::new();
+        let (entries, texts) = read_certificates(Some(&text.to_owned()), "here", &mut warnings);
+        assert_eq!(entries.len(), 1);
+        assert!(texts.is_empty());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_list_written_is_a_fresh_serialization(
+            n in 0usize..6,
+            changes in proptest::collection::vec((0usize..8, 0u8..3), 0..6),
+            pem in "[ -~\n\u{e9}\u{1F512}]{0,40}",
+        ) {
+            let mut entries: Vec<CertificateEntry> = (0..n as i64).map(entry).collect();
+            for e in &mut entries {
+                e.certificate.push_str(&pem);
+            }
+            let mut st = state_from(&to_python_json(&entries));
+            for (i, what) in changes {
+                let Some(slot) = st.certificates.get_mut(i) else { continue };
+                match what {
+                    0 => *slot = None,
+                    1 => if let Some(e) = slot.as_mut() { e.certificate.push('x') },
+                    _ => *slot = Some(entry(i as i64 + 100)),
+                }
+            }
+            proptest::prop_assert_eq!(st.certificates_json(), fresh(&st));
+        }
+    }
 }

@@ -321,13 +321,13 @@ impl TlsProvider {
         for relation in &mut state.relations {
             let mut changes = Databag::new();
             if relation.certificates_changed {
-                let live: Vec<&CertificateEntry> = relation.live_certificates().collect();
+                let any = relation.live_certificates().next().is_some();
                 changes.insert(
                     CERTIFICATES_KEY.to_owned(),
-                    if live.is_empty() {
-                        String::new()
+                    if any {
+                        relation.certificates_json()
                     } else {
-                        to_python_json(&live)
+                        String::new()
                     },
                 );
             }

@@ -35,6 +35,10 @@ pub(super) struct RelationState {
     pub(super) refused: Vec<BadRequest>,
     /// Our published certificates; `None` marks one removed this hook.
     pub(super) certificates: Vec<Option<CertificateEntry>>,
+    /// Each certificate as read (same index), with its JSON text in our bag: an entry still
+    /// equal to what was read is written back as that text, not serialized again (a CA's bag
+    /// holds every certificate it issued, and a hook changes one or a few).
+    pub(super) certificates_read: Vec<Option<(CertificateEntry, Box<serde_json::value::RawValue>)>>,
     /// Key of each certificate's CSR -> index in `certificates`.
     pub(super) certificate_index: HashMap<Key, usize>,
     /// Our published errors; `None` marks one removed this hook.
@@ -68,6 +72,7 @@ impl RelationState {
             candidates: Vec::new(),
             refused: Vec::new(),
             certificates: Vec::new(),
+            certificates_read: Vec::new(),
             certificate_index: HashMap::new(),
             published_certificates: String::new(),
             published_errors: String::new(),
@@ -151,6 +156,28 @@ impl RelationState {
 
     pub(super) fn live_certificates(&self) -> impl Iterator<Item = &CertificateEntry> {
         self.certificates.iter().flatten()
+    }
+
+    /// The live certificates as the bag's JSON list, exactly what [`to_python_json`] writes:
+    /// entries unchanged since they were read keep their text, the others are serialized.
+    ///
+    /// [`to_python_json`]: crate::json::to_python_json
+    pub(super) fn certificates_json(&self) -> String {
+        let mut out = String::from("[");
+        let mut first = true;
+        for (i, entry) in self.certificates.iter().enumerate() {
+            let Some(entry) = entry else { continue };
+            if !first {
+                out.push_str(", ");
+            }
+            first = false;
+            match self.certificates_read.get(i) {
+                Some(Some((read, text))) if read == entry => out.push_str(text.get()),
+                _ => out.push_str(&crate::json::to_python_json(entry)),
+            }
+        }
+        out.push(']');
+        out
     }
 
     pub(super) fn certificate_for(&self, key: &Key) -> Option<&CertificateEntry> {
