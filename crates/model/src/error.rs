@@ -244,6 +244,25 @@ pub enum UsageError {
     },
 }
 
+impl UsageError {
+    /// `app` has no endpoint `endpoint`; `known` lists those it has.
+    pub(crate) fn unknown_endpoint<'a>(
+        app: &str,
+        endpoint: &str,
+        known: impl IntoIterator<Item = &'a crate::charm::Endpoint>,
+    ) -> Self {
+        UsageError::UnknownEndpoint {
+            app: app.to_owned(),
+            endpoint: endpoint.to_owned(),
+            known: known
+                .into_iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
 /// A charm that cannot be deployed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -299,6 +299,11 @@ pub(crate) fn get(
     } else {
         consumer_read(c, ctx, &v, label, refresh, peek)?
     };
+    content_reply(content, key)
+}
+
+/// What `secret-get` prints: one key's value, or the whole content.
+pub(crate) fn content_reply(content: BTreeMap<String, String>, key: Option<&str>) -> ToolResult {
     Ok(Some(match key {
         Some(k) => Value::String(
             content

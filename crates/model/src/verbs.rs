@@ -239,17 +239,7 @@ impl Model {
             if let Some(ep) = ep {
                 match m.endpoints.iter().find(|e| e.name == ep) {
                     None => {
-                        return Err(UsageError::UnknownEndpoint {
-                            app: m.name.clone(),
-                            endpoint: ep.to_owned(),
-                            known: m
-                                .endpoints
-                                .iter()
-                                .map(|e| e.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        }
-                        .into());
+                        return Err(UsageError::unknown_endpoint(&m.name, ep, &m.endpoints).into());
                     }
                     Some(e) if e.role == Role::Peers => {
                         return Err(cannot(format!("{}:{ep} is a peer endpoint", m.name)));

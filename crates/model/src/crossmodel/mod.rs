@@ -108,18 +108,7 @@ impl Model {
             for ep in endpoints {
                 match a.meta.endpoint(ep) {
                     None => {
-                        return Err(UsageError::UnknownEndpoint {
-                            app: app.to_owned(),
-                            endpoint: ep.clone(),
-                            known: a
-                                .meta
-                                .endpoints
-                                .iter()
-                                .map(|e| e.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        }
-                        .into());
+                        return Err(UsageError::unknown_endpoint(app, ep, &a.meta.endpoints).into());
                     }
                     Some(e) if e.role == Role::Peers => {
                         return Err(UsageError::CannotOffer {

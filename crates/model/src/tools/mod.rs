@@ -312,20 +312,7 @@ fn call(
                 *refresh,
                 *peek,
             )?;
-            Ok(Some(match key {
-                Some(k) => Value::String(
-                    content
-                        .get(k)
-                        .cloned()
-                        .ok_or_else(|| ToolError::runtime(format!("secret key {k:?} not found")))?,
-                ),
-                None => Value::Object(
-                    content
-                        .into_iter()
-                        .map(|(k, v)| (k, Value::String(v)))
-                        .collect(),
-                ),
-            }))
+            crate::secrets::content_reply(content, key.as_deref())
         }
         Call::SecretGet {
             uri,
