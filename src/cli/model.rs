@@ -175,7 +175,7 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }),
         Command::Offer(o) => offer(o),
         Command::RemoveOffer(r) => {
-            let (target, offer) = offer_target(&r.target, &r.offer)?;
+            let (target, offer) = offer_target(&r.target, &r.offer);
             change(&target, &r.settle, |model| {
                 Ok(model.remove_offer(&offer, r.force)?)
             })
@@ -310,7 +310,7 @@ fn offer(o: OfferArgs) -> anyhow::Result<ExitCode> {
     let (app, endpoints) = o.endpoints.split_once(':').ok_or_else(|| {
         anyhow::anyhow!("expected APP:ENDPOINT[,ENDPOINT...], got {:?}", o.endpoints)
     })?;
-    let (target, app) = offer_target(&o.target, app)?;
+    let (target, app) = offer_target(&o.target, app);
     let endpoints: Vec<String> = endpoints
         .split(',')
         .filter(|e| !e.is_empty())
@@ -331,24 +331,9 @@ fn offer(o: OfferArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `MODEL.NAME` (or `[owner/]MODEL.NAME`) as a target model and a name; a plain name as is.
-fn offer_target(target: &Target, name: &str) -> anyhow::Result<(Target, String)> {
-    match name.split_once('.') {
-        Some((model, rest)) => {
-            let model = model.rsplit_once('/').map_or(model, |(_, m)| m);
-            Ok((
-                Target {
-                    model: Some(model.to_owned()),
-                },
-                rest.to_owned(),
-            ))
-        }
-        None => Ok((
-            Target {
-                model: target.model.clone(),
-            },
-            name.to_owned(),
-        )),
-    }
+fn offer_target(target: &Target, name: &str) -> (Target, String) {
+    let (model, name) = crate::juju::dotted(name, target.model.as_deref());
+    (Target { model }, name)
 }
 
 /// `offers`.

@@ -56,6 +56,16 @@ pub(crate) fn model_name(text: &str) -> &str {
         .map_or(after_controller, |(_, m)| m)
 }
 
+/// `[ctrl:][owner/]MODEL.NAME` as a model and a name (offers, `offer MODEL.APP`); a plain
+/// name's model is `target`.
+pub(crate) fn dotted(spec: &str, target: Option<&str>) -> (Option<String>, String) {
+    let spec = spec.split_once(':').map_or(spec, |(_, rest)| rest);
+    match spec.split_once('.') {
+        Some((model, name)) => (Some(model_name(model).to_owned()), name.to_owned()),
+        None => (target.map(|t| model_name(t).to_owned()), spec.to_owned()),
+    }
+}
+
 /// Opens the model `--model` names, or the current one.
 fn open(registry: &Registry, model: Option<&str>) -> anyhow::Result<Arc<Model>> {
     Ok(Arc::new(registry.open(model.map(model_name))?))

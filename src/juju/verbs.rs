@@ -348,7 +348,7 @@ pub(super) fn run(cli: JujuCli) -> anyhow::Result<ExitCode> {
             let (spec, eps) = endpoints.split_once(':').with_context(|| {
                 format!("expected [MODEL.]APP:ENDPOINT[,ENDPOINT...], got {endpoints:?}")
             })?;
-            let (model_name, app) = dotted(spec, target);
+            let (model_name, app) = super::dotted(spec, target);
             let model = open(&registry, model_name.as_deref())?;
             let eps: Vec<String> = eps
                 .split(',')
@@ -360,7 +360,7 @@ pub(super) fn run(cli: JujuCli) -> anyhow::Result<ExitCode> {
         }
         Verb::RemoveOffer { offers, force, .. } => {
             for o in offers {
-                let (model_name, offer) = dotted(&o, target);
+                let (model_name, offer) = super::dotted(&o, target);
                 let model = open(&registry, model_name.as_deref())?;
                 change(&model, |m| Ok(m.remove_offer(&offer, force)?))?;
                 spawn_peers(&registry, &model)?;
@@ -379,7 +379,7 @@ pub(super) fn run(cli: JujuCli) -> anyhow::Result<ExitCode> {
             let mut found = serde_json::Map::new();
             let (want_model, want_offer) = match url.as_deref() {
                 Some(u) => {
-                    let (m, o) = dotted(u, None);
+                    let (m, o) = super::dotted(u, None);
                     (m, (!o.is_empty()).then_some(o))
                 }
                 None => (None, None),
@@ -434,24 +434,17 @@ pub(super) fn run(cli: JujuCli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `[owner/]MODEL.NAME` as a model and a name; a plain name is in `target`.
-fn dotted(spec: &str, target: Option<&str>) -> (Option<String>, String) {
-    let spec = spec.split_once(':').map_or(spec, |(_, rest)| rest);
-    match spec.split_once('.') {
-        Some((model, name)) => (Some(super::model_name(model).to_owned()), name.to_owned()),
-        None => (
-            target.map(|t| super::model_name(t).to_owned()),
-            spec.to_owned(),
-        ),
-    }
-}
-
 /// Starts the settlers of the models related to `model` across models: a change here (a
 /// relation to an offer made or removed) gives them work once synced.
 fn spawn_peers(registry: &Registry, model: &Model) -> anyhow::Result<()> {
-    for name in model.peer_models()? {
-        if let Ok(peer) = registry.open(Some(&name)) {
-            background::spawn(&peer)?;
+    spawn_models(registry, model.peer_models()?)
+}
+
+/// Starts the settlers of the models named (those that still exist).
+fn spawn_models(registry: &Registry, names: Vec<String>) -> anyhow::Result<()> {
+    for name in names {
+        if let Ok(model) = registry.open(Some(&name)) {
+            background::spawn(&model)?;
         }
     }
     Ok(())
@@ -487,11 +480,7 @@ fn destroy_model(registry: &Registry, name: &str, timeout: Option<String>) -> an
     }
     registry.destroy_with(name, wait)?;
     // Models related to it across models end their side of those relations.
-    for peer in peers {
-        if let Ok(p) = registry.open(Some(&peer)) {
-            background::spawn(&p)?;
-        }
-    }
+    spawn_models(registry, peers)?;
     eprintln!("Model {name:?} destroyed");
     Ok(())
 }

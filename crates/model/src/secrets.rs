@@ -18,7 +18,7 @@ use crate::tools::{is_leader, secret_info, wants_unit_owner};
 
 type ToolResult = std::result::Result<Option<Value>, ToolError>;
 
-fn store_err(e: impl std::fmt::Display) -> ToolError {
+pub(crate) fn store_err(e: impl std::fmt::Display) -> ToolError {
     ToolError::runtime(format!("model store: {e}"))
 }
 
@@ -260,10 +260,12 @@ pub(crate) fn set(
 }
 
 /// `secret-get`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn get(
+    model: &crate::model::Model,
     c: &Connection,
     ctx: &HookContext,
-    xid: Option<&str>,
+    uri: Option<&hook_tools::values::SecretUri>,
     key: Option<&str>,
     label: Option<&str>,
     refresh: bool,
@@ -274,7 +276,12 @@ pub(crate) fn get(
             "specify one of --peek or --refresh but not both",
         ));
     }
-    let xid = match (xid, label) {
+    // Another model's secret, shared over a cross-model relation: read from its owner's store.
+    if let Some(named) = crate::crossmodel::secrets::named_remote(model, c, ctx, uri, label)? {
+        let content = crate::crossmodel::secrets::get(model, c, ctx, named, label, refresh, peek)?;
+        return content_reply(content, key);
+    }
+    let xid = match (uri.map(|u| u.xid()), label) {
         (Some(x), _) => x.to_owned(),
         (None, Some(l)) => by_label(c, ctx, l)?,
         (None, None) => return Err(ToolError::usage("require either a secret URI or label")),
@@ -303,7 +310,7 @@ pub(crate) fn get(
 }
 
 /// What `secret-get` prints: one key's value, or the whole content.
-pub(crate) fn content_reply(content: BTreeMap<String, String>, key: Option<&str>) -> ToolResult {
+fn content_reply(content: BTreeMap<String, String>, key: Option<&str>) -> ToolResult {
     Ok(Some(match key {
         Some(k) => Value::String(
             content

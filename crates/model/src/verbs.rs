@@ -368,10 +368,11 @@ impl Model {
             Some((url, ep)) if !ep.contains('.') && !ep.contains('/') => (url, Some(ep)),
             _ => (operand, None),
         };
-        let existed = store::crossmodel::remote_apps(&self.db())?.len();
+        // `consume` names the SAAS after the offer; it is this call's if it was not there.
+        let offer = crate::crossmodel::OfferUrl::parse(url)?.offer;
+        let existed = store::crossmodel::remote_app(&self.db(), &offer)?.is_some();
         let saas = self.consume(url, None)?;
-        let made = (store::crossmodel::remote_apps(&self.db())?.len() > existed)
-            .then(|| saas.name.clone());
+        let made = (!existed).then(|| saas.name.clone());
         let name = match ep {
             Some(ep) => format!("{}:{ep}", saas.name),
             None => saas.name,

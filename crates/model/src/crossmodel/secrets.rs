@@ -16,12 +16,9 @@ use rusqlite::Connection;
 use crate::context::HookContext;
 use crate::error::Result;
 use crate::model::Model;
+use crate::secrets::store_err;
 use crate::store::crossmodel::{self as xm, RemoteSecret};
 use crate::store::{self, Hook};
-
-fn store_err(e: impl std::fmt::Display) -> ToolError {
-    ToolError::runtime(format!("model store: {e}"))
-}
 
 /// Which secret a `secret-get` names, when it is another model's: by a URI naming a peer
 /// model, or by a label this unit gave a remote secret. `None`: a secret of this model.
@@ -92,8 +89,7 @@ pub(crate) fn get(
             let Some(their) = xm::link(pc, *peer_relation)? else {
                 continue;
             };
-            let number = ctx.unit.name.rsplit_once('/').map_or("0", |(_, n)| n);
-            let stand_in = format!("{}/{number}", their.remote_app);
+            let stand_in = super::sync::renamed(&ctx.unit.name, &their.remote_app);
             if !store::secrets::is_granted(pc, &xid, &their.remote_app, &stand_in)? {
                 continue;
             }

@@ -278,7 +278,7 @@ fn end_relation(c: &Connection, id: i64) -> Result<bool> {
 }
 
 /// `unit` of `from_app` as the other side names it (`ca/0` consumed as `x` is `x/0`).
-fn renamed(unit: &str, to_app: &str) -> String {
+pub(super) fn renamed(unit: &str, to_app: &str) -> String {
     match unit.rsplit_once('/') {
         Some((_, n)) => format!("{to_app}/{n}"),
         None => to_app.to_owned(),

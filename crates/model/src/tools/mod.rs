@@ -281,49 +281,11 @@ fn call(
             label,
             refresh,
             peek,
-        } if crate::crossmodel::secrets::named_remote(
+        } => crate::secrets::get(
             model,
             c,
             ctx,
             uri.as_ref(),
-            label.as_deref(),
-        )?
-        .is_some() =>
-        {
-            let named = crate::crossmodel::secrets::named_remote(
-                model,
-                c,
-                ctx,
-                uri.as_ref(),
-                label.as_deref(),
-            )?
-            .ok_or_else(|| ToolError::runtime("secret not found"))?;
-            if *refresh && *peek {
-                return Err(ToolError::usage(
-                    "specify one of --peek or --refresh but not both",
-                ));
-            }
-            let content = crate::crossmodel::secrets::get(
-                model,
-                c,
-                ctx,
-                named,
-                label.as_deref(),
-                *refresh,
-                *peek,
-            )?;
-            crate::secrets::content_reply(content, key.as_deref())
-        }
-        Call::SecretGet {
-            uri,
-            key,
-            label,
-            refresh,
-            peek,
-        } => crate::secrets::get(
-            c,
-            ctx,
-            uri.as_ref().map(|u| u.xid()),
             key.as_deref(),
             label.as_deref(),
             *refresh,
