@@ -87,7 +87,7 @@ fn served(dir: &Path) -> State {
         "ca".parse().unwrap(),
     ));
     let state = demo()
-        .run(relation_event(Event::RelationJoined, "ca/0"), state)
+        .run(relation_event(Event::RelationChanged, "ca/0"), state)
         .unwrap();
     assert_eq!(state.unit_status.kind, StatusKind::Waiting);
     assert!(

@@ -349,13 +349,20 @@ impl TlsRequirer {
     }
 
     /// Handles any event: cleans up on `relation-broken` of our endpoint, renews on
-    /// `secret-expired` of one of our certificate secrets, and otherwise reconciles.
+    /// `secret-expired` of one of our certificate secrets, does nothing on `relation-joined` of
+    /// our endpoint, and otherwise reconciles.
+    ///
+    /// `relation-joined` is skipped because Juju always follows a unit's `relation-joined` with
+    /// its `relation-changed`, which sees the same bags or newer ones; the Python library does
+    /// not observe it either. Reconciling there read the provider's whole app bag (every
+    /// certificate it issued) once more per unit (docs/performance.md, "Local model at scale").
     pub fn handle(
         &self,
         event: &Event,
         model: &mut Model<'_>,
     ) -> Result<Vec<RequirerEvent>, Error> {
         match event {
+            Event::RelationJoined(e) if e.relation.endpoint() == &self.endpoint => Ok(Vec::new()),
             Event::RelationBroken(e) if e.relation.endpoint() == &self.endpoint => {
                 lifecycle::relation_broken(self, model)?;
                 Ok(Vec::new())

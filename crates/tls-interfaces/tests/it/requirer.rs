@@ -465,3 +465,25 @@ fn a_ca_certificate_for_a_ca_request_chains_without_a_warning() {
         "{logs:?}"
     );
 }
+
+#[test]
+fn relation_joined_of_the_endpoint_is_left_to_the_relation_changed_that_follows() {
+    let mut w = World::single("req-0.example");
+    let Event::RelationChanged(e) = w.relation_event(Some("ca/0")) else {
+        unreachable!("relation_event makes relation-changed")
+    };
+    // Juju follows every relation-joined with relation-changed for the same unit: the
+    // joined hook reads and writes nothing (the Python library does not observe it either).
+    w.run_requirer("req/0", Event::RelationJoined(e.clone()));
+    assert_eq!(
+        w.unit_csrs("req/0"),
+        None,
+        "nothing sent in relation-joined"
+    );
+    assert!(w.take_events().is_empty());
+    w.run_requirer("req/0", Event::RelationChanged(e));
+    assert!(
+        w.unit_csrs("req/0").is_some(),
+        "the CSR goes in relation-changed"
+    );
+}
