@@ -4,7 +4,7 @@
 //! Failure: nothing buffered is applied, the hook stays queued and the unit is in error until
 //! `resolve` (actions fail instead and never put the unit in error).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hook_tools::{HookKind, RelationHook};
 use rusqlite::Connection;
@@ -25,28 +25,28 @@ pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Re
     let hook = &ctx.hook;
     let unit = &ctx.unit.name;
     model.tx(|c| {
-        // Relation data, in call order; events only for bags whose net content changed.
-        let mut touched: BTreeSet<(i64, String)> = BTreeSet::new();
+        // Relation data: each written key's last value against its committed one. Events
+        // only for bags whose net content changed, and a key written back unchanged is not
+        // rewritten (a provider hands back its whole multi-megabyte list in every hook).
+        let mut last: BTreeMap<(i64, &str, &str), &str> = BTreeMap::new();
         for w in &pending.bag_writes {
-            touched.insert((w.relation_id, w.owner.clone()));
+            last.insert((w.relation_id, &w.owner, &w.key), &w.value);
         }
-        let before: Vec<_> = touched
-            .iter()
-            .map(|(r, o)| store::bag(c, *r, o).map(|b| (*r, o.clone(), b)))
-            .collect::<Result<_>>()?;
-        for w in &pending.bag_writes {
-            if store::relation(c, w.relation_id)?.is_none() {
+        let mut changed: BTreeSet<(i64, &str)> = BTreeSet::new();
+        for ((rel, owner, key), value) in last {
+            if store::relation(c, rel)?.is_none() {
                 continue;
             }
             // An empty value deletes the key.
-            let value = (!w.value.is_empty()).then_some(w.value.as_str());
-            store::relations::set_bag_key(c, w.relation_id, &w.owner, &w.key, value)?;
+            let value = (!value.is_empty()).then_some(value);
+            if store::relations::bag_value(c, rel, owner, key)?.as_deref() != value {
+                store::relations::set_bag_key(c, rel, owner, key, value)?;
+                changed.insert((rel, owner));
+            }
         }
-        for (rel, owner, old) in before {
-            if store::bag(c, rel, &owner)? != old {
-                if let Some(r) = store::relation(c, rel)? {
-                    bag_changed(c, &r, &owner, unit)?;
-                }
+        for (rel, owner) in changed {
+            if let Some(r) = store::relation(c, rel)? {
+                bag_changed(c, &r, owner, unit)?;
             }
         }
         crate::secrets::commit(c, ctx, &pending.secrets, now)?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use rusqlite::Connection;
 
@@ -22,6 +22,8 @@ pub struct Model {
     dir: PathBuf,
     uuid: String,
     conn: Mutex<Connection>,
+    /// The hook-tool server's read connection, opened on first use; `None` if it could not be.
+    reader: OnceLock<Option<Mutex<Connection>>>,
     /// Process groups of the hooks this process runs, by hook seq.
     running: Mutex<BTreeMap<i64, i32>>,
     /// Set by [`Model::interrupt`]: running hooks are being ended, nothing is recorded for them.
@@ -43,6 +45,7 @@ impl Model {
             dir: dir.to_owned(),
             uuid,
             conn: Mutex::new(conn),
+            reader: OnceLock::new(),
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
         })
@@ -68,6 +71,7 @@ impl Model {
             dir: dir.to_owned(),
             uuid,
             conn: Mutex::new(conn),
+            reader: OnceLock::new(),
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
         })
@@ -91,6 +95,22 @@ impl Model {
     /// The store connection. Held briefly: hook-tool calls of parallel units share it.
     pub(crate) fn db(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection for reads only (the hook-tool server's), behind its own lock: one hook's
+    /// tool calls are answered while another hook's results are committed on [`Model::db`].
+    /// It sees what is committed, as the main connection does outside a transaction. Falls back
+    /// to the main connection if it cannot be opened.
+    pub(crate) fn read_db(&self) -> MutexGuard<'_, Connection> {
+        let reader = self.reader.get_or_init(|| {
+            store::open_reader(&self.dir.join("model.db"))
+                .ok()
+                .map(Mutex::new)
+        });
+        match reader {
+            Some(r) => r.lock().unwrap_or_else(|p| p.into_inner()),
+            None => self.db(),
+        }
     }
 
     /// Runs `f` in one transaction. It takes the write lock when it begins (IMMEDIATE): a

@@ -260,16 +260,33 @@ impl Model {
             .collect())
     }
 
-    /// The first queued hook of a unit that is not busy; units in error run only actions.
+    /// The first queued hook of a unit that is not busy, an application with no hook running
+    /// first; units in error run only actions.
+    ///
+    /// The fair share between applications stands in for Juju running every unit agent at
+    /// once: in plain queue order a provider's answers wait behind the start-up hooks of every
+    /// requirer unit queued before them, and each requirer then reads the provider's data
+    /// again for every batch of answers (docs/performance.md, "Local model at scale").
     fn next_runnable(&self, busy: &BTreeSet<String>) -> Result<Option<Hook>> {
-        let busy: Vec<&str> = busy.iter().map(String::as_str).collect();
-        store::hooks::next_runnable(&self.db(), &busy)
+        let units: Vec<&str> = busy.iter().map(String::as_str).collect();
+        let apps: BTreeSet<&str> = busy
+            .iter()
+            .map(|u| u.split('/').next().unwrap_or(u))
+            .collect();
+        let apps: Vec<&str> = apps.into_iter().collect();
+        let db = self.read_db();
+        if !apps.is_empty()
+            && let Some(hook) = store::hooks::next_runnable(&db, &units, &apps)?
+        {
+            return Ok(Some(hook));
+        }
+        store::hooks::next_runnable(&db, &units, &[])
     }
 
     fn run_one(&self, server: &Server, hook: Hook, timeout: Duration) -> Result<HookRecord> {
         crate::failpoints::panic_at("worker-panic");
         let (unit, app, relation, label, endpoint) = {
-            let db = self.db();
+            let db = self.read_db();
             let unit = store::unit(&db, &hook.unit)?
                 .ok_or_else(|| UsageError::UnknownUnit(hook.unit.clone()))?;
             let app = store::app(&db, &unit.app)?

@@ -333,3 +333,35 @@ fn refresh_keeps_declared_settings_drops_the_rest_and_checks_new_ones() {
         .refresh("a", &typed, &[set("name", "3")])
         .expect("the new value replaces it");
 }
+
+#[test]
+fn a_free_job_slot_goes_first_to_an_application_with_no_hook_running() {
+    let f = Fixture::new();
+    let many = f.charm("many", "");
+    let one = f.charm("one", "");
+    f.model
+        .deploy(Path::new(&many), None, 4, &[])
+        .expect("deploy many");
+    f.model
+        .deploy(Path::new(&one), None, 1, &[])
+        .expect("deploy one");
+    let report = f
+        .model
+        .settle(&SettleOptions {
+            jobs: 2,
+            ..SettleOptions::default()
+        })
+        .expect("settle");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    // In plain queue order one/0 would wait for the 16 start-up hooks of many's units queued
+    // before it; with many/0 running, the second slot goes to one/0.
+    let journal = f.take();
+    let first_two: std::collections::BTreeSet<&str> =
+        journal.iter().take(2).map(String::as_str).collect();
+    assert_eq!(
+        first_two,
+        ["many/0 install", "one/0 install"].into(),
+        "{journal:?}"
+    );
+    assert_eq!(journal.len(), 5 * 4, "{journal:?}");
+}

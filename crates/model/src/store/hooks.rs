@@ -54,21 +54,31 @@ fn hook_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hook> {
 
 /// The first hook in queue order that can run now: a unit's first queued hook, or for a unit in
 /// error its first action (its failed hook waits for `resolve`; actions still run, §3.3);
-/// units in `busy` are skipped. One query with an index: the queue and the unit table run to
-/// thousands of rows at scale, and this runs before every hook.
-pub(crate) fn next_runnable(c: &Connection, busy: &[&str]) -> Result<Option<Hook>> {
+/// units in `busy` are skipped, and so are the units of the applications in `skip_apps`. One
+/// query with an index: the queue and the unit table run to thousands of rows at scale, and
+/// this runs before every hook.
+pub(crate) fn next_runnable(
+    c: &Connection,
+    busy: &[&str],
+    skip_apps: &[&str],
+) -> Result<Option<Hook>> {
     let cols = HOOK_COLS
         .split(',')
         .map(|col| format!("h.{}", col.trim()))
         .collect::<Vec<_>>()
         .join(",");
-    let placeholders = (1..=busy.len())
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = |from: usize, n: usize| {
+        (from..from + n)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let units = list(1, busy.len());
+    let apps = list(busy.len() + 1, skip_apps.len());
     let sql = format!(
         "SELECT {cols} FROM hooks h LEFT JOIN units u ON u.name=h.unit \
-         WHERE h.unit NOT IN ({placeholders}) AND CASE WHEN u.agent='error' \
+         WHERE h.unit NOT IN ({units}) AND (u.app IS NULL OR u.app NOT IN ({apps})) \
+         AND CASE WHEN u.agent='error' \
            THEN h.action_id IS NOT NULL AND h.seq=(SELECT MIN(seq) FROM hooks \
                 WHERE unit=h.unit AND action_id IS NOT NULL) \
            ELSE h.seq=(SELECT MIN(seq) FROM hooks WHERE unit=h.unit) END \
@@ -76,7 +86,10 @@ pub(crate) fn next_runnable(c: &Connection, busy: &[&str]) -> Result<Option<Hook
     );
     let mut st = c.prepare_cached(&sql)?;
     Ok(st
-        .query_row(rusqlite::params_from_iter(busy.iter()), hook_row)
+        .query_row(
+            rusqlite::params_from_iter(busy.iter().chain(skip_apps)),
+            hook_row,
+        )
         .optional()?)
 }
 

@@ -27,7 +27,7 @@ pub(crate) use hooks::enqueue;
 pub(crate) use relations::{bag, relation, relations, scope, seen};
 #[cfg(test)]
 use schema::SCHEMA_VERSION;
-pub(crate) use schema::open;
+pub(crate) use schema::{open, open_reader};
 pub(crate) use units::{app_units, unit, units};
 
 use rusqlite::{Connection, OptionalExtension};

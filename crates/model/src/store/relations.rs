@@ -116,6 +116,21 @@ pub(crate) fn bag(c: &Connection, rel: i64, owner: &str) -> Result<BTreeMap<Stri
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// One key of a bag, if set.
+pub(crate) fn bag_value(
+    c: &Connection,
+    rel: i64,
+    owner: &str,
+    key: &str,
+) -> Result<Option<String>> {
+    Ok(c.query_row(
+        "SELECT value FROM bags WHERE relation_id=?1 AND owner=?2 AND key=?3",
+        params![rel, owner, key],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
 /// Records a relation (a peer relation has the same application and endpoint on both sides).
 pub(crate) fn insert(c: &Connection, r: &Relation) -> Result<()> {
     c.execute(

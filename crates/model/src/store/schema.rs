@@ -108,6 +108,20 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A second connection to an open store, for the hook-tool server's reads: in WAL mode a
+/// reader sees the last commit and never waits for a writer, so one hook's tool calls are not
+/// held up while another hook's results (a provider's multi-megabyte bag) are committed on the
+/// main connection. `query_only`: a write through it is an error, not a second writer.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
+}
+
 /// Brings a store to [`SCHEMA_VERSION`] in one transaction: missing tables and columns are
 /// added, existing units are numbered for addresses in (application, unit) order.
 fn migrate(conn: &mut Connection) -> Result<()> {

@@ -93,7 +93,11 @@ fn serve(
     };
     let tool = Tool::from_argv0(&argv[0]);
     let result = {
-        let db = model.db();
+        let db = if reads_only(&inv.call) {
+            model.read_db()
+        } else {
+            model.db()
+        };
         call(model, &db, ctx, &inv.call, stdin, files)
     };
     match result {
@@ -118,6 +122,34 @@ fn serve(
             }
         }
     }
+}
+
+/// Calls that only read the store (their writes, if any, go to the hook's pending changes):
+/// served on the read connection. Everything else, secret tools included (`secret-get` records
+/// the revision a unit tracks), goes through the main one.
+fn reads_only(call: &Call) -> bool {
+    matches!(
+        call,
+        Call::RelationIds { .. }
+            | Call::RelationList { .. }
+            | Call::RelationGet { .. }
+            | Call::RelationSet { .. }
+            | Call::RelationModelGet { .. }
+            | Call::ConfigGet { .. }
+            | Call::IsLeader
+            | Call::LeaderGet { .. }
+            | Call::StatusGet { .. }
+            | Call::ActionGet { .. }
+            | Call::OpenedPorts { .. }
+            | Call::NetworkGet { .. }
+            | Call::UnitGet { .. }
+            | Call::StateGet { .. }
+            | Call::StateSet { .. }
+            | Call::StateDelete { .. }
+            | Call::OpenPort { .. }
+            | Call::ClosePort { .. }
+            | Call::GoalState
+    )
 }
 
 fn fail(e: &ToolError) -> Reply {
