@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use model::hook_tool_server::{self, Request};
+use model::hook_tool_server::{self, CallError, Request};
 
 /// The tool name this process was started as, if argv\[0\]'s basename is one (ops ≤ 3.3 runs
 /// tools by absolute path, newer ops by bare name).
@@ -36,19 +36,29 @@ pub(crate) fn run(argv: Vec<String>) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&format!("reading stdin: {e}")),
     };
-    match hook_tool_server::call(&socket, &request) {
-        Ok(reply) => {
-            if let Some(path) = &reply.write_to {
-                // `-o`: written here, by the caller, relative to its directory.
-                if let Err(e) = std::fs::write(path, reply.stdout.as_bytes()) {
-                    return fail(&format!("cannot write {path}: {e}"));
-                }
-            } else {
-                let _ = std::io::stdout().write_all(reply.stdout.as_bytes());
+    // stdout, or the `-o` file: written here, by the caller, relative to its directory.
+    let mut output_path = None;
+    let sink = |reply: &model::Reply| -> std::io::Result<Box<dyn Write>> {
+        match &reply.write_to {
+            Some(path) => {
+                output_path = Some(path.clone());
+                Ok(Box::new(std::fs::File::create(path)?))
             }
+            None => Ok(Box::new(std::io::stdout().lock())),
+        }
+    };
+    match hook_tool_server::call_streaming(&socket, &request, sink) {
+        Ok(reply) => {
             let _ = std::io::stderr().write_all(reply.stderr.as_bytes());
             ExitCode::from(u8::try_from(reply.code).unwrap_or(1))
         }
-        Err(e) => fail(&format!("cannot reach the juju-tls model at {socket}: {e}")),
+        Err(CallError::Output(e)) => match output_path {
+            Some(path) => fail(&format!("cannot write {path}: {e}")),
+            // The caller stopped reading stdout.
+            None => ExitCode::from(1),
+        },
+        Err(CallError::Unreachable(e)) => {
+            fail(&format!("cannot reach the juju-tls model at {socket}: {e}"))
+        }
     }
 }

@@ -12,8 +12,9 @@
 //! [`MAX_REQUEST_BYTES`] and must arrive within [`READ_TIMEOUT`]; [`WORKERS`] threads serve
 //! calls, up to [`QUEUED`] more connections wait, and any beyond are refused with an error.
 //!
-//! Wire format: the shim writes one JSON [`Request`] and shuts down its write side; the server
-//! answers one JSON [`Reply`](crate::tools::Reply).
+//! Wire format: the shim writes a [`Request`] as one JSON header line followed by its stdin's
+//! bytes as they are ([`encode_request`]), and shuts down its write side; the server answers a
+//! [`Reply`](crate::tools::Reply) the same way, a JSON header line and then stdout's bytes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
@@ -36,8 +37,8 @@ use crate::tools::{self, Reply};
 /// The largest request the server reads: far above any legitimate value (the providers' own
 /// caps keep certificates and CSRs well under a megabyte), small enough not to exhaust memory.
 pub const MAX_REQUEST_BYTES: usize = 64 << 20;
-/// The largest file or stdin a call may carry: base64 makes it 4/3 larger on the wire, and the
-/// whole request must stay under [`MAX_REQUEST_BYTES`].
+/// The largest file or stdin a call may carry: files travel as base64, 4/3 larger on the wire,
+/// and the whole request must stay under [`MAX_REQUEST_BYTES`].
 pub const MAX_FILE_BYTES: usize = MAX_REQUEST_BYTES / 4 * 3 - (64 << 10);
 /// How long the server waits for a whole request (and for the caller to take the reply).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,19 +48,80 @@ pub const WORKERS: usize = 16;
 pub const QUEUED: usize = 1024;
 
 /// One hook-tool call as the shim sends it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// `JUJU_CONTEXT_ID` of the calling hook.
     pub context: String,
     /// The tool's argv, argv\[0\] included (a bare name or a path; the basename counts).
     pub argv: Vec<String>,
-    /// stdin, read by the shim only for `--file -` (base64 on the wire).
-    #[serde(with = "base64_opt")]
+    /// stdin, read by the shim only for `--file -` (raw after the header on the wire).
     pub stdin: Option<Vec<u8>>,
     /// The files the call names (`--file PATH`, `key#file=PATH`), read by the shim: by path as
     /// written in argv. The server looks nothing up on disk.
-    #[serde(default)]
     pub files: BTreeMap<String, CallerFile>,
+}
+
+/// A request's header line: everything but stdin, whose length it gives.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RequestHeader {
+    context: String,
+    argv: Vec<String>,
+    /// Bytes of stdin after the header line; `None`: the call has no stdin.
+    #[serde(default)]
+    stdin_bytes: Option<usize>,
+    #[serde(default)]
+    files: BTreeMap<String, CallerFile>,
+}
+
+/// A request on the wire: a JSON header line, then stdin's bytes as they are. A provider's
+/// `relation-set --file -` carries megabytes of JSON; as base64 inside the JSON it was encoded
+/// by the shim and decoded by the server, two passes over every byte, plus a third scanning the
+/// string (docs/performance.md, "Local model at scale").
+pub fn encode_request(request: &Request) -> std::io::Result<Vec<u8>> {
+    let header = RequestHeader {
+        context: request.context.clone(),
+        argv: request.argv.clone(),
+        stdin_bytes: request.stdin.as_ref().map(Vec::len),
+        files: request.files.clone(),
+    };
+    let mut wire = serde_json::to_vec(&header)?;
+    wire.push(b'\n');
+    if let Some(stdin) = &request.stdin {
+        wire.extend_from_slice(stdin);
+    }
+    Ok(wire)
+}
+
+/// Reads what [`encode_request`] wrote. A request with no newline is a header alone (a call
+/// without stdin); stdin must be exactly as long as the header says.
+pub fn decode_request(wire: &[u8]) -> std::result::Result<Request, String> {
+    let (header, rest) = match wire.iter().position(|b| *b == b'\n') {
+        Some(end) => (&wire[..end], &wire[end + 1..]),
+        None => (wire, &[][..]),
+    };
+    let header: RequestHeader = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    let stdin = match header.stdin_bytes {
+        Some(n) if n == rest.len() => Some(rest.to_vec()),
+        Some(n) => {
+            return Err(format!(
+                "the header announces {n} bytes of stdin, {} followed",
+                rest.len()
+            ));
+        }
+        None if rest.is_empty() => None,
+        None => {
+            return Err(format!(
+                "{} bytes follow a header that announces no stdin",
+                rest.len()
+            ));
+        }
+    };
+    Ok(Request {
+        context: header.context,
+        argv: header.argv,
+        stdin,
+        files: header.files,
+    })
 }
 
 /// A file named in a call, as the calling process could read it.
@@ -149,13 +211,46 @@ pub fn wants_stdin(argv: &[String]) -> bool {
     argv.windows(2).any(|w| w[0] == "--file" && w[1] == "-") || argv.iter().any(|a| a == "--file=-")
 }
 
-/// Sends one request to the server at `address` (the shim side).
+/// Why a call did not complete.
+#[derive(Debug)]
+pub enum CallError {
+    /// The request could not be sent, or no reply came back.
+    Unreachable(std::io::Error),
+    /// The reply's stdout could not be written where it goes.
+    Output(std::io::Error),
+}
+
+/// Sends one request to the server at `address` (the shim side) and returns the reply.
 pub fn call(address: &str, request: &Request) -> std::io::Result<Reply> {
+    let mut stdout = Vec::new();
+    let mut reply = match call_streaming(address, request, |_| Ok(&mut stdout)) {
+        Ok(r) => r,
+        Err(CallError::Unreachable(e) | CallError::Output(e)) => return Err(e),
+    };
+    reply.stdout = String::from_utf8(stdout).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the model's reply is not UTF-8: {e}"),
+        )
+    })?;
+    Ok(reply)
+}
+
+/// Sends one request to the server at `address` (the shim side). The reply's stdout is copied,
+/// as it arrives, to the writer `sink` opens for the reply's header (which says where it goes:
+/// [`Reply::write_to`]); the returned reply's `stdout` is empty. A `relation-get` of a
+/// provider's bag is megabytes: the shim never holds it whole.
+pub fn call_streaming<W: Write>(
+    address: &str,
+    request: &Request,
+    sink: impl FnOnce(&Reply) -> std::io::Result<W>,
+) -> std::result::Result<Reply, CallError> {
+    let unreachable = CallError::Unreachable;
     let name = address.strip_prefix('@').unwrap_or(address);
-    let addr = SocketAddr::from_abstract_name(name.as_bytes())?;
-    let body = serde_json::to_vec(request)?;
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).map_err(unreachable)?;
+    let body = encode_request(request).map_err(unreachable)?;
     if body.len() > MAX_REQUEST_BYTES {
-        return Err(std::io::Error::new(
+        return Err(unreachable(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!(
                 "the call is {} MiB, over the {} MiB a hook-tool call may carry (stdin or files: at most {} MiB)",
@@ -163,62 +258,91 @@ pub fn call(address: &str, request: &Request) -> std::io::Result<Reply> {
                 MAX_REQUEST_BYTES >> 20,
                 MAX_FILE_BYTES >> 20
             ),
-        ));
+        )));
     }
-    let mut stream = UnixStream::connect_addr(&addr)?;
+    let mut stream = UnixStream::connect_addr(&addr).map_err(unreachable)?;
     // Only our own uid's server gets what the call carries (secret contents, files).
-    let server = rustix::net::sockopt::socket_peercred(&stream)?.uid.as_raw();
+    let server = rustix::net::sockopt::socket_peercred(&stream)
+        .map_err(|e| unreachable(e.into()))?
+        .uid
+        .as_raw();
     let me = rustix::process::geteuid().as_raw();
     if server != me {
-        return Err(std::io::Error::new(
+        return Err(unreachable(std::io::Error::new(
             std::io::ErrorKind::PermissionDenied,
             format!(
                 "the socket is served by uid {server}, not by this user (uid {me}): nothing sent"
             ),
-        ));
+        )));
     }
     // The server may refuse before reading everything (too large, wrong uid): its reply
     // still counts, so a failed write is not the end.
     let sent = stream
         .write_all(&body)
         .and_then(|()| stream.shutdown(std::net::Shutdown::Write));
-    // A refusing server closes with our request unread, so the read may end in a reset after
-    // the reply: what arrived counts.
-    let mut buf = Vec::new();
-    let received = stream.read_to_end(&mut buf);
-    if buf.is_empty() {
-        received?;
-    }
-    match decode_reply(&buf) {
-        Ok(reply) => Ok(reply),
-        Err(e) => Err(sent.err().unwrap_or(e)),
-    }
-}
-
-/// A reply on the wire: the reply without its stdout as one JSON line, then stdout's bytes as
-/// they are. A `relation-get` of a provider's bag carries megabytes of JSON full of escapes;
-/// inside a JSON string they would be escaped, and unescaped by the shim, once more.
-pub(crate) fn encode_reply(mut reply: Reply) -> Vec<u8> {
-    let stdout = std::mem::take(&mut reply.stdout);
-    let mut wire = serde_json::to_vec(&reply).unwrap_or_default();
-    wire.push(b'\n');
-    wire.extend_from_slice(stdout.as_bytes());
-    wire
-}
-
-/// Reads what [`encode_reply`] wrote (serde_json's compact form has no raw newline, so the
-/// first one ends the header).
-pub(crate) fn decode_reply(wire: &[u8]) -> std::io::Result<Reply> {
-    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-    let end = wire
-        .iter()
-        .position(|b| *b == b'\n')
-        .ok_or_else(|| bad("the model's reply has no header".into()))?;
-    let mut reply: Reply = serde_json::from_slice(&wire[..end])
-        .map_err(|e| bad(format!("the model's reply header does not decode: {e}")))?;
-    reply.stdout = String::from_utf8(wire[end + 1..].to_vec())
-        .map_err(|e| bad(format!("the model's reply is not UTF-8: {e}")))?;
+    drop(body);
+    // The header line, and whatever of stdout came with it. A refusing server closes with our
+    // request unread, so a read may end in a reset after the reply: what arrived counts.
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 8 << 10];
+    let end = loop {
+        if let Some(end) = head.iter().position(|b| *b == b'\n') {
+            break end;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                let e = std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the model's reply has no header",
+                );
+                return Err(unreachable(sent.err().unwrap_or(e)));
+            }
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(unreachable(sent.err().unwrap_or(e))),
+        }
+    };
+    let reply: Reply = serde_json::from_slice(&head[..end]).map_err(|e| {
+        unreachable(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the model's reply header does not decode: {e}"),
+        ))
+    })?;
+    let mut out = sink(&reply).map_err(CallError::Output)?;
+    out.write_all(&head[end + 1..]).map_err(CallError::Output)?;
+    copy_stream(&mut stream, &mut out)?;
+    out.flush().map_err(CallError::Output)?;
     Ok(reply)
+}
+
+/// Copies the rest of the reply to `out`, telling a failed read from a failed write.
+fn copy_stream(
+    stream: &mut UnixStream,
+    out: &mut impl Write,
+) -> std::result::Result<(), CallError> {
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => out.write_all(&chunk[..n]).map_err(CallError::Output)?,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(CallError::Unreachable(e)),
+        }
+    }
+}
+
+/// Writes a reply as it goes on the wire: the reply without its stdout as one JSON line, then
+/// stdout's bytes as they are (serde_json's compact form has no raw newline, so the first one
+/// ends the header). A `relation-get` of a provider's bag carries megabytes of JSON full of
+/// escapes; inside a JSON string they would be escaped, and unescaped by the shim, once more.
+/// Header and stdout are written one after the other, not copied into one buffer first.
+fn write_reply(conn: &mut UnixStream, mut reply: Reply) {
+    let stdout = std::mem::take(&mut reply.stdout);
+    let mut header = serde_json::to_vec(&reply).unwrap_or_default();
+    header.push(b'\n');
+    let _ = conn
+        .write_all(&header)
+        .and_then(|()| conn.write_all(stdout.as_bytes()));
 }
 
 /// How much the server takes on: [`WORKERS`], [`QUEUED`], [`READ_TIMEOUT`] (tests use less).
@@ -338,7 +462,7 @@ fn refuse(conn: &mut UnixStream, message: &str) {
     };
     // Short: a refusal must not hold up the accept loop behind a caller that does not read.
     let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
-    let _ = conn.write_all(&encode_reply(reply));
+    write_reply(conn, reply);
 }
 
 /// Accepts connections: checks the peer's uid, then queues them for a worker.
@@ -449,7 +573,7 @@ fn serve(model: &Model, contexts: &Contexts, mut conn: UnixStream, timeout: Dura
         Ok(b) => b,
         Err(message) => return refuse(&mut conn, &message),
     };
-    let reply = match serde_json::from_slice::<Request>(&buf) {
+    let reply = match decode_request(&buf) {
         Err(e) => Reply {
             stderr: format!("ERROR bad request: {e}\n"),
             code: 1,
@@ -473,7 +597,7 @@ fn serve(model: &Model, contexts: &Contexts, mut conn: UnixStream, timeout: Dura
         }
     };
     let _ = conn.set_write_timeout(Some(timeout));
-    let _ = conn.write_all(&encode_reply(reply));
+    write_reply(&mut conn, reply);
 }
 
 /// `Vec<u8>` as a base64 string.
@@ -491,30 +615,6 @@ mod base64_bytes {
     }
 }
 
-/// `Option<Vec<u8>>` as an optional base64 string.
-mod base64_opt {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD;
-
-    pub(super) fn serialize<S: serde::Serializer>(
-        v: &Option<Vec<u8>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(b) => s.serialize_some(&STANDARD.encode(b)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Vec<u8>>, D::Error> {
-        let text: Option<String> = serde::Deserialize::deserialize(d)?;
-        text.map(|t| STANDARD.decode(t).map_err(serde::de::Error::custom))
-            .transpose()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,7 +624,7 @@ mod tests {
     }
 
     #[test]
-    fn bytes_travel_as_base64_and_round_trip() {
+    fn stdin_travels_raw_and_files_as_base64() {
         let bytes: Vec<u8> = (0..=255).collect();
         let request = Request {
             context: "c".into(),
@@ -532,18 +632,43 @@ mod tests {
             stdin: Some(bytes.clone()),
             files: BTreeMap::from([("f".to_owned(), CallerFile::Contents(bytes.clone()))]),
         };
-        let wire = serde_json::to_string(&request).unwrap();
-        assert!(wire.len() < 2 * 2 * 256, "not base64: {} bytes", wire.len());
-        let back: Request = serde_json::from_str(&wire).unwrap();
-        assert_eq!(back.stdin.as_deref(), Some(&bytes[..]));
-        assert_eq!(back.files["f"], CallerFile::Contents(bytes));
-        let none: Request =
-            serde_json::from_str(r#"{"context":"c","argv":["is-leader"],"stdin":null}"#).unwrap();
-        assert_eq!(none.stdin, None);
+        let wire = encode_request(&request).unwrap();
+        assert!(wire.ends_with(&bytes), "stdin is raw after the header");
         assert!(
-            serde_json::from_str::<Request>(r#"{"context":"c","argv":[],"stdin":"%%"}"#).is_err(),
-            "bad base64 is an error, not empty input"
+            wire.len() < 2 * 2 * 256,
+            "files not base64: {} bytes",
+            wire.len()
         );
+        assert_eq!(decode_request(&wire).unwrap(), request);
+        let none = decode_request(br#"{"context":"c","argv":["is-leader"],"stdin":null}"#).unwrap();
+        assert_eq!(none.stdin, None);
+        let empty = Request {
+            stdin: Some(Vec::new()),
+            ..none.clone()
+        };
+        assert_eq!(
+            decode_request(&encode_request(&empty).unwrap()).unwrap(),
+            empty
+        );
+        for (bad, why) in [
+            (
+                &br#"{"context":"c","argv":[],"stdin_bytes":3}
+ab"#[..],
+                "announces 3 bytes of stdin, 2 followed",
+            ),
+            (
+                &b"{\"context\":\"c\",\"argv\":[]}\nxyz"[..],
+                "3 bytes follow a header that announces no stdin",
+            ),
+            (
+                &br#"{"context":"c","argv":[],"files":{"f":{"Contents":"%%"}}}"#[..],
+                "Invalid",
+            ),
+            (&b"not json"[..], "expected"),
+        ] {
+            let err = decode_request(bad).unwrap_err();
+            assert!(err.contains(why), "{err}");
+        }
     }
 
     #[test]
@@ -589,6 +714,20 @@ mod tests {
         );
     }
 
+    /// Reads a whole reply as [`call`] does.
+    fn decode_reply(wire: &[u8]) -> std::io::Result<Reply> {
+        let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+        let end = wire
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(|| bad("the model's reply has no header".into()))?;
+        let mut reply: Reply = serde_json::from_slice(&wire[..end])
+            .map_err(|e| bad(format!("the model's reply header does not decode: {e}")))?;
+        reply.stdout = String::from_utf8(wire[end + 1..].to_vec())
+            .map_err(|e| bad(format!("the model's reply is not UTF-8: {e}")))?;
+        Ok(reply)
+    }
+
     #[test]
     fn replies_carry_stdout_raw_after_a_header_line() {
         let reply = Reply {
@@ -597,7 +736,11 @@ mod tests {
             code: 2,
             write_to: Some("out.json".into()),
         };
-        let wire = encode_reply(reply.clone());
+        let (mut a, mut b) = UnixStream::pair().expect("pair");
+        write_reply(&mut a, reply.clone());
+        drop(a);
+        let mut wire = Vec::new();
+        b.read_to_end(&mut wire).expect("read");
         let header_end = wire.iter().position(|b| *b == b'\n').expect("header");
         assert_eq!(
             &wire[header_end + 1..],
@@ -605,8 +748,63 @@ mod tests {
             "stdout is raw"
         );
         assert_eq!(decode_reply(&wire).expect("decodes"), reply);
-        assert!(decode_reply(b"{\"code\":0}").is_err(), "no header line");
-        assert!(decode_reply(b"not json\nout").is_err());
+    }
+
+    /// A server that reads one request and answers `wire`; returns its address.
+    fn answering(name: &str, wire: Vec<u8>) -> String {
+        let addr = SocketAddr::from_abstract_name(name.as_bytes()).expect("address");
+        let listener = UnixListener::bind_addr(&addr).expect("bind");
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().expect("accept");
+            let mut request = Vec::new();
+            conn.read_to_end(&mut request).expect("request");
+            assert!(decode_request(&request).is_ok());
+            conn.write_all(&wire).expect("reply");
+        });
+        format!("@{name}")
+    }
+
+    #[test]
+    fn a_reply_streams_to_the_sink_its_header_chooses() {
+        let request = Request {
+            context: "c".into(),
+            argv: argv(&["relation-get", "-", "ca"]),
+            stdin: None,
+            files: BTreeMap::new(),
+        };
+        let body: Vec<u8> = (0..5_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut wire = br#"{"stdout":"","stderr":"","code":0,"write_to":"out.json"}"#.to_vec();
+        wire.push(b'\n');
+        wire.extend_from_slice(&body);
+        let name = format!("juju-tls-test/stream-{}", std::process::id());
+        let address = answering(&name, wire);
+        let mut got = Vec::new();
+        let mut chosen = None;
+        let reply = call_streaming(&address, &request, |r| {
+            chosen = r.write_to.clone();
+            Ok(&mut got)
+        })
+        .expect("call");
+        assert_eq!(chosen.as_deref(), Some("out.json"));
+        assert_eq!(reply.stdout, "", "stdout went to the sink");
+        assert!(
+            got == body,
+            "{} bytes streamed of {}",
+            got.len(),
+            body.len()
+        );
+
+        for (i, (wire, why)) in [
+            (&b"not json\nout"[..], "does not decode"),
+            (&br#"{"code":0}"#[..], "has no header"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let address = answering(&format!("{name}-bad-{i}"), wire.to_vec());
+            let err = call(&address, &request).expect_err("a bad reply");
+            assert!(err.to_string().contains(why), "{err}");
+        }
     }
 
     fn connect(address: &str) -> UnixStream {
