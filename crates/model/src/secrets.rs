@@ -288,19 +288,11 @@ pub(crate) fn get(
     };
     let v = view(c, ctx, &xid)?.ok_or_else(|| ToolError::runtime(msg::secret_not_found(&xid)))?;
     let own_app = v.owner_app.as_deref() == Some(ctx.app.name.as_str());
-    let owner_side = own_app && v.owner_unit.as_ref().is_none_or(|u| *u == ctx.unit.name);
-    let content = if owner_side {
-        // An owner's `secret-get <uri> --label L` names the secret; but ops sends the label the
-        // object was created with even after renaming it in this hook (D8), so a rename wins.
-        if let (Some(l), true) = (label, manages(c, ctx, &v)?) {
-            if !v.label_changed && v.label.as_deref() != Some(l) {
-                store::secrets::set_label(c, &xid, l).map_err(store_err)?;
-            }
+    let content = if is_owner_side(ctx, &v) {
+        if let Some(l) = label_to_record(c, ctx, &v, label)? {
+            store::secrets::set_label(c, &xid, l).map_err(store_err)?;
         }
-        match (&v.pending_content, refresh || peek) {
-            (Some(p), true) => p.clone(),
-            _ => v.content.clone(),
-        }
+        owner_content(&v, refresh, peek)
     } else if own_app {
         return Err(ToolError::runtime(msg::PERMISSION_DENIED));
     } else {
@@ -325,6 +317,73 @@ fn content_reply(content: BTreeMap<String, String>, key: Option<&str>) -> ToolRe
                 .collect(),
         ),
     }))
+}
+
+/// `secret-get` of a secret this unit owns, when answering it changes nothing: served on the
+/// hook-tool server's read connection, so a unit reading its own key does not wait for
+/// another hook's commit. `None` when [`get`] must answer it (on the main connection): a
+/// consumer's read records what it tracks, an owner may name a new label, another model's
+/// secret is read from there, and every error is reported by [`get`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn get_own_without_writing(
+    model: &crate::model::Model,
+    c: &Connection,
+    ctx: &HookContext,
+    uri: Option<&hook_tools::values::SecretUri>,
+    key: Option<&str>,
+    label: Option<&str>,
+    refresh: bool,
+    peek: bool,
+) -> Option<ToolResult> {
+    if refresh && peek
+        || crate::crossmodel::secrets::named_remote(model, c, ctx, uri, label)
+            .ok()?
+            .is_some()
+    {
+        return None;
+    }
+    let xid = match (uri.map(|u| u.xid()), label) {
+        (Some(x), _) => x.to_owned(),
+        (None, Some(l)) => by_label(c, ctx, l).ok()?,
+        (None, None) => return None,
+    };
+    let v = view(c, ctx, &xid).ok()??;
+    if !is_owner_side(ctx, &v) || label_to_record(c, ctx, &v, label).ok()?.is_some() {
+        return None;
+    }
+    Some(content_reply(owner_content(&v, refresh, peek), key))
+}
+
+/// Whether this unit reads `v` as its owner: its application's secret, and its own unit's
+/// if unit-owned.
+fn is_owner_side(ctx: &HookContext, v: &View) -> bool {
+    v.owner_app.as_deref() == Some(ctx.app.name.as_str())
+        && v.owner_unit.as_ref().is_none_or(|u| *u == ctx.unit.name)
+}
+
+/// The label an owner's `secret-get <uri> --label L` gives the secret, if it changes it. ops
+/// sends the label the object was created with even after renaming it in this hook (D8), so a
+/// rename wins.
+fn label_to_record<'l>(
+    c: &Connection,
+    ctx: &HookContext,
+    v: &View,
+    label: Option<&'l str>,
+) -> std::result::Result<Option<&'l str>, ToolError> {
+    match label {
+        Some(l) if !v.label_changed && v.label.as_deref() != Some(l) && manages(c, ctx, v)? => {
+            Ok(Some(l))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// What an owner reads: the revision this hook set, with `--refresh` or `--peek`.
+fn owner_content(v: &View, refresh: bool, peek: bool) -> BTreeMap<String, String> {
+    match (&v.pending_content, refresh || peek) {
+        (Some(p), true) => p.clone(),
+        _ => v.content.clone(),
+    }
 }
 
 /// A consumer's read: needs a grant; starts tracking on first read; `--refresh` moves tracking

@@ -92,13 +92,35 @@ fn serve(
         Parsed::Run(inv) => inv,
     };
     let tool = Tool::from_argv0(&argv[0]);
-    let result = {
-        let db = if reads_only(&inv.call) {
-            model.read_db()
-        } else {
-            model.db()
-        };
-        call(model, &db, ctx, &inv.call, stdin, files)
+    let own_secret = match &inv.call {
+        Call::SecretGet {
+            uri,
+            key,
+            label,
+            refresh,
+            peek,
+        } => crate::secrets::get_own_without_writing(
+            model,
+            &model.read_db(),
+            ctx,
+            uri.as_ref(),
+            key.as_deref(),
+            label.as_deref(),
+            *refresh,
+            *peek,
+        ),
+        _ => None,
+    };
+    let result = match own_secret {
+        Some(result) => result,
+        None => {
+            let db = if reads_only(&inv.call) {
+                model.read_db()
+            } else {
+                model.db()
+            };
+            call(model, &db, ctx, &inv.call, stdin, files)
+        }
     };
     match result {
         Err(e) => fail(&e),
@@ -125,8 +147,9 @@ fn serve(
 }
 
 /// Calls that only read the store (their writes, if any, go to the hook's pending changes):
-/// served on the read connection. Everything else, secret tools included (`secret-get` records
-/// the revision a unit tracks), goes through the main one.
+/// served on the read connection. Everything else goes through the main one, `secret-get`
+/// included unless an owner reads its own secret (a consumer's read records the revision it
+/// tracks: [`crate::secrets::get_own_without_writing`]).
 fn reads_only(call: &Call) -> bool {
     matches!(
         call,
@@ -149,6 +172,8 @@ fn reads_only(call: &Call) -> bool {
             | Call::OpenPort { .. }
             | Call::ClosePort { .. }
             | Call::GoalState
+            | Call::SecretInfoGet { .. }
+            | Call::SecretIds
     )
 }
 
