@@ -36,24 +36,37 @@ pub(crate) fn run(argv: Vec<String>) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&format!("reading stdin: {e}")),
     };
-    // stdout, or the `-o` file: written here, by the caller, relative to its directory.
-    let mut output_path = None;
+    // stdout, or the `-o` file: written here, by the caller, relative to its directory. The
+    // file is written beside its place and renamed there only once the whole reply is in, so a
+    // failed call never leaves it empty or half written.
+    let mut output: Option<(String, String)> = None;
     let sink = |reply: &model::Reply| -> std::io::Result<Box<dyn Write>> {
         match &reply.write_to {
             Some(path) => {
-                output_path = Some(path.clone());
-                Ok(Box::new(std::fs::File::create(path)?))
+                let partial = format!("{path}.juju-tls-{}.partial", std::process::id());
+                let file = std::fs::File::create(&partial);
+                output = Some((path.clone(), partial));
+                Ok(Box::new(file?))
             }
             None => Ok(Box::new(std::io::stdout().lock())),
         }
     };
-    match hook_tool_server::call_streaming(&socket, &request, sink) {
+    let result = hook_tool_server::call_streaming(&socket, &request, sink);
+    let written = match (&result, &output) {
+        (Ok(_), Some((path, partial))) => std::fs::rename(partial, path).map_err(CallError::Output),
+        (Err(_), Some((_, partial))) => {
+            let _ = std::fs::remove_file(partial);
+            Ok(())
+        }
+        (_, None) => Ok(()),
+    };
+    match result.and_then(|reply| written.map(|()| reply)) {
         Ok(reply) => {
             let _ = std::io::stderr().write_all(reply.stderr.as_bytes());
             ExitCode::from(u8::try_from(reply.code).unwrap_or(1))
         }
-        Err(CallError::Output(e)) => match output_path {
-            Some(path) => fail(&format!("cannot write {path}: {e}")),
+        Err(CallError::Output(e)) => match output {
+            Some((path, _)) => fail(&format!("cannot write {path}: {e}")),
             // The caller stopped reading stdout.
             None => ExitCode::from(1),
         },

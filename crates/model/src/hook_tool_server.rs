@@ -69,6 +69,10 @@ struct RequestHeader {
     /// Bytes of stdin after the header line; `None`: the call has no stdin.
     #[serde(default)]
     stdin_bytes: Option<usize>,
+    /// Where stdin went before it followed the header: only `null` is accepted, so stdin sent
+    /// the old way is refused rather than dropped.
+    #[serde(default, skip_serializing)]
+    stdin: Option<serde_json::Value>,
     #[serde(default)]
     files: BTreeMap<String, CallerFile>,
 }
@@ -82,6 +86,7 @@ pub fn encode_request(request: &Request) -> std::io::Result<Vec<u8>> {
         context: request.context.clone(),
         argv: request.argv.clone(),
         stdin_bytes: request.stdin.as_ref().map(Vec::len),
+        stdin: None,
         files: request.files.clone(),
     };
     let mut wire = serde_json::to_vec(&header)?;
@@ -100,6 +105,9 @@ pub fn decode_request(wire: &[u8]) -> std::result::Result<Request, String> {
         None => (wire, &[][..]),
     };
     let header: RequestHeader = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    if header.stdin.is_some() {
+        return Err("stdin follows the header line (stdin_bytes), it is not a header field".into());
+    }
     let stdin = match header.stdin_bytes {
         Some(n) if n == rest.len() => Some(rest.to_vec()),
         Some(n) => {
@@ -142,6 +150,15 @@ impl Request {
             std::io::stdin()
                 .take(MAX_FILE_BYTES as u64 + 1)
                 .read_to_end(&mut buf)?;
+            if buf.len() > MAX_FILE_BYTES {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "stdin is larger than the {} MiB a hook-tool call may carry: nothing sent",
+                        MAX_FILE_BYTES >> 20
+                    ),
+                ));
+            }
             Some(buf)
         } else {
             None
@@ -302,33 +319,65 @@ pub fn call_streaming<W: Write>(
             Err(e) => return Err(unreachable(sent.err().unwrap_or(e))),
         }
     };
-    let reply: Reply = serde_json::from_slice(&head[..end]).map_err(|e| {
+    let header: ReplyHeader = serde_json::from_slice(&head[..end]).map_err(|e| {
         unreachable(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("the model's reply header does not decode: {e}"),
         ))
     })?;
-    let mut out = sink(&reply).map_err(CallError::Output)?;
-    out.write_all(&head[end + 1..]).map_err(CallError::Output)?;
-    copy_stream(&mut stream, &mut out)?;
+    let arrived = &head[end + 1..];
+    if arrived.len() > header.stdout_bytes {
+        return Err(unreachable(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the model's reply announces {} bytes of stdout, more followed",
+                header.stdout_bytes
+            ),
+        )));
+    }
+    let mut out = sink(&header.reply).map_err(CallError::Output)?;
+    out.write_all(arrived).map_err(CallError::Output)?;
+    // Exactly the announced bytes: a refusing server may reset the connection after its reply,
+    // which must not turn a complete reply into an error.
+    copy_exactly(&mut stream, &mut out, header.stdout_bytes - arrived.len())?;
     out.flush().map_err(CallError::Output)?;
-    Ok(reply)
+    Ok(header.reply)
 }
 
-/// Copies the rest of the reply to `out`, telling a failed read from a failed write.
-fn copy_stream(
+/// Copies `left` more bytes of the reply to `out`, telling a failed read from a failed write.
+fn copy_exactly(
     stream: &mut UnixStream,
     out: &mut impl Write,
+    mut left: usize,
 ) -> std::result::Result<(), CallError> {
-    let mut chunk = vec![0u8; 64 << 10];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => return Ok(()),
-            Ok(n) => out.write_all(&chunk[..n]).map_err(CallError::Output)?,
+    let mut chunk = vec![0u8; (64 << 10).min(left)];
+    while left > 0 {
+        let want = chunk.len().min(left);
+        match stream.read(&mut chunk[..want]) {
+            Ok(0) => {
+                return Err(CallError::Unreachable(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("the model's reply ended {left} bytes short"),
+                )));
+            }
+            Ok(n) => {
+                out.write_all(&chunk[..n]).map_err(CallError::Output)?;
+                left -= n;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(CallError::Unreachable(e)),
         }
     }
+    Ok(())
+}
+
+/// A reply's header line: the reply without its stdout, and how many bytes of stdout follow
+/// (a reply cut short is an error, not a shorter answer).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReplyHeader {
+    #[serde(flatten)]
+    reply: Reply,
+    stdout_bytes: usize,
 }
 
 /// Writes a reply as it goes on the wire: the reply without its stdout as one JSON line, then
@@ -338,7 +387,11 @@ fn copy_stream(
 /// Header and stdout are written one after the other, not copied into one buffer first.
 fn write_reply(conn: &mut UnixStream, mut reply: Reply) {
     let stdout = std::mem::take(&mut reply.stdout);
-    let mut header = serde_json::to_vec(&reply).unwrap_or_default();
+    let header = ReplyHeader {
+        stdout_bytes: stdout.len(),
+        reply,
+    };
+    let mut header = serde_json::to_vec(&header).unwrap_or_default();
     header.push(b'\n');
     let _ = conn
         .write_all(&header)
@@ -665,6 +718,10 @@ ab"#[..],
                 "Invalid",
             ),
             (&b"not json"[..], "expected"),
+            (
+                &br#"{"context":"c","argv":["relation-set","--file","-"],"stdin":"azE6IHYK"}"#[..],
+                "not a header field",
+            ),
         ] {
             let err = decode_request(bad).unwrap_err();
             assert!(err.contains(why), "{err}");
@@ -721,8 +778,10 @@ ab"#[..],
             .iter()
             .position(|b| *b == b'\n')
             .ok_or_else(|| bad("the model's reply has no header".into()))?;
-        let mut reply: Reply = serde_json::from_slice(&wire[..end])
+        let header: ReplyHeader = serde_json::from_slice(&wire[..end])
             .map_err(|e| bad(format!("the model's reply header does not decode: {e}")))?;
+        assert_eq!(header.stdout_bytes, wire.len() - end - 1);
+        let mut reply = header.reply;
         reply.stdout = String::from_utf8(wire[end + 1..].to_vec())
             .map_err(|e| bad(format!("the model's reply is not UTF-8: {e}")))?;
         Ok(reply)
@@ -773,7 +832,9 @@ ab"#[..],
             files: BTreeMap::new(),
         };
         let body: Vec<u8> = (0..5_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
-        let mut wire = br#"{"stdout":"","stderr":"","code":0,"write_to":"out.json"}"#.to_vec();
+        let mut wire =
+            br#"{"stdout":"","stderr":"","code":0,"write_to":"out.json","stdout_bytes":5000000}"#
+                .to_vec();
         wire.push(b'\n');
         wire.extend_from_slice(&body);
         let name = format!("juju-tls-test/stream-{}", std::process::id());
@@ -797,6 +858,14 @@ ab"#[..],
         for (i, (wire, why)) in [
             (&b"not json\nout"[..], "does not decode"),
             (&br#"{"code":0}"#[..], "has no header"),
+            (
+                &b"{\"stdout\":\"\",\"stderr\":\"\",\"code\":0,\"stdout_bytes\":9}\nshort"[..],
+                "ended 4 bytes short",
+            ),
+            (
+                &b"{\"stdout\":\"\",\"stderr\":\"\",\"code\":0,\"stdout_bytes\":2}\nlong"[..],
+                "announces 2 bytes of stdout, more followed",
+            ),
         ]
         .into_iter()
         .enumerate()
@@ -817,6 +886,41 @@ ab"#[..],
         let mut buf = Vec::new();
         let _ = conn.read_to_end(&mut buf);
         decode_reply(&buf).expect("a reply")
+    }
+
+    #[test]
+    fn a_refusal_reaches_a_caller_whose_large_request_was_not_read() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let model = Arc::new(
+            crate::Registry::at(tmp.path().join("data"))
+                .add("m")
+                .expect("model"),
+        );
+        let limits = Limits {
+            workers: 1,
+            queued: 1,
+            read_timeout: Duration::from_millis(1500),
+        };
+        let server = Server::start_with(model, limits).expect("server");
+        // The worker and the queue are held by callers that never finish their request.
+        let _silent: Vec<UnixStream> = (0..2)
+            .map(|_| {
+                std::thread::sleep(Duration::from_millis(150));
+                connect(server.address())
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(150));
+        // Refused unread: the server closes on 8 MiB it never read, and the caller still gets
+        // the refusal, not a reset.
+        let request = Request {
+            context: "c".into(),
+            argv: argv(&["relation-set", "--file", "-"]),
+            stdin: Some(vec![b'x'; 8 << 20]),
+            files: BTreeMap::new(),
+        };
+        let reply = call(server.address(), &request).expect("a reply");
+        assert_eq!(reply.code, 1);
+        assert!(reply.stderr.contains("call refused"), "{}", reply.stderr);
     }
 
     #[test]

@@ -99,28 +99,26 @@ fn serve(
             label,
             refresh,
             peek,
-        } => crate::secrets::get_own_without_writing(
-            model,
-            &model.read_db(),
-            ctx,
-            uri.as_ref(),
-            key.as_deref(),
-            label.as_deref(),
-            *refresh,
-            *peek,
-        ),
+        } => read_snapshot(model, |c| {
+            crate::secrets::get_own_without_writing(
+                model,
+                c,
+                ctx,
+                uri.as_ref(),
+                key.as_deref(),
+                label.as_deref(),
+                *refresh,
+                *peek,
+            )
+        }),
         _ => None,
     };
     let result = match own_secret {
         Some(result) => result,
-        None => {
-            let db = if reads_only(&inv.call) {
-                model.read_db()
-            } else {
-                model.db()
-            };
-            call(model, &db, ctx, &inv.call, stdin, files)
+        None if reads_only(&inv.call) => {
+            read_snapshot(model, |c| call(model, c, ctx, &inv.call, stdin, files))
         }
+        None => call(model, &model.db(), ctx, &inv.call, stdin, files),
     };
     match result {
         Err(e) => fail(&e),
@@ -144,6 +142,15 @@ fn serve(
             }
         }
     }
+}
+
+/// Runs `f` on the read connection inside one read transaction: a call that reads several
+/// rows sees one committed state, as it did under the main connection's lock.
+fn read_snapshot<T>(model: &Model, f: impl FnOnce(&Connection) -> T) -> T {
+    let db = model.read_db();
+    // If it cannot begin, each statement still sees a committed state of its own.
+    let _snapshot = db.unchecked_transaction().ok();
+    f(&db)
 }
 
 /// Calls that only read the store (their writes, if any, go to the hook's pending changes):
