@@ -888,8 +888,10 @@ ab"#[..],
         decode_reply(&buf).expect("a reply")
     }
 
-    #[test]
-    fn a_refusal_reaches_a_caller_whose_large_request_was_not_read() {
+    /// A server with `workers` workers and one queue place, all held by callers that never
+    /// finish their request (paced, so that each is taken by an idle worker before the next
+    /// arrives); they time out after 1.5 s.
+    fn held_server(workers: usize) -> (tempfile::TempDir, Server, Vec<UnixStream>) {
         let tmp = tempfile::tempdir().expect("tempdir");
         let model = Arc::new(
             crate::Registry::at(tmp.path().join("data"))
@@ -897,19 +899,24 @@ ab"#[..],
                 .expect("model"),
         );
         let limits = Limits {
-            workers: 1,
+            workers,
             queued: 1,
             read_timeout: Duration::from_millis(1500),
         };
         let server = Server::start_with(model, limits).expect("server");
-        // The worker and the queue are held by callers that never finish their request.
-        let _silent: Vec<UnixStream> = (0..2)
+        let silent = (0..=workers)
             .map(|_| {
                 std::thread::sleep(Duration::from_millis(150));
                 connect(server.address())
             })
             .collect();
         std::thread::sleep(Duration::from_millis(150));
+        (tmp, server, silent)
+    }
+
+    #[test]
+    fn a_refusal_reaches_a_caller_whose_large_request_was_not_read() {
+        let (_tmp, server, _silent) = held_server(1);
         // Refused unread: the server closes on 8 MiB it never read, and the caller still gets
         // the refusal, not a reset.
         let request = Request {
@@ -925,27 +932,8 @@ ab"#[..],
 
     #[test]
     fn connections_are_bounded_and_silent_callers_time_out() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let model = Arc::new(
-            crate::Registry::at(tmp.path().join("data"))
-                .add("m")
-                .expect("model"),
-        );
-        let limits = Limits {
-            workers: 2,
-            queued: 1,
-            read_timeout: Duration::from_millis(1500),
-        };
-        let server = Server::start_with(model, limits).expect("server");
         // Two callers that never finish their request hold both workers, a third waits.
-        // (Paced, so that each is taken by an idle worker before the next arrives.)
-        let silent: Vec<UnixStream> = (0..3)
-            .map(|_| {
-                std::thread::sleep(Duration::from_millis(150));
-                connect(server.address())
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(150));
+        let (_tmp, server, silent) = held_server(2);
         // One more is refused at once, with a clear error.
         let busy = reply_of(connect(server.address()));
         assert_eq!(busy.code, 1);

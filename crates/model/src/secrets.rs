@@ -259,18 +259,43 @@ pub(crate) fn set(
     Ok(None)
 }
 
+/// What a `secret-get` call asks.
+pub(crate) struct SecretGetArgs<'a> {
+    pub(crate) uri: Option<&'a hook_tools::values::SecretUri>,
+    pub(crate) key: Option<&'a str>,
+    pub(crate) label: Option<&'a str>,
+    pub(crate) refresh: bool,
+    pub(crate) peek: bool,
+}
+
+/// The secret a `secret-get` names, by URI or else by label.
+fn named_xid(
+    c: &Connection,
+    ctx: &HookContext,
+    uri: Option<&hook_tools::values::SecretUri>,
+    label: Option<&str>,
+) -> std::result::Result<String, ToolError> {
+    match (uri.map(|u| u.xid()), label) {
+        (Some(x), _) => Ok(x.to_owned()),
+        (None, Some(l)) => by_label(c, ctx, l),
+        (None, None) => Err(ToolError::usage("require either a secret URI or label")),
+    }
+}
+
 /// `secret-get`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn get(
     model: &crate::model::Model,
     c: &Connection,
     ctx: &HookContext,
-    uri: Option<&hook_tools::values::SecretUri>,
-    key: Option<&str>,
-    label: Option<&str>,
-    refresh: bool,
-    peek: bool,
+    args: &SecretGetArgs<'_>,
 ) -> ToolResult {
+    let &SecretGetArgs {
+        uri,
+        key,
+        label,
+        refresh,
+        peek,
+    } = args;
     if refresh && peek {
         return Err(ToolError::usage(
             "specify one of --peek or --refresh but not both",
@@ -281,11 +306,7 @@ pub(crate) fn get(
         let content = crate::crossmodel::secrets::get(model, c, ctx, named, label, refresh, peek)?;
         return content_reply(content, key);
     }
-    let xid = match (uri.map(|u| u.xid()), label) {
-        (Some(x), _) => x.to_owned(),
-        (None, Some(l)) => by_label(c, ctx, l)?,
-        (None, None) => return Err(ToolError::usage("require either a secret URI or label")),
-    };
+    let xid = named_xid(c, ctx, uri, label)?;
     let v = view(c, ctx, &xid)?.ok_or_else(|| ToolError::runtime(msg::secret_not_found(&xid)))?;
     let own_app = v.owner_app.as_deref() == Some(ctx.app.name.as_str());
     let content = if is_owner_side(ctx, &v) {
@@ -324,17 +345,19 @@ fn content_reply(content: BTreeMap<String, String>, key: Option<&str>) -> ToolRe
 /// another hook's commit. `None` when [`get`] must answer it (on the main connection): a
 /// consumer's read records what it tracks, an owner may name a new label, another model's
 /// secret is read from there, and every error is reported by [`get`].
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn get_own_without_writing(
     model: &crate::model::Model,
     c: &Connection,
     ctx: &HookContext,
-    uri: Option<&hook_tools::values::SecretUri>,
-    key: Option<&str>,
-    label: Option<&str>,
-    refresh: bool,
-    peek: bool,
+    args: &SecretGetArgs<'_>,
 ) -> Option<ToolResult> {
+    let &SecretGetArgs {
+        uri,
+        key,
+        label,
+        refresh,
+        peek,
+    } = args;
     if refresh && peek
         || crate::crossmodel::secrets::named_remote(model, c, ctx, uri, label)
             .ok()?
@@ -342,11 +365,7 @@ pub(crate) fn get_own_without_writing(
     {
         return None;
     }
-    let xid = match (uri.map(|u| u.xid()), label) {
-        (Some(x), _) => x.to_owned(),
-        (None, Some(l)) => by_label(c, ctx, l).ok()?,
-        (None, None) => return None,
-    };
+    let xid = named_xid(c, ctx, uri, label).ok()?;
     let v = view(c, ctx, &xid).ok()??;
     if !is_owner_side(ctx, &v) || label_to_record(c, ctx, &v, label).ok()?.is_some() {
         return None;

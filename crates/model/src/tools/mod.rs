@@ -92,27 +92,11 @@ fn serve(
         Parsed::Run(inv) => inv,
     };
     let tool = Tool::from_argv0(&argv[0]);
-    let own_secret = match &inv.call {
-        Call::SecretGet {
-            uri,
-            key,
-            label,
-            refresh,
-            peek,
-        } => read_snapshot(model, |c| {
-            crate::secrets::get_own_without_writing(
-                model,
-                c,
-                ctx,
-                uri.as_ref(),
-                key.as_deref(),
-                label.as_deref(),
-                *refresh,
-                *peek,
-            )
-        }),
-        _ => None,
-    };
+    let own_secret = secret_get_args(&inv.call).and_then(|args| {
+        read_snapshot(model, |c| {
+            crate::secrets::get_own_without_writing(model, c, ctx, &args)
+        })
+    });
     let result = match own_secret {
         Some(result) => result,
         None if reads_only(&inv.call) => {
@@ -141,6 +125,26 @@ fn serve(
                 ..Reply::default()
             }
         }
+    }
+}
+
+/// A `secret-get` call's arguments.
+fn secret_get_args(call: &Call) -> Option<crate::secrets::SecretGetArgs<'_>> {
+    match call {
+        Call::SecretGet {
+            uri,
+            key,
+            label,
+            refresh,
+            peek,
+        } => Some(crate::secrets::SecretGetArgs {
+            uri: uri.as_ref(),
+            key: key.as_deref(),
+            label: label.as_deref(),
+            refresh: *refresh,
+            peek: *peek,
+        }),
+        _ => None,
     }
 }
 
@@ -241,6 +245,9 @@ fn call(
     stdin: Option<&[u8]>,
     files: &Files,
 ) -> ToolResult {
+    if let Some(args) = secret_get_args(call) {
+        return crate::secrets::get(model, c, ctx, &args);
+    }
     match call {
         Call::RelationIds { endpoint } => relations::relation_ids(c, ctx, endpoint.as_deref()),
         Call::RelationList { relation, app } => {
@@ -339,22 +346,6 @@ fn call(
             let content = secrets::secret_content(content, file.as_deref(), files)?;
             crate::secrets::set(c, ctx, uri.xid(), meta, content)
         }
-        Call::SecretGet {
-            uri,
-            key,
-            label,
-            refresh,
-            peek,
-        } => crate::secrets::get(
-            model,
-            c,
-            ctx,
-            uri.as_ref(),
-            key.as_deref(),
-            label.as_deref(),
-            *refresh,
-            *peek,
-        ),
         Call::SecretInfoGet { uri, label } => {
             crate::secrets::info_get(c, ctx, uri.as_ref().map(|u| u.xid()), label.as_deref())
         }
