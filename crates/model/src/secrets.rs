@@ -344,7 +344,8 @@ fn content_reply(content: BTreeMap<String, String>, key: Option<&str>) -> ToolRe
 /// hook-tool server's read connection, so a unit reading its own key does not wait for
 /// another hook's commit. `None` when [`get`] must answer it (on the main connection): a
 /// consumer's read records what it tracks, an owner may name a new label, another model's
-/// secret is read from there, and every error is reported by [`get`].
+/// secret is read from there, and every error but a missing key (the same text either way) is
+/// reported by [`get`].
 pub(crate) fn get_own_without_writing(
     model: &crate::model::Model,
     c: &Connection,
