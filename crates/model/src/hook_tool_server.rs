@@ -237,22 +237,6 @@ pub enum CallError {
     Output(std::io::Error),
 }
 
-/// Sends one request to the server at `address` (the shim side) and returns the reply.
-pub fn call(address: &str, request: &Request) -> std::io::Result<Reply> {
-    let mut stdout = Vec::new();
-    let mut reply = match call_streaming(address, request, |_| Ok(&mut stdout)) {
-        Ok(r) => r,
-        Err(CallError::Unreachable(e) | CallError::Output(e)) => return Err(e),
-    };
-    reply.stdout = String::from_utf8(stdout).map_err(|e| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("the model's reply is not UTF-8: {e}"),
-        )
-    })?;
-    Ok(reply)
-}
-
 /// Sends one request to the server at `address` (the shim side). The reply's stdout is copied,
 /// as it arrives, to the writer `sink` opens for the reply's header (which says where it goes:
 /// [`Reply::write_to`]); the returned reply's `stdout` is empty. A `relation-get` of a
@@ -771,7 +755,23 @@ ab"#[..],
         );
     }
 
-    /// Reads a whole reply as [`call`] does.
+    /// One call with its whole reply, stdout included, as a test wants it.
+    fn call(address: &str, request: &Request) -> std::io::Result<Reply> {
+        let mut stdout = Vec::new();
+        let mut reply = match call_streaming(address, request, |_| Ok(&mut stdout)) {
+            Ok(r) => r,
+            Err(CallError::Unreachable(e) | CallError::Output(e)) => return Err(e),
+        };
+        reply.stdout = String::from_utf8(stdout).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the model's reply is not UTF-8: {e}"),
+            )
+        })?;
+        Ok(reply)
+    }
+
+    /// Reads a whole reply as a caller does.
     fn decode_reply(wire: &[u8]) -> std::io::Result<Reply> {
         let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
         let end = wire

@@ -269,10 +269,10 @@ impl Model {
     /// again for every batch of answers (docs/performance.md, "Local model at scale").
     fn next_runnable(&self, busy: &BTreeSet<String>) -> Result<Option<Hook>> {
         let units: Vec<&str> = busy.iter().map(String::as_str).collect();
-        let apps: BTreeSet<&str> = busy
+        let apps = busy
             .iter()
-            .map(|u| u.split('/').next().unwrap_or(u))
-            .collect();
+            .map(|u| crate::names::app_of(u))
+            .collect::<Result<BTreeSet<&str>>>()?;
         let apps: Vec<&str> = apps.into_iter().collect();
         let db = self.read_db();
         if !apps.is_empty()
