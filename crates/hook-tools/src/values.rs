@@ -165,7 +165,7 @@ impl fmt::Display for SecretUri {
 }
 
 /// `--format` (juju/cmd `output.go`, §5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Go `json.Marshal` plus a newline.
     Json,

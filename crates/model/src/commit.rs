@@ -39,7 +39,10 @@ pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Re
             }
             // An empty value deletes the key.
             let value = (!value.is_empty()).then_some(value);
-            if store::relations::bag_value(c, rel, owner, key)?.as_deref() != value {
+            if !model
+                .bag_cache()
+                .committed_value_is(c, rel, owner, key, value)?
+            {
                 store::relations::set_bag_key(c, rel, owner, key, value)?;
                 changed.insert((rel, owner));
             }

@@ -762,12 +762,14 @@ ab"#[..],
             Ok(r) => r,
             Err(CallError::Unreachable(e) | CallError::Output(e)) => return Err(e),
         };
-        reply.stdout = String::from_utf8(stdout).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("the model's reply is not UTF-8: {e}"),
-            )
-        })?;
+        reply.stdout = String::from_utf8(stdout)
+            .map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("the model's reply is not UTF-8: {e}"),
+                )
+            })?
+            .into();
         Ok(reply)
     }
 
@@ -783,7 +785,8 @@ ab"#[..],
         assert_eq!(header.stdout_bytes, wire.len() - end - 1);
         let mut reply = header.reply;
         reply.stdout = String::from_utf8(wire[end + 1..].to_vec())
-            .map_err(|e| bad(format!("the model's reply is not UTF-8: {e}")))?;
+            .map_err(|e| bad(format!("the model's reply is not UTF-8: {e}")))?
+            .into();
         Ok(reply)
     }
 
@@ -847,7 +850,7 @@ ab"#[..],
         })
         .expect("call");
         assert_eq!(chosen.as_deref(), Some("out.json"));
-        assert_eq!(reply.stdout, "", "stdout went to the sink");
+        assert_eq!(&*reply.stdout, "", "stdout went to the sink");
         assert!(
             got == body,
             "{} bytes streamed of {}",

@@ -45,6 +45,7 @@
 
 mod addresses;
 mod archive;
+mod bag_cache;
 mod charm;
 mod clock;
 mod commit;
@@ -60,7 +61,6 @@ mod model_config;
 mod names;
 mod private_file;
 mod registry;
-mod render_memo;
 mod runner;
 mod rust_charm;
 mod scheduler;

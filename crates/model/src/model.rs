@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use rusqlite::Connection;
 
+use crate::bag_cache::BagCache;
 use crate::charm;
 use crate::clock;
 use crate::error::{Error, Result};
@@ -28,6 +29,8 @@ pub struct Model {
     running: Mutex<BTreeMap<i64, i32>>,
     /// Set by [`Model::interrupt`]: running hooks are being ended, nothing is recorded for them.
     stopping: AtomicBool,
+    /// Bag values and `relation-get` answers by revision, for the hook-tool server.
+    bags: BagCache,
 }
 
 impl Model {
@@ -48,6 +51,7 @@ impl Model {
             reader: OnceLock::new(),
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
+            bags: BagCache::default(),
         })
     }
 
@@ -74,6 +78,7 @@ impl Model {
             reader: OnceLock::new(),
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
+            bags: BagCache::default(),
         })
     }
 
@@ -111,6 +116,12 @@ impl Model {
             Some(r) => r.lock().unwrap_or_else(|p| p.into_inner()),
             None => self.db(),
         }
+    }
+
+    /// Bag values and `relation-get` answers by revision (fill it from committed snapshots
+    /// only: [`crate::bag_cache`]).
+    pub(crate) fn bag_cache(&self) -> &BagCache {
+        &self.bags
     }
 
     /// Runs `f` in one transaction. It takes the write lock when it begins (IMMEDIATE): a

@@ -130,14 +130,16 @@ mod tests {
             .replace(
                 "remove_notified INTEGER NOT NULL DEFAULT 0, created INTEGER,",
                 "remove_notified INTEGER NOT NULL DEFAULT 0,",
-            );
+            )
+            .replace("rev INTEGER NOT NULL, value TEXT", "value TEXT");
         c.execute_batch(&old).unwrap();
         c.execute_batch(
             "INSERT INTO apps(name,num,charm_dir,meta,config) VALUES('b',2,'/c','{}','{}'),('a',1,'/c','{}','{}');
              INSERT INTO units(name,app,num) VALUES('b/0','b',0),('a/1','a',1),('a/0','a',0);
              INSERT INTO meta(key,value) VALUES('address_block','9');
              INSERT INTO secrets(xid,owner_app,label,latest) VALUES('x2','b','second',1),('x1','a','first',1);
-             INSERT INTO secret_revisions(xid,rev,content) VALUES('x2',1,'{}'),('x1',1,'{}');",
+             INSERT INTO secret_revisions(xid,rev,content) VALUES('x2',1,'{}'),('x1',1,'{}');
+             INSERT INTO bags(relation_id,owner,key,value) VALUES(1,'a','k','v'),(1,'b/0','k','w');",
         )
         .unwrap();
     }
@@ -187,6 +189,15 @@ mod tests {
             )
             .unwrap();
         assert!(nullable);
+        // Bag values keep their text and get revisions of their own, below the next one.
+        let bag_revs: Vec<(String, i64)> = ["a", "b/0"]
+            .iter()
+            .flat_map(|o| relations::bag_revisions(&c, 1, o).unwrap())
+            .collect();
+        assert_eq!(bag(&c, 1, "b/0").unwrap()["k"], "w");
+        assert!(bag_revs[0].1 != bag_revs[1].1, "{bag_revs:?}");
+        let next = next_counter(&c, relations::BAG_REVISION_COUNTER).unwrap();
+        assert!(bag_revs.iter().all(|(_, r)| *r < next), "{bag_revs:?} {next}");
         drop(c);
         // Opening again is a no-op.
         open(&path).unwrap();

@@ -110,10 +110,39 @@ pub(crate) fn seen(c: &Connection, rel: i64, unit: &str) -> Result<Vec<String>> 
 
 /// A committed databag (owner is a unit or application name).
 pub(crate) fn bag(c: &Connection, rel: i64, owner: &str) -> Result<BTreeMap<String, String>> {
-    let mut st = c.prepare("SELECT key,value FROM bags WHERE relation_id=?1 AND owner=?2")?;
+    let mut st =
+        c.prepare_cached("SELECT key,value FROM bags WHERE relation_id=?1 AND owner=?2")?;
     Ok(st
         .query_map(params![rel, owner], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The counter bag revisions come from (`meta`): a revision is never given twice, even to a
+/// key deleted and set again, so a revision names one value for good.
+pub(crate) const BAG_REVISION_COUNTER: &str = "bag_rev";
+
+/// A bag's keys and the revision of each value, in key order, without reading the values.
+pub(crate) fn bag_revisions(c: &Connection, rel: i64, owner: &str) -> Result<Vec<(String, i64)>> {
+    let mut st = c.prepare_cached(
+        "SELECT key,rev FROM bags WHERE relation_id=?1 AND owner=?2 ORDER BY key",
+    )?;
+    Ok(st
+        .query_map(params![rel, owner], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The revision of one key's value, if set.
+pub(crate) fn bag_revision(
+    c: &Connection,
+    rel: i64,
+    owner: &str,
+    key: &str,
+) -> Result<Option<i64>> {
+    Ok(
+        c.prepare_cached("SELECT rev FROM bags WHERE relation_id=?1 AND owner=?2 AND key=?3")?
+            .query_row(params![rel, owner, key], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 /// One key of a bag, if set.
@@ -226,11 +255,14 @@ pub(crate) fn set_bag_key(
     value: Option<&str>,
 ) -> Result<()> {
     match value {
-        Some(v) => c.execute(
-            "INSERT INTO bags(relation_id,owner,key,value) VALUES(?1,?2,?3,?4) \
-             ON CONFLICT(relation_id,owner,key) DO UPDATE SET value=?4",
-            params![rel, owner, key, v],
-        )?,
+        Some(v) => {
+            let rev = super::next_counter(c, BAG_REVISION_COUNTER)?;
+            c.execute(
+                "INSERT INTO bags(relation_id,owner,key,rev,value) VALUES(?1,?2,?3,?4,?5) \
+                 ON CONFLICT(relation_id,owner,key) DO UPDATE SET rev=?4, value=?5",
+                params![rel, owner, key, rev, v],
+            )?
+        }
         None => c.execute(
             "DELETE FROM bags WHERE relation_id=?1 AND owner=?2 AND key=?3",
             params![rel, owner, key],

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS scope(relation_id INTEGER NOT NULL, unit TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS seen(relation_id INTEGER NOT NULL, unit TEXT NOT NULL, remote TEXT NOT NULL,
   PRIMARY KEY(relation_id, unit, remote));
 CREATE TABLE IF NOT EXISTS bags(relation_id INTEGER NOT NULL, owner TEXT NOT NULL, key TEXT NOT NULL,
-  value TEXT NOT NULL, PRIMARY KEY(relation_id, owner, key));
+  rev INTEGER NOT NULL, value TEXT NOT NULL, PRIMARY KEY(relation_id, owner, key));
 CREATE TABLE IF NOT EXISTS secrets(
   xid TEXT PRIMARY KEY, owner_app TEXT, owner_unit TEXT, label TEXT,
   description TEXT NOT NULL DEFAULT '', rotate TEXT NOT NULL DEFAULT '', rotate_due INTEGER,
@@ -77,8 +77,9 @@ CREATE TABLE IF NOT EXISTS remote_secrets(
 /// indexed by unit (the scheduler picks each unit's first hook without reading the queue); 4:
 /// secrets may be owned by the model (`owner_app` NULL: user secrets), have `auto_prune` and
 /// creation/update times; 5: cross-model relations (`offers`, `remote_apps`, `xrels`,
-/// `remote_scope`, `remote_secrets`).
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+/// `remote_scope`, `remote_secrets`); 6: every bag value has a revision (`bags.rev`, unique in
+/// the store, stored before the value so reading it does not read the value).
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// Opens (creating if needed) the store of one model, migrating one made by an older binary and
 /// refusing one made by a newer. The file is created 0600 before SQLite opens it (it holds
@@ -166,6 +167,24 @@ fn migrate(conn: &mut Connection) -> Result<()> {
              SELECT rowid,xid,owner_app,owner_unit,label,description,rotate,rotate_due,latest FROM secrets_v3; \
              DROP TABLE secrets_v3;",
         )?;
+    }
+    if !has("bags", "rev")? {
+        // A new column would go after the value, and reading it would read the value: the
+        // table is rebuilt with `rev` before it, each value getting a revision of its own.
+        tx.execute_batch("ALTER TABLE bags RENAME TO bags_v5")?;
+        tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(
+            "INSERT INTO bags(relation_id,owner,key,rev,value) \
+             SELECT relation_id,owner,key,rowid,value FROM bags_v5",
+        )?;
+        let next: i64 =
+            tx.query_row("SELECT COALESCE(MAX(rev),0)+1 FROM bags", [], |r| r.get(0))?;
+        super::set_meta(
+            &tx,
+            &format!("counter:{}", super::relations::BAG_REVISION_COUNTER),
+            &next.to_string(),
+        )?;
+        tx.execute_batch("DROP TABLE bags_v5")?;
     }
     let unnumbered: Vec<String> = {
         let mut st = tx.prepare(

@@ -12,6 +12,7 @@ mod status;
 mod unit;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hook_tools::output;
 use hook_tools::values::{FileArg, Format};
@@ -30,8 +31,10 @@ pub(crate) use secrets::{secret_info, wants_unit_owner};
 /// What the shim prints and exits with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reply {
-    /// Bytes for stdout.
-    pub stdout: String,
+    /// Bytes for stdout: shared, as a `relation-get` answer from the bag cache is. Not in the
+    /// header on the wire: the bytes follow it.
+    #[serde(skip)]
+    pub stdout: Arc<str>,
     /// Bytes for stderr.
     pub stderr: String,
     /// Exit code.
@@ -46,6 +49,14 @@ pub struct Reply {
 type Files = BTreeMap<String, CallerFile>;
 
 type ToolResult = Result<Option<Value>, ToolError>;
+
+/// What a call prints, before its `--format` is applied or after.
+pub(super) enum Output {
+    /// A value to render in the caller's format.
+    Value(Value),
+    /// A `relation-get` answer, already rendered in the caller's format by the bag cache.
+    Rendered(Arc<str>),
+}
 
 pub(super) fn runtime(m: impl Into<String>) -> ToolError {
     ToolError::runtime(m)
@@ -85,46 +96,40 @@ fn serve(
     let inv = match parsed {
         Parsed::Help(tool) => {
             return Reply {
-                stdout: help(tool),
+                stdout: help(tool).into(),
                 ..Reply::default()
             };
         }
         Parsed::Run(inv) => inv,
     };
-    let tool = Tool::from_argv0(&argv[0]);
+    let default = match Tool::from_argv0(&argv[0]) {
+        Some(Tool::SecretGet | Tool::SecretInfoGet | Tool::GoalState) => Format::Yaml,
+        _ => Format::Smart,
+    };
+    let format = inv.format.unwrap_or(default);
     let own_secret = secret_get_args(&inv.call).and_then(|args| {
         read_snapshot(model, |c| {
             crate::secrets::get_own_without_writing(model, c, ctx, &args)
         })
     });
     let result = match own_secret {
-        Some(result) => result,
-        None if reads_only(&inv.call) => {
-            read_snapshot(model, |c| call(model, c, ctx, &inv.call, stdin, files))
-        }
-        None => call(model, &model.db(), ctx, &inv.call, stdin, files),
+        Some(result) => result.map(|v| v.map(Output::Value)),
+        None if reads_only(&inv.call) => read_snapshot(model, |c| {
+            call(model, c, ctx, &inv.call, stdin, files, format)
+        }),
+        None => call(model, &model.db(), ctx, &inv.call, stdin, files, format),
     };
     match result {
         Err(e) => fail(&e),
         Ok(None) => Reply::default(),
-        Ok(Some(v)) => {
-            let default = match tool {
-                Some(Tool::SecretGet | Tool::SecretInfoGet | Tool::GoalState) => Format::Yaml,
-                _ => Format::Smart,
-            };
-            let format = inv.format.unwrap_or(default);
-            // Many units read the same large bag (a provider's certificates): rendered once.
-            let text = if matches!(inv.call, Call::RelationGet { .. }) {
-                crate::render_memo::render_memoized(&v, format, render)
-            } else {
-                render(&v, format)
-            };
-            Reply {
-                stdout: text,
-                write_to: inv.output,
-                ..Reply::default()
-            }
-        }
+        Ok(Some(output)) => Reply {
+            stdout: match output {
+                Output::Value(v) => render(&v, format).into(),
+                Output::Rendered(text) => text,
+            },
+            write_to: inv.output,
+            ..Reply::default()
+        },
     }
 }
 
@@ -190,7 +195,7 @@ fn reads_only(call: &Call) -> bool {
 
 fn fail(e: &ToolError) -> Reply {
     Reply {
-        stdout: String::new(),
+        stdout: Arc::default(),
         stderr: e.stderr(),
         code: e.exit_code,
         write_to: None,
@@ -244,11 +249,12 @@ fn call(
     call: &Call,
     stdin: Option<&[u8]>,
     files: &Files,
-) -> ToolResult {
+    format: Format,
+) -> Result<Option<Output>, ToolError> {
     if let Some(args) = secret_get_args(call) {
-        return crate::secrets::get(model, c, ctx, &args);
+        return crate::secrets::get(model, c, ctx, &args).map(|v| v.map(Output::Value));
     }
-    match call {
+    let value = match call {
         Call::RelationIds { endpoint } => relations::relation_ids(c, ctx, endpoint.as_deref()),
         Call::RelationList { relation, app } => {
             relations::relation_list(c, ctx, relation.as_ref(), *app)
@@ -258,14 +264,21 @@ fn call(
             app,
             key,
             target,
-        } => relations::relation_get(
-            c,
-            ctx,
-            relation.as_ref(),
-            *app,
-            key.as_deref(),
-            target.as_deref(),
-        ),
+        } => {
+            return relations::relation_get(
+                model,
+                c,
+                ctx,
+                relations::BagRead {
+                    relation: relation.as_ref(),
+                    app: *app,
+                    key: key.as_deref(),
+                    target: target.as_deref(),
+                },
+                format,
+            )
+            .map(Some);
+        }
         Call::RelationSet {
             relation,
             app,
@@ -442,7 +455,8 @@ fn call(
         _ => Err(runtime(
             "this hook tool is not supported by the local model",
         )),
-    }
+    };
+    value.map(|v| v.map(Output::Value))
 }
 
 /// A file the call names, as the shim sent it. Never read here: the server runs as the model

@@ -4,13 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hook_tools::error::msg;
-use hook_tools::values::FileArg;
+use hook_tools::values::{FileArg, Format};
 use hook_tools::{RelationHook, RelationRef, ToolError};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::{Files, ToolResult, is_leader, read_settings, runtime, store_err};
+use super::{Files, Output, ToolResult, is_leader, read_settings, render, runtime, store_err};
 use crate::context::{BagWrite, HookContext};
+use crate::model::Model;
 use crate::store::{self, Relation};
 
 /// The relations this unit may name: those whose relation-created it committed (it is in
@@ -149,15 +150,32 @@ pub(super) fn bag_view(
     Ok(bag)
 }
 
+/// What a `relation-get` names: the relation (`-r`), `--app`, the key (`-` or none: all)
+/// and the unit or application whose bag it reads.
+pub(super) struct BagRead<'a> {
+    pub(super) relation: Option<&'a RelationRef>,
+    pub(super) app: bool,
+    pub(super) key: Option<&'a str>,
+    pub(super) target: Option<&'a str>,
+}
+
+/// `relation-get`, rendered in `format`. A bag this hook has not written is answered from the
+/// model's bag cache (the same bag for every reader, read and rendered once per revision);
+/// one it wrote is read with its pending writes over it, as Juju's own context does.
 pub(super) fn relation_get(
+    model: &Model,
     c: &Connection,
     ctx: &HookContext,
-    rel: Option<&RelationRef>,
-    app: bool,
-    key: Option<&str>,
-    target: Option<&str>,
-) -> ToolResult {
-    let r = resolve_relation(c, ctx, rel)?;
+    read: BagRead<'_>,
+    format: Format,
+) -> Result<Output, ToolError> {
+    let BagRead {
+        relation,
+        app,
+        key,
+        target,
+    } = read;
+    let r = resolve_relation(c, ctx, relation)?;
     let current = ctx.hook.relation_id == Some(r.id);
     let remote_unit = if current {
         ctx.hook.remote_unit.as_str()
@@ -183,8 +201,19 @@ pub(super) fn relation_get(
     if is_app && owner_app == ctx.app.name && !r.peer && !is_leader(c, ctx)? {
         return Err(runtime(msg::PERMISSION_DENIED));
     }
+    let written = (owner == ctx.unit.name || owner == ctx.app.name)
+        && ctx
+            .pending()
+            .bag_writes
+            .iter()
+            .any(|w| w.relation_id == r.id && w.owner == owner);
+    if !written {
+        let cache = model.bag_cache();
+        let bag = cache.bag(c, r.id, &owner).map_err(store_err)?;
+        return Ok(Output::Rendered(cache.answer(&bag, key, format, render)));
+    }
     let bag = bag_view(c, ctx, r.id, &owner)?;
-    Ok(Some(match key {
+    Ok(Output::Value(match key {
         Some(k) => bag
             .get(k)
             .map(|v| Value::String(v.clone()))
