@@ -355,6 +355,17 @@ pub trait Backend {
     fn relation_remote_app(&mut self, relation: &RelationId) -> Result<Option<AppName>>;
     /// `relation-get - <owner>`: a whole bag, including this hook's pending writes to own bags.
     fn relation_get(&mut self, relation: &RelationId, owner: &BagOwner) -> Result<Databag>;
+    /// `relation-get <key> <owner>`: one key's value (`None` when unset), including this hook's
+    /// pending writes to own bags. Only that value is moved: a provider's bag can hold
+    /// megabytes of certificates a caller asking for one small key does not need.
+    fn relation_get_key(
+        &mut self,
+        relation: &RelationId,
+        owner: &BagOwner,
+        key: &str,
+    ) -> Result<Option<String>> {
+        Ok(self.relation_get(relation, owner)?.remove(key))
+    }
     /// `relation-set`: change keys of the own unit bag (`app = false`) or own app bag; an empty
     /// value deletes. May be buffered until [`Backend::commit`].
     fn relation_set(&mut self, relation: &RelationId, app: bool, changes: &Databag) -> Result<()>;

@@ -251,6 +251,29 @@ impl Backend for HookTools {
         Ok(bag)
     }
 
+    fn relation_get_key(
+        &mut self,
+        relation: &RelationId,
+        owner: &BagOwner,
+        key: &str,
+    ) -> Result<Option<String>> {
+        if let Some(app) = self.own_bag(relation, owner)
+            && let Some(v) = self
+                .pending
+                .get(&(relation.clone(), app))
+                .and_then(|bag| bag.get(key))
+        {
+            return Ok((!v.is_empty()).then(|| v.clone()));
+        }
+        let call = Call::RelationGet {
+            relation: Some(relation.to_tool_ref()),
+            app: matches!(owner, BagOwner::App(_)),
+            key: Some(key.to_owned()),
+            target: Some(owner.to_string()),
+        };
+        self.json(&call)
+    }
+
     fn relation_set(&mut self, relation: &RelationId, app: bool, changes: &Databag) -> Result<()> {
         let bag = self.pending.entry((relation.clone(), app)).or_default();
         bag.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -101,6 +101,21 @@ impl Model<'_> {
         Ok(bag)
     }
 
+    /// Reads one key of a bag (`None` when unset): from the bag when this dispatch read it
+    /// whole, else with a `relation-get` of that key alone, which moves only its value.
+    pub fn relation_value(
+        &mut self,
+        relation: &RelationId,
+        owner: &BagOwner,
+        key: &str,
+    ) -> Result<Option<String>, Error> {
+        self.check_read(relation, owner)?;
+        if let Some(bag) = self.bags.get(&(relation.clone(), owner.clone())) {
+            return Ok(bag.get(key).cloned());
+        }
+        Ok(self.backend.relation_get_key(relation, owner, key)?)
+    }
+
     /// Sets one key of an own bag; an empty value deletes the key.
     pub fn set_relation_data(
         &mut self,

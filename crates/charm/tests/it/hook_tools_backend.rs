@@ -138,6 +138,58 @@ fn hundred_kilobyte_secret_round_trips_through_files() {
 }
 
 #[test]
+fn one_key_is_read_alone_and_sees_this_hooks_writes() {
+    let stub = StubTools::new("web/0");
+    let mut b = backend(&stub);
+    let changes = BTreeMap::from([
+        ("capabilities".to_owned(), "{}".to_owned()),
+        ("certificates".to_owned(), big_value(1024 * 1024)),
+    ]);
+    b.relation_set(&rel(), true, &changes).unwrap();
+    b.commit().unwrap();
+    let web = BagOwner::App("web".parse().unwrap());
+    let mut fresh = backend(&stub);
+    assert_eq!(
+        fresh.relation_get_key(&rel(), &web, "capabilities").unwrap(),
+        Some("{}".to_owned())
+    );
+    assert_eq!(fresh.relation_get_key(&rel(), &web, "gone").unwrap(), None);
+    let gets: Vec<_> = stub
+        .argvs()
+        .into_iter()
+        .filter(|a| a[0] == "relation-get")
+        .collect();
+    assert_eq!(
+        gets[0],
+        [
+            "relation-get",
+            "--format=json",
+            "-r",
+            "certificates:7",
+            "--app",
+            "--",
+            "capabilities",
+            "web"
+        ]
+    );
+    // A pending write answers without a call; an empty one is a deletion.
+    let pending = BTreeMap::from([
+        ("capabilities".to_owned(), "{\"new\":1}".to_owned()),
+        ("certificates".to_owned(), String::new()),
+    ]);
+    fresh.relation_set(&rel(), true, &pending).unwrap();
+    assert_eq!(
+        fresh.relation_get_key(&rel(), &web, "capabilities").unwrap(),
+        Some("{\"new\":1}".to_owned())
+    );
+    assert_eq!(fresh.relation_get_key(&rel(), &web, "certificates").unwrap(), None);
+    assert_eq!(
+        stub.argvs().iter().filter(|a| a[0] == "relation-get").count(),
+        2
+    );
+}
+
+#[test]
 fn writes_are_batched_per_bag_and_visible_to_own_reads() {
     let stub = StubTools::new("web/0");
     let mut b = backend(&stub);

@@ -197,7 +197,10 @@ mod tests {
         assert_eq!(bag(&c, 1, "b/0").unwrap()["k"], "w");
         assert!(bag_revs[0].1 != bag_revs[1].1, "{bag_revs:?}");
         let next = next_counter(&c, relations::BAG_REVISION_COUNTER).unwrap();
-        assert!(bag_revs.iter().all(|(_, r)| *r < next), "{bag_revs:?} {next}");
+        assert!(
+            bag_revs.iter().all(|(_, r)| *r < next),
+            "{bag_revs:?} {next}"
+        );
         drop(c);
         // Opening again is a no-op.
         open(&path).unwrap();

@@ -66,6 +66,21 @@ impl ProviderData {
         }
     }
 
+    /// The provider's capabilities alone (the value of its `capabilities` key), for a hook
+    /// with none of our CSRs on the relation: certificates and errors only answer CSRs.
+    pub(crate) fn capabilities_only(
+        relation: &RelationId,
+        app: &AppName,
+        value: Option<String>,
+        warnings: &mut Vec<Warning>,
+    ) -> Self {
+        let at = format!("relation {relation}, app {app}, key {CAPABILITIES_KEY}");
+        Self {
+            capabilities: read_value(value.as_ref(), &at, warnings),
+            ..Self::default()
+        }
+    }
+
     /// The provider's certificate entry for `csr` (revoked or not).
     pub(crate) fn certificate_for(&self, csr: &Csr) -> Option<CertificateEntry> {
         self.certificates.find(csr.pem(), csr.der())
@@ -145,13 +160,22 @@ impl<'m, 'a> Context<'m, 'a> {
         requirer: &TlsRequirer,
         renew: &BTreeSet<Vec<u8>>,
     ) -> Result<Observation, Error> {
-        let provider = self.provider_data();
+        let mut own = Vec::new();
+        for scope in self.scopes(requirer.mode) {
+            own.push((scope, self.own_bag(scope)?));
+        }
+        // Before our first CSR (relation-created, a new unit) nothing in the provider's bag
+        // but its capabilities concerns us: the rest, megabytes at a thousand units, is not read.
+        let provider = if own.iter().any(|(_, bag)| !bag.is_empty()) {
+            self.provider_data()
+        } else {
+            self.provider_capabilities()
+        };
         let wanted = requirer.wanted(provider.capabilities.as_ref())?;
         let now = self.model.now();
         let mut scopes = Vec::new();
-        for scope in self.scopes(requirer.mode) {
+        for (scope, bag) in own {
             let key = self.key(requirer, scope)?;
-            let bag = self.own_bag(scope)?;
             let secrets = self.certificate_secrets(scope, &bag, &provider)?;
             scopes.push(ScopeObservation {
                 scope,
@@ -228,6 +252,31 @@ impl<'m, 'a> Context<'m, 'a> {
         let owner = BagOwner::App(app.clone());
         match self.model.relation_data(&self.relation, &owner) {
             Ok(bag) => ProviderData::read(&self.relation, &app, bag, &mut self.warnings),
+            Err(e) => {
+                let message = format!(
+                    "cannot read the provider's data on relation {}: {e}",
+                    self.relation
+                );
+                self.log(LogLevel::Warning, &message);
+                ProviderData::default()
+            }
+        }
+    }
+
+    /// The provider's capabilities alone ([`ProviderData::capabilities_only`]); none (with a
+    /// logged warning) when they cannot be read.
+    fn provider_capabilities(&mut self) -> ProviderData {
+        let Some(app) = self.provider_app.clone() else {
+            return ProviderData::default();
+        };
+        let owner = BagOwner::App(app.clone());
+        match self
+            .model
+            .relation_value(&self.relation, &owner, CAPABILITIES_KEY)
+        {
+            Ok(value) => {
+                ProviderData::capabilities_only(&self.relation, &app, value, &mut self.warnings)
+            }
             Err(e) => {
                 let message = format!(
                     "cannot read the provider's data on relation {}: {e}",
