@@ -16,6 +16,11 @@ use crate::error::{Error, Result};
 use crate::locks::{self, LockKind, LockWait, ModelLock};
 use crate::{addresses, store};
 
+/// Read connections kept open: the hook-tool server answers at most this many read-only calls
+/// at once without one waiting for another (two job slots, each a hook and its shims, and the
+/// scheduler).
+const READERS: usize = 4;
+
 /// A local model, open for reading and changing.
 #[derive(Debug)]
 pub struct Model {
@@ -23,8 +28,9 @@ pub struct Model {
     dir: PathBuf,
     uuid: String,
     conn: Mutex<Connection>,
-    /// The hook-tool server's read connection, opened on first use; `None` if it could not be.
-    reader: OnceLock<Option<Mutex<Connection>>>,
+    /// The hook-tool server's read connections, opened on first use; empty if they could not
+    /// be.
+    readers: OnceLock<Vec<Mutex<Connection>>>,
     /// Process groups of the hooks this process runs, by hook seq.
     running: Mutex<BTreeMap<i64, i32>>,
     /// Set by [`Model::interrupt`]: running hooks are being ended, nothing is recorded for them.
@@ -48,7 +54,7 @@ impl Model {
             dir: dir.to_owned(),
             uuid,
             conn: Mutex::new(conn),
-            reader: OnceLock::new(),
+            readers: OnceLock::new(),
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
             bags: BagCache::default(),
@@ -75,7 +81,7 @@ impl Model {
             dir: dir.to_owned(),
             uuid,
             conn: Mutex::new(conn),
-            reader: OnceLock::new(),
+            readers: OnceLock::new(),
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
             bags: BagCache::default(),
@@ -102,17 +108,27 @@ impl Model {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A connection for reads only (the hook-tool server's), behind its own lock: one hook's
-    /// tool calls are answered while another hook's results are committed on [`Model::db`].
-    /// It sees what is committed, as the main connection does outside a transaction. Falls back
-    /// to the main connection if it cannot be opened.
+    /// A connection for reads only (the hook-tool server's and the scheduler's): one of
+    /// [`READERS`], each behind its own lock, a free one if any. One hook's tool calls are
+    /// answered while another hook's results are committed on [`Model::db`], and two hooks'
+    /// reads do not wait for each other (WAL readers never block). It sees what is committed,
+    /// as the main connection does outside a transaction. Falls back to the main connection if
+    /// none can be opened.
     pub(crate) fn read_db(&self) -> MutexGuard<'_, Connection> {
-        let reader = self.reader.get_or_init(|| {
-            store::open_reader(&self.dir.join("model.db"))
-                .ok()
+        let readers = self.readers.get_or_init(|| {
+            (0..READERS)
+                .map_while(|_| store::open_reader(&self.dir.join("model.db")).ok())
                 .map(Mutex::new)
+                .collect()
         });
-        match reader {
+        for r in readers {
+            match r.try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        match readers.first() {
             Some(r) => r.lock().unwrap_or_else(|p| p.into_inner()),
             None => self.db(),
         }

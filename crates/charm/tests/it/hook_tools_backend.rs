@@ -150,7 +150,9 @@ fn one_key_is_read_alone_and_sees_this_hooks_writes() {
     let web = BagOwner::App("web".parse().unwrap());
     let mut fresh = backend(&stub);
     assert_eq!(
-        fresh.relation_get_key(&rel(), &web, "capabilities").unwrap(),
+        fresh
+            .relation_get_key(&rel(), &web, "capabilities")
+            .unwrap(),
         Some("{}".to_owned())
     );
     assert_eq!(fresh.relation_get_key(&rel(), &web, "gone").unwrap(), None);
@@ -179,12 +181,22 @@ fn one_key_is_read_alone_and_sees_this_hooks_writes() {
     ]);
     fresh.relation_set(&rel(), true, &pending).unwrap();
     assert_eq!(
-        fresh.relation_get_key(&rel(), &web, "capabilities").unwrap(),
+        fresh
+            .relation_get_key(&rel(), &web, "capabilities")
+            .unwrap(),
         Some("{\"new\":1}".to_owned())
     );
-    assert_eq!(fresh.relation_get_key(&rel(), &web, "certificates").unwrap(), None);
     assert_eq!(
-        stub.argvs().iter().filter(|a| a[0] == "relation-get").count(),
+        fresh
+            .relation_get_key(&rel(), &web, "certificates")
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        stub.argvs()
+            .iter()
+            .filter(|a| a[0] == "relation-get")
+            .count(),
         2
     );
 }

@@ -50,12 +50,16 @@ type Files = BTreeMap<String, CallerFile>;
 
 type ToolResult = Result<Option<Value>, ToolError>;
 
-/// What a call prints, before its `--format` is applied or after.
+/// What a call prints, before its `--format` is applied.
 pub(super) enum Output {
-    /// A value to render in the caller's format.
+    /// A value.
     Value(Value),
-    /// A `relation-get` answer, already rendered in the caller's format by the bag cache.
-    Rendered(Arc<str>),
+    /// A `relation-get` answer from the bag cache: one key (`Some`) or the whole bag, rendered
+    /// by the cache once the store connection is let go (rendering megabytes holds nothing).
+    Bag {
+        bag: crate::bag_cache::CachedBag,
+        key: Option<String>,
+    },
 }
 
 pub(super) fn runtime(m: impl Into<String>) -> ToolError {
@@ -114,10 +118,10 @@ fn serve(
     });
     let result = match own_secret {
         Some(result) => result.map(|v| v.map(Output::Value)),
-        None if reads_only(&inv.call) => read_snapshot(model, |c| {
-            call(model, c, ctx, &inv.call, stdin, files, format)
-        }),
-        None => call(model, &model.db(), ctx, &inv.call, stdin, files, format),
+        None if reads_only(&inv.call) => {
+            read_snapshot(model, |c| call(model, c, ctx, &inv.call, stdin, files))
+        }
+        None => call(model, &model.db(), ctx, &inv.call, stdin, files),
     };
     match result {
         Err(e) => fail(&e),
@@ -125,7 +129,11 @@ fn serve(
         Ok(Some(output)) => Reply {
             stdout: match output {
                 Output::Value(v) => render(&v, format).into(),
-                Output::Rendered(text) => text,
+                Output::Bag { bag, key } => {
+                    model
+                        .bag_cache()
+                        .answer(&bag, key.as_deref(), format, render)
+                }
             },
             write_to: inv.output,
             ..Reply::default()
@@ -249,7 +257,6 @@ fn call(
     call: &Call,
     stdin: Option<&[u8]>,
     files: &Files,
-    format: Format,
 ) -> Result<Option<Output>, ToolError> {
     if let Some(args) = secret_get_args(call) {
         return crate::secrets::get(model, c, ctx, &args).map(|v| v.map(Output::Value));
@@ -275,7 +282,6 @@ fn call(
                     key: key.as_deref(),
                     target: target.as_deref(),
                 },
-                format,
             )
             .map(Some);
         }

@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hook_tools::error::msg;
-use hook_tools::values::{FileArg, Format};
+use hook_tools::values::FileArg;
 use hook_tools::{RelationHook, RelationRef, ToolError};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::{Files, Output, ToolResult, is_leader, read_settings, render, runtime, store_err};
+use super::{Files, Output, ToolResult, is_leader, read_settings, runtime, store_err};
 use crate::context::{BagWrite, HookContext};
 use crate::model::Model;
 use crate::store::{self, Relation};
@@ -159,15 +159,14 @@ pub(super) struct BagRead<'a> {
     pub(super) target: Option<&'a str>,
 }
 
-/// `relation-get`, rendered in `format`. A bag this hook has not written is answered from the
-/// model's bag cache (the same bag for every reader, read and rendered once per revision);
-/// one it wrote is read with its pending writes over it, as Juju's own context does.
+/// `relation-get`. A bag this hook has not written is answered from the model's bag cache
+/// (the same bag for every reader, read and rendered once per revision); one it wrote is read
+/// with its pending writes over it, as Juju's own context does.
 pub(super) fn relation_get(
     model: &Model,
     c: &Connection,
     ctx: &HookContext,
     read: BagRead<'_>,
-    format: Format,
 ) -> Result<Output, ToolError> {
     let BagRead {
         relation,
@@ -208,9 +207,11 @@ pub(super) fn relation_get(
             .iter()
             .any(|w| w.relation_id == r.id && w.owner == owner);
     if !written {
-        let cache = model.bag_cache();
-        let bag = cache.bag(c, r.id, &owner).map_err(store_err)?;
-        return Ok(Output::Rendered(cache.answer(&bag, key, format, render)));
+        let bag = model.bag_cache().bag(c, r.id, &owner).map_err(store_err)?;
+        return Ok(Output::Bag {
+            bag,
+            key: key.map(str::to_owned),
+        });
     }
     let bag = bag_view(c, ctx, r.id, &owner)?;
     Ok(Output::Value(match key {
