@@ -62,6 +62,9 @@ pub struct HookRecord {
     pub tool_calls: usize,
     /// Time the hook-tool server spent answering them (not counting the shims' start-up).
     pub tool_time: Duration,
+    /// Time the model spent recording the hook's start and its results in the store (waiting
+    /// for the store's write lock included), outside the hook's own wall time.
+    pub store_time: Duration,
 }
 
 /// What a settle did.
@@ -302,7 +305,9 @@ impl Model {
                 .unwrap_or_default();
             (unit, app, relation, label, endpoint)
         };
+        let started = std::time::Instant::now();
         self.before_hook(&hook, &unit, relation.as_ref())?;
+        let mut store_time = started.elapsed();
         // A unit whose files were never staged (a crash right after add-unit recorded it) gets
         // them now; a charm that cannot be staged fails the hook.
         let staged = self.stage_unit(&unit.name, std::path::Path::new(&app.charm_dir));
@@ -344,6 +349,7 @@ impl Model {
             (p.calls, p.serving)
         };
         let commit_errors = std::mem::take(&mut ctx.pending().commit_errors);
+        let committing = std::time::Instant::now();
         if outcome.code == Some(0) && commit_errors.is_empty() {
             commit::succeed(self, &ctx, &outcome)?;
         } else if outcome.code == Some(0) {
@@ -359,6 +365,7 @@ impl Model {
         } else {
             commit::fail(self, &ctx, &outcome)?;
         }
+        store_time += committing.elapsed();
         Ok(HookRecord {
             unit: unit.name,
             hook: hook.hook.to_string(),
@@ -367,6 +374,7 @@ impl Model {
             elapsed: outcome.elapsed,
             tool_calls: calls,
             tool_time: serving,
+            store_time,
         })
     }
 
