@@ -47,6 +47,7 @@ mod addresses;
 mod archive;
 mod bag_cache;
 mod charm;
+mod checkpointer;
 mod clock;
 mod commit;
 mod context;

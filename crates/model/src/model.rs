@@ -11,6 +11,7 @@ use rusqlite::Connection;
 
 use crate::bag_cache::BagCache;
 use crate::charm;
+use crate::checkpointer::Checkpointer;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::locks::{self, LockKind, LockWait, ModelLock};
@@ -37,6 +38,8 @@ pub struct Model {
     stopping: AtomicBool,
     /// Bag values and `relation-get` answers by revision, for the hook-tool server.
     bags: BagCache,
+    /// Checkpoints the store's log after commits, off the committing connection.
+    checkpointer: Checkpointer,
 }
 
 impl Model {
@@ -58,6 +61,7 @@ impl Model {
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
             bags: BagCache::default(),
+            checkpointer: Checkpointer::default(),
         })
     }
 
@@ -85,6 +89,7 @@ impl Model {
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
             bags: BagCache::default(),
+            checkpointer: Checkpointer::default(),
         })
     }
 
@@ -148,6 +153,7 @@ impl Model {
         let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        self.checkpointer.committed(&self.dir.join("model.db"));
         if store::secrets::take_content_deleted() {
             // Best effort: a reader on an older snapshot keeps its frames until the next one.
             let _ = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));

@@ -81,6 +81,10 @@ CREATE TABLE IF NOT EXISTS remote_secrets(
 /// the store, stored before the value so reading it does not read the value).
 pub(crate) const SCHEMA_VERSION: i64 = 6;
 
+/// Log pages after which a commit checkpoints by itself (SQLite's default is 1,000): only
+/// when the model's checkpoint thread has fallen behind or is not running.
+pub(crate) const BACKSTOP_CHECKPOINT_PAGES: i64 = 8_000;
+
 /// Opens (creating if needed) the store of one model, migrating one made by an older binary and
 /// refusing one made by a newer. The file is created 0600 before SQLite opens it (it holds
 /// private keys), and SQLite gives its `-wal` and `-shm` files the same mode.
@@ -95,6 +99,9 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     // Deleted rows (old secret revisions: private keys) are zeroed, not left in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // The model checkpoints on a thread of its own after each transaction (`checkpointer`);
+    // the connection's own checkpoint, inside a commit, is the backstop.
+    conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(Error::NewerStore {
