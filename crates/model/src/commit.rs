@@ -18,13 +18,16 @@ use crate::names;
 use crate::runner::Outcome;
 use crate::store::{self, Hook, Relation, WorkloadStatus};
 
+/// A written value at least this large makes its app bag's answer rendered ahead.
+const WARM_BYTES: usize = 64 * 1024;
+
 /// Applies the hook's writes and reactions.
 pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Result<()> {
     let pending = ctx.take();
     let now = model.now()?;
     let hook = &ctx.hook;
     let unit = &ctx.unit.name;
-    model.tx(|c| {
+    model.tx_warming(|c| {
         // Relation data: each written key's last value against its committed one. Events
         // only for bags whose net content changed, and a key written back unchanged is not
         // rewritten (a provider hands back its whole multi-megabyte list in every hook).
@@ -47,9 +50,19 @@ pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Re
                 changed.insert((rel, owner));
             }
         }
+        // An app bag written with a large value is read by many units next (a provider's
+        // certificates): its answer is rendered ahead, after the commit.
+        let mut warm = Vec::new();
         for (rel, owner) in changed {
             if let Some(r) = store::relation(c, rel)? {
                 bag_changed(c, &r, owner, unit)?;
+            }
+            let large = pending
+                .bag_writes
+                .iter()
+                .any(|w| w.relation_id == rel && w.owner == owner && w.value.len() >= WARM_BYTES);
+            if large && !owner.contains('/') {
+                warm.push((rel, owner.to_owned()));
             }
         }
         crate::secrets::commit(c, ctx, &pending.secrets, now)?;
@@ -71,7 +84,7 @@ pub(crate) fn succeed(model: &Model, ctx: &HookContext, outcome: &Outcome) -> Re
         react(c, ctx, now)?;
         log_hook(c, now, unit, &hook.hook, outcome, &pending.error_lines)?;
         crate::failpoints::hit("commit");
-        Ok(())
+        Ok(((), warm))
     })?;
     crate::failpoints::hit("after-commit");
     match hook.hook {

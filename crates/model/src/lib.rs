@@ -44,10 +44,10 @@
 #![deny(missing_docs)]
 
 mod addresses;
+mod after_commit;
 mod archive;
 mod bag_cache;
 mod charm;
-mod checkpointer;
 mod clock;
 mod commit;
 mod context;

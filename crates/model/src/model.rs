@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rusqlite::Connection;
 
+use crate::after_commit::{AfterCommit, Warm};
 use crate::bag_cache::BagCache;
 use crate::charm;
-use crate::checkpointer::Checkpointer;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::locks::{self, LockKind, LockWait, ModelLock};
@@ -37,9 +37,10 @@ pub struct Model {
     /// Set by [`Model::interrupt`]: running hooks are being ended, nothing is recorded for them.
     stopping: AtomicBool,
     /// Bag values and `relation-get` answers by revision, for the hook-tool server.
-    bags: BagCache,
-    /// Checkpoints the store's log after commits, off the committing connection.
-    checkpointer: Checkpointer,
+    bags: Arc<BagCache>,
+    /// Checkpoints the store's log and renders large bags after commits, off the committing
+    /// connection.
+    after_commit: AfterCommit,
 }
 
 impl Model {
@@ -60,8 +61,8 @@ impl Model {
             readers: OnceLock::new(),
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
-            bags: BagCache::default(),
-            checkpointer: Checkpointer::default(),
+            bags: Arc::default(),
+            after_commit: AfterCommit::default(),
         })
     }
 
@@ -88,8 +89,8 @@ impl Model {
             readers: OnceLock::new(),
             running: Mutex::new(BTreeMap::new()),
             stopping: AtomicBool::new(false),
-            bags: BagCache::default(),
-            checkpointer: Checkpointer::default(),
+            bags: Arc::default(),
+            after_commit: AfterCommit::default(),
         })
     }
 
@@ -149,11 +150,21 @@ impl Model {
     /// deferred transaction that read before another process committed could not upgrade to
     /// a writer and would fail at once with SQLITE_BUSY instead of waiting its turn.
     pub(crate) fn tx<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.tx_warming(|c| Ok((f(c)?, Warm::new())))
+    }
+
+    /// [`Model::tx`], then the `relation-get` answers of the bags `f` names are rendered ahead
+    /// on the after-commit thread ([`crate::after_commit`]).
+    pub(crate) fn tx_warming<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<(T, Warm)>,
+    ) -> Result<T> {
         let mut db = self.db();
         let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
+        let (out, warm) = f(&tx)?;
         tx.commit()?;
-        self.checkpointer.committed(&self.dir.join("model.db"));
+        self.after_commit
+            .committed(&self.dir.join("model.db"), &self.bags, warm);
         if store::secrets::take_content_deleted() {
             // Best effort: a reader on an older snapshot keeps its frames until the next one.
             let _ = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
