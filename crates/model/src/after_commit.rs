@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use hook_tools::values::Format;
@@ -38,6 +38,9 @@ const QUEUED: usize = 8;
 #[derive(Debug, Default)]
 pub(crate) struct AfterCommit {
     running: Mutex<Option<(SyncSender<Warm>, JoinHandle<()>)>>,
+    /// Held by whoever checkpoints in this process: SQLite refuses a second checkpoint at
+    /// once (`SQLITE_BUSY`) instead of waiting for the first.
+    checkpointing: Arc<Mutex<()>>,
 }
 
 impl AfterCommit {
@@ -50,9 +53,10 @@ impl AfterCommit {
             let (wake, woken) = mpsc::sync_channel(QUEUED);
             let path = path.to_owned();
             let cache = Arc::clone(cache);
+            let lock = Arc::clone(&self.checkpointing);
             let spawned = std::thread::Builder::new()
                 .name("store-after-commit".into())
-                .spawn(move || work(&path, &cache, &woken));
+                .spawn(move || work(&path, &cache, &lock, &woken));
             // Without the thread, the main connection's own checkpoint still runs.
             let Ok(handle) = spawned else { return };
             *running = Some((wake, handle));
@@ -63,6 +67,14 @@ impl AfterCommit {
             // remains.
             let _: Result<(), TrySendError<Warm>> = wake.try_send(warm);
         }
+    }
+}
+
+impl AfterCommit {
+    /// Held while checkpointing on another connection of this process (the TRUNCATE after a
+    /// secret's content is deleted), so that the thread's checkpoint does not make it fail.
+    pub(crate) fn checkpoint_lock(&self) -> MutexGuard<'_, ()> {
+        self.checkpointing.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -79,7 +91,7 @@ impl Drop for AfterCommit {
 /// One checkpoint and the renderings asked for per wake-up until the sender is gone, then a
 /// last checkpoint. Opening never creates the store: a model destroyed meanwhile ends the
 /// thread.
-fn work(path: &PathBuf, cache: &BagCache, woken: &Receiver<Warm>) {
+fn work(path: &PathBuf, cache: &BagCache, lock: &Mutex<()>, woken: &Receiver<Warm>) {
     let Ok(mut conn) = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -87,6 +99,7 @@ fn work(path: &PathBuf, cache: &BagCache, woken: &Receiver<Warm>) {
         return;
     };
     let checkpoint = |conn: &Connection| {
+        let _one_checkpoint = lock.lock().unwrap_or_else(|p| p.into_inner());
         // Errors (a store being removed) leave the log to the main connection's checkpoint.
         let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     };

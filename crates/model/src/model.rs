@@ -163,12 +163,15 @@ impl Model {
         let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let (out, warm) = f(&tx)?;
         tx.commit()?;
-        self.after_commit
-            .committed(&self.dir.join("model.db"), &self.bags, warm);
         if store::secrets::take_content_deleted() {
             // Best effort: a reader on an older snapshot keeps its frames until the next one.
+            // Not beside the after-commit thread's checkpoint: SQLite runs one at a time and
+            // would refuse this one at once.
+            let _one_checkpoint = self.after_commit.checkpoint_lock();
             let _ = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         }
+        self.after_commit
+            .committed(&self.dir.join("model.db"), &self.bags, warm);
         Ok(out)
     }
 
