@@ -68,11 +68,10 @@ impl AfterCommit {
             let _: Result<(), TrySendError<Warm>> = wake.try_send(warm);
         }
     }
-}
 
-impl AfterCommit {
-    /// Held while checkpointing on another connection of this process (the TRUNCATE after a
+    /// Held while checkpointing on another connection of this model (the TRUNCATE after a
     /// secret's content is deleted), so that the thread's checkpoint does not make it fail.
+    /// Best effort beyond that: another process checkpointing at that moment still can.
     pub(crate) fn checkpoint_lock(&self) -> MutexGuard<'_, ()> {
         self.checkpointing.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -110,10 +109,12 @@ fn work(path: &PathBuf, cache: &BagCache, lock: &Mutex<()>, woken: &Receiver<War
             let Ok(snapshot) = conn.transaction() else {
                 continue;
             };
-            if let Ok(bag) = cache.bag(&snapshot, rel, &owner) {
-                cache.answer(&bag, None, Format::Json, crate::tools::render);
-            }
+            let bag = cache.bag(&snapshot, rel, &owner, None);
+            // Rendering needs only the values read: the log is not held meanwhile.
             drop(snapshot);
+            if let Ok(bag) = bag {
+                cache.answer(&bag, Format::Json, crate::tools::render);
+            }
         }
     }
     checkpoint(&conn);
@@ -160,9 +161,9 @@ mod tests {
         let cache = Arc::new(BagCache::default());
         after.committed(&path, &cache, vec![(1, "ca".to_owned())]);
         drop(after);
-        let bag = cache.bag(&c, 1, "ca").expect("bag");
+        let bag = cache.bag(&c, 1, "ca", None).expect("bag");
         let renders = std::cell::Cell::new(0);
-        let answer = cache.answer(&bag, None, Format::Json, |v, f| {
+        let answer = cache.answer(&bag, Format::Json, |v, f| {
             renders.set(renders.get() + 1);
             crate::tools::render(v, f)
         });

@@ -35,33 +35,29 @@ type KeyId = (i64, String, String);
 /// One answer: relation id, owner, the key asked for (`None`: the whole bag), format.
 type AnswerId = (i64, String, Option<String>, Format);
 
-/// One bag as a committed snapshot showed it: each key, its value's revision and the value,
-/// in key order.
+/// What one `relation-get` asked for, as a committed snapshot showed it: one key of a bag
+/// (`key`) or the whole bag, each key with its value's revision and the value, in key order.
 #[derive(Debug, Default)]
 pub(crate) struct CachedBag {
     relation: i64,
     owner: String,
+    key: Option<String>,
     entries: Vec<(String, i64, Arc<str>)>,
 }
 
 impl CachedBag {
-    /// The revisions of the keys `key` selects (every key for `None`), in key order.
-    fn revisions(&self, key: Option<&str>) -> Vec<i64> {
-        self.entries
-            .iter()
-            .filter(|(k, _, _)| key.is_none_or(|wanted| wanted == k))
-            .map(|(_, rev, _)| *rev)
-            .collect()
+    /// The revisions of the values held, in key order.
+    fn revisions(&self) -> Vec<i64> {
+        self.entries.iter().map(|(_, rev, _)| *rev).collect()
     }
 
-    /// What `relation-get` answers before rendering: one key's value (null when unset) or
+    /// What `relation-get` answers before rendering: the key's value (null when unset) or
     /// the whole bag.
-    fn value(&self, key: Option<&str>) -> Value {
-        match key {
-            Some(k) => self
+    fn value(&self) -> Value {
+        match &self.key {
+            Some(_) => self
                 .entries
-                .iter()
-                .find(|(name, _, _)| name == k)
+                .first()
                 .map_or(Value::Null, |(_, _, v)| Value::String(v.to_string())),
             None => Value::Object(
                 self.entries
@@ -104,10 +100,22 @@ impl BagCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The bag `owner` of relation `rel` as `c` shows it (a committed snapshot: see the module
-    /// doc). Only values whose revision is not known yet are read.
-    pub(crate) fn bag(&self, c: &Connection, rel: i64, owner: &str) -> Result<CachedBag> {
-        let revisions = store::relations::bag_revisions(c, rel, owner)?;
+    /// The bag `owner` of relation `rel`, or only its `key`, as `c` shows it (a committed
+    /// snapshot: see the module doc). Only values whose revision is not known yet are read:
+    /// asking for one key never reads the others.
+    pub(crate) fn bag(
+        &self,
+        c: &Connection,
+        rel: i64,
+        owner: &str,
+        key: Option<&str>,
+    ) -> Result<CachedBag> {
+        let revisions = match key {
+            Some(k) => store::relations::bag_revision(c, rel, owner, k)?
+                .map(|rev| vec![(k.to_owned(), rev)])
+                .unwrap_or_default(),
+            None => store::relations::bag_revisions(c, rel, owner)?,
+        };
         let mut entries = Vec::with_capacity(revisions.len());
         let mut missing = Vec::new();
         {
@@ -126,6 +134,7 @@ impl BagCache {
             return Ok(CachedBag {
                 relation: rel,
                 owner: owner.to_owned(),
+                key: key.map(str::to_owned),
                 entries,
             });
         }
@@ -155,32 +164,27 @@ impl BagCache {
         Ok(CachedBag {
             relation: rel,
             owner: owner.to_owned(),
+            key: key.map(str::to_owned),
             entries,
         })
     }
 
-    /// `relation-get`'s answer from `bag` (one key, or all when `key` is `None`) in `format`:
-    /// the one rendered before when the revisions are the same, else `render`ed now and kept.
+    /// `relation-get`'s answer from `bag` in `format`: the one rendered before when the
+    /// revisions are the same, else `render`ed now and kept.
     pub(crate) fn answer(
         &self,
         bag: &CachedBag,
-        key: Option<&str>,
         format: Format,
         render: impl FnOnce(&Value, Format) -> String,
     ) -> Arc<str> {
-        let id = (
-            bag.relation,
-            bag.owner.clone(),
-            key.map(str::to_owned),
-            format,
-        );
-        let revisions = bag.revisions(key);
+        let id = (bag.relation, bag.owner.clone(), bag.key.clone(), format);
+        let revisions = bag.revisions();
         if let Some((known, text)) = self.lock().answers.get(&id)
             && *known == revisions
         {
             return Arc::clone(text);
         }
-        let text: Arc<str> = render(&bag.value(key), format).into();
+        let text: Arc<str> = render(&bag.value(), format).into();
         let mut inner = self.lock();
         if inner.answer_bytes + text.len() > MAX_BYTES {
             inner.answers.clear();
@@ -235,36 +239,22 @@ mod tests {
         let (_dir, c) = store();
         let cache = BagCache::default();
         let render = |v: &Value, _: Format| v.to_string();
+        let answer = |key: Option<&str>| {
+            let bag = cache.bag(&c, 1, "ca", key).expect("bag");
+            cache.answer(&bag, Format::Json, render).to_string()
+        };
         set(&c, "a", Some("1"));
         set(&c, "b", Some("2"));
-        let first = cache.bag(&c, 1, "ca").expect("bag");
-        assert_eq!(
-            &*cache.answer(&first, None, Format::Json, render),
-            r#"{"a":"1","b":"2"}"#
-        );
+        assert_eq!(answer(None), r#"{"a":"1","b":"2"}"#);
         set(&c, "a", Some("3"));
-        let second = cache.bag(&c, 1, "ca").expect("bag");
-        assert_eq!(
-            &*cache.answer(&second, None, Format::Json, render),
-            r#"{"a":"3","b":"2"}"#
-        );
+        assert_eq!(answer(None), r#"{"a":"3","b":"2"}"#);
+        assert_eq!(answer(Some("b")), r#""2""#);
         // Deleted and set again to its old text: a new revision, the same answer as then.
         set(&c, "a", None);
-        let third = cache.bag(&c, 1, "ca").expect("bag");
-        assert_eq!(
-            &*cache.answer(&third, None, Format::Json, render),
-            r#"{"b":"2"}"#
-        );
-        assert_eq!(
-            &*cache.answer(&third, Some("a"), Format::Json, render),
-            "null"
-        );
+        assert_eq!(answer(None), r#"{"b":"2"}"#);
+        assert_eq!(answer(Some("a")), "null");
         set(&c, "a", Some("1"));
-        let fourth = cache.bag(&c, 1, "ca").expect("bag");
-        assert_eq!(
-            &*cache.answer(&fourth, Some("a"), Format::Json, render),
-            r#""1""#
-        );
+        assert_eq!(answer(Some("a")), r#""1""#);
         assert!(
             cache
                 .committed_value_is(&c, 1, "ca", "a", Some("1"))
@@ -292,18 +282,21 @@ mod tests {
             format!("{f:?}:{v}")
         };
         set(&c, "certificates", Some(&"x".repeat(100_000)));
-        let bag = cache.bag(&c, 1, "ca").expect("bag");
-        let first = cache.answer(&bag, None, Format::Json, render);
-        let again = cache.bag(&c, 1, "ca").expect("bag");
+        set(&c, "capabilities", Some("{}"));
+        let bag = cache.bag(&c, 1, "ca", None).expect("bag");
+        let first = cache.answer(&bag, Format::Json, render);
+        let again = cache.bag(&c, 1, "ca", None).expect("bag");
         assert!(
-            Arc::ptr_eq(&bag.entries[0].2, &again.entries[0].2),
+            Arc::ptr_eq(&bag.entries[1].2, &again.entries[1].2),
             "value read once"
         );
-        let second = cache.answer(&again, None, Format::Json, render);
+        let second = cache.answer(&again, Format::Json, render);
         assert!(Arc::ptr_eq(&first, &second), "answer rendered once");
         assert_eq!(renders.get(), 1);
-        cache.answer(&again, None, Format::Yaml, render);
-        cache.answer(&again, Some("certificates"), Format::Json, render);
+        cache.answer(&again, Format::Yaml, render);
+        let one = cache.bag(&c, 1, "ca", Some("capabilities")).expect("bag");
+        assert_eq!(one.entries.len(), 1, "one key asked, one value held");
+        cache.answer(&one, Format::Json, render);
         assert_eq!(
             renders.get(),
             3,

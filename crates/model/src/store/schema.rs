@@ -99,7 +99,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     // Deleted rows (old secret revisions: private keys) are zeroed, not left in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // The model checkpoints on a thread of its own after each transaction (`checkpointer`);
+    // The model checkpoints on a thread of its own after each transaction (`after_commit`);
     // the connection's own checkpoint, inside a commit, is the backstop.
     conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

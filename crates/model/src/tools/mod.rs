@@ -54,12 +54,9 @@ type ToolResult = Result<Option<Value>, ToolError>;
 pub(super) enum Output {
     /// A value.
     Value(Value),
-    /// A `relation-get` answer from the bag cache: one key (`Some`) or the whole bag, rendered
-    /// by the cache once the store connection is let go (rendering megabytes holds nothing).
-    Bag {
-        bag: crate::bag_cache::CachedBag,
-        key: Option<String>,
-    },
+    /// A `relation-get` answer from the bag cache (one key or the whole bag), rendered by the
+    /// cache once the store connection is let go (rendering megabytes holds nothing).
+    Bag(crate::bag_cache::CachedBag),
 }
 
 pub(super) fn runtime(m: impl Into<String>) -> ToolError {
@@ -129,11 +126,7 @@ fn serve(
         Ok(Some(output)) => Reply {
             stdout: match output {
                 Output::Value(v) => render(&v, format).into(),
-                Output::Bag { bag, key } => {
-                    model
-                        .bag_cache()
-                        .answer(&bag, key.as_deref(), format, render)
-                }
+                Output::Bag(bag) => model.bag_cache().answer(&bag, format, render),
             },
             write_to: inv.output,
             ..Reply::default()

@@ -207,11 +207,11 @@ pub(super) fn relation_get(
             .iter()
             .any(|w| w.relation_id == r.id && w.owner == owner);
     if !written {
-        let bag = model.bag_cache().bag(c, r.id, &owner).map_err(store_err)?;
-        return Ok(Output::Bag {
-            bag,
-            key: key.map(str::to_owned),
-        });
+        let bag = model
+            .bag_cache()
+            .bag(c, r.id, &owner, key)
+            .map_err(store_err)?;
+        return Ok(Output::Bag(bag));
     }
     let bag = bag_view(c, ctx, r.id, &owner)?;
     Ok(Output::Value(match key {
