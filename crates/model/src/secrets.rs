@@ -352,26 +352,22 @@ pub(crate) fn get_own_without_writing(
     ctx: &HookContext,
     args: &SecretGetArgs<'_>,
 ) -> Option<ToolResult> {
-    let &SecretGetArgs {
-        uri,
-        key,
-        label,
-        refresh,
-        peek,
-    } = args;
-    if refresh && peek
-        || crate::crossmodel::secrets::named_remote(model, c, ctx, uri, label)
+    if args.refresh && args.peek
+        || crate::crossmodel::secrets::named_remote(model, c, ctx, args.uri, args.label)
             .ok()?
             .is_some()
     {
         return None;
     }
-    let xid = named_xid(c, ctx, uri, label).ok()?;
+    let xid = named_xid(c, ctx, args.uri, args.label).ok()?;
     let v = view(c, ctx, &xid).ok()??;
-    if !is_owner_side(ctx, &v) || label_to_record(c, ctx, &v, label).ok()?.is_some() {
+    if !is_owner_side(ctx, &v) || label_to_record(c, ctx, &v, args.label).ok()?.is_some() {
         return None;
     }
-    Some(content_reply(owner_content(&v, refresh, peek), key))
+    Some(content_reply(
+        owner_content(&v, args.refresh, args.peek),
+        args.key,
+    ))
 }
 
 /// Whether this unit reads `v` as its owner: its application's secret, and its own unit's
